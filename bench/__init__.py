@@ -1,0 +1,1 @@
+"""Benchmarks: not tests. Each prints its figures and the baseline it compares to (`make bench`)."""

@@ -1,0 +1,30 @@
+"""One Blueprint per resource: parse, call a service, render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from chalice.app import Chalice
+
+from chalicelib.api import me, members, reference, service, studies
+from chalicelib.api.framework import Operation, Resource
+
+RESOURCES: tuple[Resource, ...] = (
+    service.resource,
+    me.resource,
+    reference.resource,
+    studies.resource,
+    members.resource,
+)
+
+
+def operations() -> Iterator[Operation]:
+    """Every operation the app serves."""
+    for resource in RESOURCES:
+        yield from resource.operations
+
+
+def register(app: Chalice) -> None:
+    """Attach every resource's routes to the app."""
+    for resource in RESOURCES:
+        app.register_blueprint(resource.blueprint)

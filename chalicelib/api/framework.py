@@ -1,0 +1,296 @@
+"""The one place a request becomes a service call and an answer.
+
+`Resource.route` registers a Chalice route and remembers its `Operation` (the typed body,
+query and response the OpenAPI document is generated from). Every request then goes the
+same way: size and media type checks, authentication, the caller (and, on study routes,
+the study and the caller's membership in one read), typed parsing, the view, rendering,
+and every `AppError` turned into a problem document here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from chalice.app import Blueprint, Request, Response
+
+from chalicelib.api.cursors import decode_cursor, encode_cursor
+from chalicelib.auth.principal import Principal, authenticate
+from chalicelib.errors import (
+    AppError,
+    BadRequestError,
+    FieldError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    internal_problem,
+)
+from chalicelib.observability import report_exception
+from chalicelib.services.access import active_caller
+from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess
+from chalicelib.wiring import Dependencies, dependencies
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+# Ids we mint are 32 hex characters; anything far off that cannot name an object.
+_PATH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ERROR_PATH = re.compile(r"at `\$\.?([^`]*)`$")
+
+T = TypeVar("T")
+
+
+class PageQuery(msgspec.Struct, forbid_unknown_fields=False):
+    """`?limit=` and `?cursor=` of every list."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 25
+    cursor: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One route as the OpenAPI document describes it."""
+
+    method: str
+    path: str
+    name: str
+    summary: str
+    tag: str
+    status: int = 200
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    paged: bool = False
+    public: bool = False
+    # What a body-less `response` route answers with instead (the docs pages, the document itself).
+    media_type: str | None = None
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{([^}]+)}", self.path)
+
+
+@dataclass(slots=True)
+class Call(Generic[T]):
+    """What a view gets: the parsed request and who is calling."""
+
+    request: Request
+    deps: Dependencies
+    principal: Principal | None = None
+    researcher: Researcher | None = None
+    access: StudyAccess | None = None
+    body: Any = None
+    query: Any = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+    @property
+    def caller(self) -> Researcher:
+        """The authenticated, enabled researcher making this request."""
+        return active_caller(self.researcher)
+
+    @property
+    def study_access(self) -> StudyAccess:
+        assert self.access is not None, "only study routes load study access"
+        return self.access
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A view's answer when it is more than a 200 with a body."""
+
+    body: Any = None
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+View = Callable[..., Any]
+
+
+class Resource:
+    """A Blueprint plus the operations registered on it."""
+
+    def __init__(self, import_name: str, tag: str) -> None:
+        self.blueprint = Blueprint(import_name)
+        self.tag = tag
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        summary: str,
+        response: type | None = None,
+        body: type | None = None,
+        query: type | None = None,
+        status: int = 200,
+        paged: bool = False,
+        public: bool = False,
+        media_type: str | None = None,
+    ) -> Callable[[View], View]:
+        """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
+
+        def register(view: View) -> View:
+            operation = Operation(
+                method=method,
+                path=path,
+                name=view.__name__,
+                summary=summary,
+                tag=self.tag,
+                status=status,
+                body=body,
+                query=query,
+                response=response,
+                paged=paged,
+                public=public,
+                media_type=media_type,
+            )
+            self.operations.append(operation)
+            blueprint = self.blueprint
+
+            def handler(**path_params: str) -> Response:
+                return handle(operation, view, blueprint.current_request, path_params)
+
+            handler.__name__ = view.__name__
+            handler.__doc__ = view.__doc__
+            # Any content type reaches us, so a wrong one gets our 415 problem, not Chalice's.
+            blueprint.route(path, methods=[method], content_types=["*/*"])(handler)
+            return view
+
+        return register
+
+
+def handle(operation: Operation, view: View, request: Request, path_params: dict[str, str]) -> Response:
+    """Run one request through the pipeline; never lets an exception escape as a bare 500."""
+    try:
+        deps = dependencies()
+        call: Call[Any] = Call(request=request, deps=deps)
+        _check_path(path_params)
+        _check_body_size(request, deps.settings.max_body_bytes)
+        if not operation.public:
+            _identify(call, request, path_params)
+        if operation.query is not None:
+            call.query = _parse_query(request, operation.query)
+        if operation.paged:
+            call.page = _parse_page(request, deps)
+        if operation.body is not None:
+            call.body = _parse_body(request, operation.body)
+        result = view(call, **path_params)
+        return _render(operation, call, result)
+    except AppError as exc:
+        return problem_response(exc)
+    except Exception:  # the boundary: anything unexpected is logged and answered without detail
+        request_id = request_id_of(request)
+        log.exception("unhandled error in %s %s (request %s)", operation.method, operation.path, request_id)
+        report_exception()
+        return Response(
+            body=msgspec.json.encode(internal_problem(request_id)).decode(),
+            status_code=500,
+            headers={"Content-Type": PROBLEM_JSON},
+        )
+
+
+def problem_response(error: AppError) -> Response:
+    """An `AppError` as a problem document."""
+    headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_JSON, **error.headers}
+    return Response(body=msgspec.json.encode(error.problem()).decode(), status_code=error.status, headers=headers)
+
+
+def request_id_of(request: Request | None) -> str:
+    context = getattr(request, "context", None) or {}
+    request_id = context.get("requestId")
+    return str(request_id) if request_id else uuid.uuid4().hex
+
+
+def _check_path(path_params: dict[str, str]) -> None:
+    for value in path_params.values():
+        if not _PATH_ID.match(value):
+            raise NotFoundError(detail="No such object.")
+
+
+def _check_body_size(request: Request, limit: int) -> None:
+    raw = request.raw_body or b""
+    if len(raw) > limit:
+        raise PayloadTooLargeError(detail=f"The request body is larger than {limit} bytes.")
+
+
+def _identify(call: Call[Any], request: Request, path_params: dict[str, str]) -> None:
+    principal = authenticate(request.headers, call.deps.token_policy)
+    call.principal = principal
+    study_id = path_params.get("study_id")
+    if study_id is not None:
+        call.access = call.deps.studies.access(principal.researcher_id, study_id)
+        call.researcher = active_caller(call.access.researcher)
+    else:
+        call.researcher = active_caller(call.deps.researchers.get(principal.researcher_id))
+
+
+def _field_errors(exc: msgspec.ValidationError) -> list[FieldError]:
+    message = str(exc)
+    match = _ERROR_PATH.search(message)
+    where = match.group(1) if match else ""
+    text = _ERROR_PATH.sub("", message).strip(" -")
+    return [FieldError(where or "body", text)]
+
+
+def _parse_body(request: Request, schema: type) -> Any:
+    content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
+    if content_type != JSON and not content_type.endswith("+json"):
+        raise UnsupportedMediaTypeError(detail=f"Send the body as {JSON}, not {content_type}.")
+    raw = request.raw_body or b""
+    if not raw.strip():
+        raise BadRequestError(detail="This route needs a JSON body.")
+    try:
+        return msgspec.json.decode(raw, type=schema)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(detail="The request body is not valid.", errors=_field_errors(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequestError(detail="The request body is not well-formed JSON.") from exc
+
+
+def _query_params(request: Request) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def _parse_query(request: Request, schema: type) -> Any:
+    try:
+        return msgspec.convert(_query_params(request), schema, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequestError(detail="The query string is not valid.", errors=_field_errors(exc)) from exc
+
+
+def _cursor_scope(request: Request) -> str:
+    others = sorted((k, v) for k, v in _query_params(request).items() if k not in ("limit", "cursor"))
+    return f"{request.method} {request.path} {others}"
+
+
+def _parse_page(request: Request, deps: Dependencies) -> PageRequest:
+    query = _parse_query(request, PageQuery)
+    start = None
+    if query.cursor is not None:
+        start = decode_cursor(query.cursor, scope=_cursor_scope(request), key=deps.settings.signing_key())
+    return PageRequest(limit=query.limit, start=start)
+
+
+def _render(operation: Operation, call: Call[Any], result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    reply = result if isinstance(result, Reply) else Reply(body=result, status=operation.status)
+    headers: dict[str, str | list[str]] = dict(reply.headers)
+    body = reply.body
+    if isinstance(body, Page):
+        next_cursor = encode_cursor(
+            body.next_start, scope=_cursor_scope(call.request), key=call.deps.settings.signing_key()
+        )
+        body = {"items": body.items, "next_cursor": next_cursor}
+    if body is None and reply.status == 204:
+        return Response(body="", status_code=204, headers=headers)
+    headers.setdefault("Content-Type", JSON)
+    return Response(body=msgspec.json.encode(body).decode(), status_code=reply.status, headers=headers)

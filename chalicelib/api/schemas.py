@@ -1,0 +1,135 @@
+"""Request and response bodies as typed msgspec structs; the OpenAPI document is made from these.
+
+Requests forbid unknown fields, so a misspelt field is a 422 rather than silently ignored.
+Partial updates use `UNSET` for "leave alone" and `null` for "clear".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="1-200 characters")]
+Description = Annotated[str, Meta(max_length=5000)]
+Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Phone = Annotated[str, Meta(pattern=r"^\+?[0-9 ()-]{3,40}$")]
+LocaleName = Literal["en", "nl"]
+RoleName = Literal["viewer", "contributor", "admin", "owner"]
+
+
+class Request(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies."""
+
+
+class Health(Struct):
+    status: str
+    version: str
+
+
+class MeView(Struct):
+    id: str
+    email: str
+    name: str
+    university: str | None
+    research_field: str | None
+    phone: str | None
+    locale: LocaleName
+    is_admin: bool
+    created_at: datetime
+
+
+class MeUpdate(Request):
+    name: Name | UnsetType = UNSET
+    research_field: Id | UnsetType | None = UNSET
+    phone: Phone | UnsetType | None = UNSET
+    locale: LocaleName | UnsetType = UNSET
+
+
+class UniversityView(Struct):
+    id: str
+    name: str
+    schac_home_organization: str | None
+
+
+class ResearchFieldView(Struct):
+    id: str
+    name: str
+
+
+class StudyView(Struct, omit_defaults=True):
+    id: str
+    name: str
+    description: str
+    research_field: str | None
+    owner_id: str
+    role: RoleName | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    # Only on a single study (a list would need a count per study).
+    member_count: int | UnsetType = UNSET
+    # Only for members with contributor or more.
+    upload_url: str | UnsetType = UNSET
+
+
+class StudyCreate(Request):
+    name: Name
+    description: Description = ""
+    research_field: Id | None = None
+
+
+class StudyUpdate(Request):
+    name: Name | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    research_field: Id | UnsetType | None = UNSET
+    # The `version` read earlier: when given and stale, the update is a 409.
+    version: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+
+
+class StudyTransfer(Request):
+    researcher_id: Id
+
+
+class MemberView(Struct):
+    researcher_id: str
+    name: str | None
+    email: str | None
+    role: RoleName
+    joined_at: datetime
+
+
+class MemberUpdate(Request):
+    role: RoleName
+
+
+class AuditView(Struct):
+    id: str
+    at: datetime
+    actor_id: str
+    action: str
+    target: str
+    outcome: Literal["success", "denied"]
+    detail: str
+
+
+class Problem(Struct, omit_defaults=True):
+    """RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldErrorView] | UnsetType = UNSET
+    request_id: str | UnsetType = UNSET
+
+
+class FieldErrorView(Struct):
+    field: str
+    message: str
+
+
+class UploadCodeView(Struct):
+    upload_code: str
+    upload_url: str

@@ -1,0 +1,77 @@
+"""The one typed settings object.
+
+Read from the environment on first use (never at import time), so tests, moto and the
+local stack can set the environment first. `reset_settings()` forgets the cached copy.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import msgspec
+
+Stage = Literal["local", "dev", "prod"]
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a usable broker."""
+
+
+class Settings(msgspec.Struct, frozen=True, rename="upper"):
+    """Every environment variable the broker reads (the upper-cased field name), typed."""
+
+    stage: Stage = "local"
+    aws_region: str = "eu-west-1"
+    # Set on the local stack (moto server); unset on AWS.
+    aws_endpoint_url: str | None = None
+    # Defaults to `vre-<stage>-`; the deploy writes the infrastructure stack's value here.
+    table_prefix: str | None = None
+
+    session_signing_key: str | None = None
+    token_issuer: str = "vre-broker"
+    token_audience: str = "vre-broker-api"
+    session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 3600
+
+    upload_base_url: str = "http://127.0.0.1:1080/upload/"
+    frontend_url: str = "http://127.0.0.1:3000"
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024
+
+    sentry_dsn: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def tables_prefix(self) -> str:
+        """Prefix of every table name."""
+        return self.table_prefix if self.table_prefix is not None else f"vre-{self.stage}-"
+
+    def signing_key(self) -> str:
+        """The key that signs session tokens and list cursors."""
+        if not self.session_signing_key:
+            raise ConfigurationError("SESSION_SIGNING_KEY is not set")
+        return self.session_signing_key
+
+
+_FIELDS = frozenset(name.upper() for name in Settings.__struct_fields__)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (the process environment by default)."""
+    source = os.environ if environ is None else environ
+    values = {key: value for key, value in source.items() if key in _FIELDS and value != ""}
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings, read from the process environment once."""
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings, so the next call reads the environment again."""
+    get_settings.cache_clear()

@@ -1,0 +1,40 @@
+"""Pages out of pynamodb result iterators, and storage errors re-raised as domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.pagination import ResultIterator
+
+from chalicelib.errors import ConflictError
+from chalicelib.services.domain import Page
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+_CONFLICT_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
+
+def versioned(version: int | None) -> dict[str, Any]:
+    """Constructor kwargs for a pynamodb VersionAttribute (which refuses an explicit None)."""
+    return {} if version is None else {"version": version}
+
+
+def page_of(results: ResultIterator[R], convert: Callable[[R], T]) -> Page[T]:
+    """Consume a query limited to one page; the next start is where DynamoDB would go on."""
+    items = [convert(record) for record in results]
+    return Page(items, results.last_evaluated_key)
+
+
+@contextmanager
+def conflicts_as(detail: str) -> Iterator[None]:
+    """Turn a failed condition (a version clash, a duplicate) into a 409 with `detail`."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        if exc.cause_response_code in _CONFLICT_CODES:
+            raise ConflictError(detail=detail) from exc
+        raise

@@ -1,0 +1,143 @@
+"""The DynamoDB tables as pynamodb models.
+
+`infra/template.yaml` declares the same tables for CloudFormation; the table names here are
+the unprefixed ones, and `chalicelib.models.bind` gives them the stage's prefix before use.
+`tests/contract/test_tables.py` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+class ResearcherByIdentity(GlobalSecondaryIndex["ResearcherRecord"]):
+    class Meta:
+        index_name = "by_identity"
+        projection = AllProjection()
+
+    identity = UnicodeAttribute(hash_key=True)
+
+
+class ResearcherByEmail(GlobalSecondaryIndex["ResearcherRecord"]):
+    class Meta:
+        index_name = "by_email"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class ResearcherRecord(Model):
+    class Meta:
+        table_name = "researchers"
+
+    id = UnicodeAttribute(hash_key=True)
+    # The identity provider's "iss|sub"; unset for researchers made by the local token command.
+    identity = UnicodeAttribute(null=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    university_id = UnicodeAttribute(null=True)
+    research_field_id = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(default="en")
+    is_admin = BooleanAttribute(default=False)
+    disabled = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_identity = ResearcherByIdentity()
+    by_email = ResearcherByEmail()
+
+
+class ReferenceRecord(Model):
+    """Seeded reference data, one partition per kind, so a list is a Query and never a Scan."""
+
+    class Meta:
+        table_name = "reference"
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    attributes = MapAttribute[str, str](default=dict)
+
+
+class StudyByUploadCode(GlobalSecondaryIndex["StudyRecord"]):
+    class Meta:
+        index_name = "by_upload_code"
+        projection = KeysOnlyProjection()
+
+    upload_code = UnicodeAttribute(hash_key=True)
+
+
+class StudyRecord(Model):
+    class Meta:
+        table_name = "studies"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    research_field_id = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute()
+    upload_code = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_upload_code = StudyByUploadCode()
+
+
+class MembershipByResearcher(GlobalSecondaryIndex["MembershipRecord"]):
+    class Meta:
+        index_name = "by_researcher"
+        projection = AllProjection()
+
+    researcher_id = UnicodeAttribute(hash_key=True)
+    study_id = UnicodeAttribute(range_key=True)
+
+
+class MembershipRecord(Model):
+    class Meta:
+        table_name = "memberships"
+
+    study_id = UnicodeAttribute(hash_key=True)
+    researcher_id = UnicodeAttribute(range_key=True)
+    role = UnicodeAttribute()
+    joined_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_researcher = MembershipByResearcher()
+
+
+class AuditRecord(Model):
+    """One audit entry; `scope` is `study#<id>` and `entry_key` sorts by time."""
+
+    class Meta:
+        table_name = "audit"
+
+    scope = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+    study_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    detail = UnicodeAttribute(default="")
+    at = UTCDateTimeAttribute()
+
+
+ALL_RECORDS: tuple[type[Model], ...] = (
+    ResearcherRecord,
+    ReferenceRecord,
+    StudyRecord,
+    MembershipRecord,
+    AuditRecord,
+)

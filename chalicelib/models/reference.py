@@ -1,0 +1,28 @@
+"""Reference data (universities, research fields) in DynamoDB, one partition per kind."""
+
+from __future__ import annotations
+
+from chalicelib.models.paging import page_of
+from chalicelib.models.records import ReferenceRecord
+from chalicelib.services.domain import Page, PageRequest, ReferenceItem
+
+
+def to_item(record: ReferenceRecord) -> ReferenceItem:
+    return ReferenceItem(id=record.id, name=record.name, attributes=dict(record.attributes or {}))
+
+
+class DynamoReference:
+    """`ReferenceRepository` on the reference table."""
+
+    def list(self, kind: str, page: PageRequest) -> Page[ReferenceItem]:
+        results = ReferenceRecord.query(kind, limit=page.limit, last_evaluated_key=page.start)
+        return page_of(results, to_item)
+
+    def get(self, kind: str, item_id: str) -> ReferenceItem | None:
+        try:
+            return to_item(ReferenceRecord.get(kind, item_id))
+        except ReferenceRecord.DoesNotExist:
+            return None
+
+    def put(self, kind: str, item: ReferenceItem) -> None:
+        ReferenceRecord(kind=kind, id=item.id, name=item.name, attributes=dict(item.attributes)).save()

@@ -1,0 +1,84 @@
+"""Researchers in DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from chalicelib.models.paging import conflicts_as, versioned
+from chalicelib.models.records import ResearcherRecord
+from chalicelib.services.domain import Locale, Researcher
+
+
+def to_researcher(record: ResearcherRecord) -> Researcher:
+    return Researcher(
+        id=record.id,
+        email=record.email,
+        name=record.name,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        identity=record.identity,
+        university_id=record.university_id,
+        research_field_id=record.research_field_id,
+        phone=record.phone,
+        locale=Locale(record.locale),
+        is_admin=record.is_admin,
+        disabled=record.disabled,
+        version=record.version,
+    )
+
+
+def to_record(researcher: Researcher) -> ResearcherRecord:
+    return ResearcherRecord(
+        id=researcher.id,
+        identity=researcher.identity,
+        email=researcher.email,
+        name=researcher.name,
+        university_id=researcher.university_id,
+        research_field_id=researcher.research_field_id,
+        phone=researcher.phone,
+        locale=researcher.locale.value,
+        is_admin=researcher.is_admin,
+        disabled=researcher.disabled,
+        created_at=researcher.created_at,
+        updated_at=researcher.updated_at,
+        **versioned(researcher.version),
+    )
+
+
+class DynamoResearchers:
+    """`ResearcherRepository` on the researchers table."""
+
+    def get(self, researcher_id: str) -> Researcher | None:
+        try:
+            return to_researcher(ResearcherRecord.get(researcher_id))
+        except ResearcherRecord.DoesNotExist:
+            return None
+
+    def get_many(self, researcher_ids: Sequence[str]) -> dict[str, Researcher]:
+        unique = list(dict.fromkeys(researcher_ids))
+        if not unique:
+            return {}
+        return {r.id: to_researcher(r) for r in ResearcherRecord.batch_get(unique)}
+
+    def by_email(self, email: str) -> Researcher | None:
+        for record in ResearcherRecord.by_email.query(email, limit=1):
+            return to_researcher(record)
+        return None
+
+    def by_identity(self, identity: str) -> Researcher | None:
+        for record in ResearcherRecord.by_identity.query(identity, limit=1):
+            return to_researcher(record)
+        return None
+
+    def add(self, researcher: Researcher) -> Researcher:
+        record = to_record(replace(researcher, version=None))
+        with conflicts_as("A researcher with this id already exists."):
+            record.save()
+        return to_researcher(record)
+
+    def save(self, researcher: Researcher) -> Researcher:
+        record = to_record(researcher)
+        with conflicts_as("Your profile changed in the meantime; reload and try again."):
+            record.save()
+        return to_researcher(record)

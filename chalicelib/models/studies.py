@@ -1,0 +1,243 @@
+"""Studies, their memberships and their audit log in DynamoDB.
+
+A change and its audit entry are written in one transaction; reads a request needs
+together (caller, study, membership) are one TransactGetItems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model, _ModelFuture
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from chalicelib.models.paging import conflicts_as, page_of, versioned
+from chalicelib.models.records import AuditRecord, MembershipRecord, ResearcherRecord, StudyRecord
+from chalicelib.models.researchers import to_researcher
+from chalicelib.services.domain import (
+    AuditEntry,
+    Member,
+    Membership,
+    Outcome,
+    Page,
+    PageRequest,
+    Role,
+    Study,
+    StudyAccess,
+)
+
+M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+_STALE = "The study changed in the meantime; reload and try again."
+
+
+def to_study(record: StudyRecord) -> Study:
+    return Study(
+        id=record.id,
+        name=record.name,
+        description=record.description,
+        research_field_id=record.research_field_id,
+        owner_id=record.owner_id,
+        upload_code=record.upload_code,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+    )
+
+
+def study_record(study: Study) -> StudyRecord:
+    return StudyRecord(
+        id=study.id,
+        name=study.name,
+        description=study.description,
+        research_field_id=study.research_field_id,
+        owner_id=study.owner_id,
+        upload_code=study.upload_code,
+        created_at=study.created_at,
+        updated_at=study.updated_at,
+        **versioned(study.version),
+    )
+
+
+def to_membership(record: MembershipRecord) -> Membership:
+    return Membership(
+        study_id=record.study_id,
+        researcher_id=record.researcher_id,
+        role=Role(record.role),
+        joined_at=record.joined_at,
+        version=record.version,
+    )
+
+
+def membership_record(membership: Membership) -> MembershipRecord:
+    return MembershipRecord(
+        study_id=membership.study_id,
+        researcher_id=membership.researcher_id,
+        role=membership.role.value,
+        joined_at=membership.joined_at,
+        **versioned(membership.version),
+    )
+
+
+def audit_scope(study_id: str) -> str:
+    return f"study#{study_id}"
+
+
+def audit_record(entry: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        scope=audit_scope(entry.study_id),
+        entry_key=f"{entry.at.isoformat()}#{entry.entry_id}",
+        study_id=entry.study_id,
+        entry_id=entry.entry_id,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        target=entry.target,
+        outcome=entry.outcome.value,
+        detail=entry.detail,
+        at=entry.at,
+    )
+
+
+def to_audit(record: AuditRecord) -> AuditEntry:
+    return AuditEntry(
+        study_id=record.study_id,
+        actor_id=record.actor_id,
+        action=record.action,
+        target=record.target,
+        outcome=Outcome(record.outcome),
+        at=record.at,
+        detail=record.detail,
+        entry_id=record.entry_id,
+    )
+
+
+class DynamoStudies:
+    """`StudyRepository` on the studies, memberships and audit tables."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @contextmanager
+    def _writes(self, conflict: str) -> Iterator[TransactWrite]:
+        """One transaction; a failed condition in it is a 409 saying `conflict`."""
+        with conflicts_as(conflict), TransactWrite(connection=self._connection) as writes:
+            yield writes
+
+    def access(self, researcher_id: str, study_id: str) -> StudyAccess:
+        with TransactGet(connection=self._connection) as reads:
+            researcher = reads.get(ResearcherRecord, researcher_id)
+            study = reads.get(StudyRecord, study_id)
+            membership = reads.get(MembershipRecord, study_id, researcher_id)
+        return StudyAccess(
+            researcher=_resolved(researcher, to_researcher),
+            study=_resolved(study, to_study),
+            membership=_resolved(membership, to_membership),
+        )
+
+    def get(self, study_id: str) -> Study | None:
+        try:
+            return to_study(StudyRecord.get(study_id))
+        except StudyRecord.DoesNotExist:
+            return None
+
+    def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]:
+        unique = list(dict.fromkeys(study_ids))
+        if not unique:
+            return {}
+        return {s.id: to_study(s) for s in StudyRecord.batch_get(unique)}
+
+    def membership(self, study_id: str, researcher_id: str) -> Membership | None:
+        try:
+            return to_membership(MembershipRecord.get(study_id, researcher_id))
+        except MembershipRecord.DoesNotExist:
+            return None
+
+    def member(self, study_id: str, researcher_id: str) -> Member | None:
+        with TransactGet(connection=self._connection) as reads:
+            membership = reads.get(MembershipRecord, study_id, researcher_id)
+            researcher = reads.get(ResearcherRecord, researcher_id)
+        found = _resolved(membership, to_membership)
+        return None if found is None else Member(found, _resolved(researcher, to_researcher))
+
+    def member_count(self, study_id: str) -> int:
+        return MembershipRecord.count(study_id)
+
+    def memberships_of(self, researcher_id: str, page: PageRequest) -> Page[Membership]:
+        results = MembershipRecord.by_researcher.query(researcher_id, limit=page.limit, last_evaluated_key=page.start)
+        return page_of(results, to_membership)
+
+    def members(self, study_id: str, page: PageRequest) -> Page[Membership]:
+        results = MembershipRecord.query(study_id, limit=page.limit, last_evaluated_key=page.start)
+        return page_of(results, to_membership)
+
+    def create(self, study: Study, owner: Membership, audit: AuditEntry) -> None:
+        with self._writes("A study with this id already exists.") as writes:
+            writes.save(study_record(study))
+            writes.save(membership_record(owner))
+            writes.save(audit_record(audit))
+
+    def add_member(self, membership: Membership, audit: AuditEntry) -> Membership:
+        record = membership_record(replace(membership, version=None))
+        with self._writes("This researcher is already a member of the study.") as writes:
+            writes.save(record)
+            writes.save(audit_record(audit))
+        return to_membership(record)
+
+    def update(self, study: Study, audit: AuditEntry) -> Study:
+        record = study_record(study)
+        with self._writes(_STALE) as writes:
+            writes.save(record)
+            writes.save(audit_record(audit))
+        return to_study(record)
+
+    def delete(self, study: Study, audit: AuditEntry) -> None:
+        with self._writes(_STALE) as writes:
+            writes.delete(study_record(study))
+            writes.save(audit_record(audit))
+        # The study is gone, so its memberships no longer grant anything; clear them out.
+        with MembershipRecord.batch_write() as batch:
+            for record in MembershipRecord.query(study.id):
+                batch.delete(record)
+
+    def set_role(self, membership: Membership, audit: AuditEntry) -> Membership:
+        record = membership_record(membership)
+        with self._writes("The membership changed in the meantime; reload and try again.") as writes:
+            writes.save(record)
+            writes.save(audit_record(audit))
+        return to_membership(record)
+
+    def remove_member(self, membership: Membership, audit: AuditEntry) -> None:
+        with self._writes("The membership changed in the meantime; reload and try again.") as writes:
+            writes.delete(membership_record(membership))
+            writes.save(audit_record(audit))
+
+    def transfer(self, study: Study, old_owner: Membership, new_owner: Membership, audit: AuditEntry) -> Study:
+        record = study_record(study)
+        with self._writes(_STALE) as writes:
+            writes.save(record)
+            writes.save(membership_record(old_owner))
+            writes.save(membership_record(new_owner))
+            writes.save(audit_record(audit))
+        return to_study(record)
+
+    def record(self, audit: AuditEntry) -> None:
+        audit_record(audit).save()
+
+    def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
+        results = AuditRecord.query(
+            audit_scope(study_id), scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+        )
+        return page_of(results, to_audit)
+
+
+def _resolved(future: _ModelFuture[M], convert: Callable[[M], T]) -> T | None:
+    try:
+        return convert(future.get())
+    except DoesNotExist:
+        return None

@@ -1,0 +1,98 @@
+"""Who may do what in a study: the roles table of API.md as code.
+
+A caller who is not a member (and not a platform admin) learns nothing: the study is
+"not found". A member whose role is too low is told "not allowed", and if they tried to
+change something the attempt goes into the study's audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from chalicelib.services.domain import (
+    AuditEntry,
+    Membership,
+    Outcome,
+    Researcher,
+    Role,
+    Study,
+    StudyAccess,
+    utcnow,
+)
+from chalicelib.services.ports import StudyRepository
+
+
+class Permission(Enum):
+    """What a request wants to do with a study, with the least role that may."""
+
+    READ = Role.VIEWER  # the study, its members, workspaces, uploads
+    OPERATE = Role.CONTRIBUTOR  # its own workspaces, upload data
+    MANAGE = Role.ADMIN  # edit, invite, change roles, upload code
+    AUDIT = Role.ADMIN  # read the audit log
+    OWN = Role.OWNER  # delete, transfer
+
+    @property
+    def platform_admin_may(self) -> bool:
+        """Platform admins read everything, but change only what they are members of."""
+        return self in (Permission.READ, Permission.AUDIT)
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """A check that passed: the caller, the study and the caller's role (None for a platform admin reading)."""
+
+    caller: Researcher
+    study: Study
+    membership: Membership | None
+
+    @property
+    def role(self) -> Role | None:
+        return self.membership.role if self.membership else None
+
+
+def active_caller(researcher: Researcher | None) -> Researcher:
+    """The caller, or 401 when the token's researcher is gone or disabled."""
+    if researcher is None or researcher.disabled:
+        raise AuthenticationError(detail="This account no longer exists or is disabled.")
+    return researcher
+
+
+def require(
+    access: StudyAccess,
+    permission: Permission,
+    *,
+    studies: StudyRepository | None = None,
+    action: str = "",
+    target: str = "",
+    now: Callable[[], datetime] = utcnow,
+) -> Granted:
+    """Check `permission`; with `studies` and `action`, a refused member's attempt is audited."""
+    caller = active_caller(access.researcher)
+    study = access.study
+    membership = access.membership
+    if study is None:
+        raise NotFoundError(detail="No such study.")
+    if membership is None:
+        if not caller.is_admin:
+            raise NotFoundError(detail="No such study.")
+        if permission.platform_admin_may:
+            return Granted(caller, study, None)
+    elif membership.role.at_least(permission.value):
+        return Granted(caller, study, membership)
+    if studies is not None and action:
+        studies.record(
+            AuditEntry(
+                study_id=study.id,
+                actor_id=caller.id,
+                action=action,
+                target=target or f"study:{study.id}",
+                outcome=Outcome.DENIED,
+                at=now(),
+                detail=f"needs {permission.value.value}",
+            )
+        )
+    raise PermissionDeniedError(detail=f"This needs the {permission.value.value} role in the study.")

@@ -1,0 +1,153 @@
+"""The broker's objects in the researchers' language, as plain data."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from msgspec import UNSET, UnsetType
+
+T = TypeVar("T")
+
+# A field a partial update leaves alone (as opposed to None, which clears it).
+Unset = UnsetType
+__all__ = ["UNSET", "Unset"]
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A fresh opaque id."""
+    return uuid.uuid4().hex
+
+
+def new_upload_code() -> str:
+    """A fresh study upload code: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+class Role(StrEnum):
+    """A member's role in a study; each includes the rights of the ones before it."""
+
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_RANKS = {Role.VIEWER: 0, Role.CONTRIBUTOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class Locale(StrEnum):
+    EN = "en"
+    NL = "nl"
+
+
+@dataclass(slots=True)
+class Researcher:
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    identity: str | None = None
+    university_id: str | None = None
+    research_field_id: str | None = None
+    phone: str | None = None
+    locale: Locale = Locale.EN
+    is_admin: bool = False
+    disabled: bool = False
+    version: int | None = None
+
+
+@dataclass(slots=True)
+class Study:
+    id: str
+    name: str
+    owner_id: str
+    upload_code: str
+    created_at: datetime
+    updated_at: datetime
+    description: str = ""
+    research_field_id: str | None = None
+    version: int | None = None
+
+
+@dataclass(slots=True)
+class Membership:
+    study_id: str
+    researcher_id: str
+    role: Role
+    joined_at: datetime
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A membership with the member's profile (None if the account is gone)."""
+
+    membership: Membership
+    researcher: Researcher | None
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    """Who did what to which target in a study, when, and with what outcome."""
+
+    study_id: str
+    actor_id: str
+    action: str
+    target: str
+    outcome: Outcome
+    at: datetime
+    detail: str = ""
+    entry_id: str = field(default_factory=new_id)
+
+
+@dataclass(slots=True)
+class ReferenceItem:
+    """An entry of seeded reference data (a university, a research field)."""
+
+    id: str
+    name: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class StudyAccess:
+    """What one request needs to decide about a study: the caller, the study, the caller's membership."""
+
+    researcher: Researcher | None
+    study: Study | None
+    membership: Membership | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int = 25
+    start: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_start: dict[str, Any] | None = None

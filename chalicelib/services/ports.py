@@ -1,0 +1,98 @@
+"""The repositories services depend on, as Protocols.
+
+Each has a DynamoDB implementation in `chalicelib.models` and an in-memory fake in
+`tests/fakes.py`; `tests/contract/test_repositories.py` runs the same checks on both.
+Writes that two callers can race are optimistic: they raise `ConflictError` when the
+stored version moved on since the object was read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from chalicelib.services.domain import (
+    AuditEntry,
+    Member,
+    Membership,
+    Page,
+    PageRequest,
+    ReferenceItem,
+    Researcher,
+    Study,
+    StudyAccess,
+)
+
+
+class ResearcherRepository(Protocol):
+    def get(self, researcher_id: str) -> Researcher | None: ...
+
+    def get_many(self, researcher_ids: Sequence[str]) -> dict[str, Researcher]: ...
+
+    def by_email(self, email: str) -> Researcher | None: ...
+
+    def by_identity(self, identity: str) -> Researcher | None: ...
+
+    def add(self, researcher: Researcher) -> Researcher:
+        """Store a new researcher; `ConflictError` if the id or email is taken."""
+        ...
+
+    def save(self, researcher: Researcher) -> Researcher:
+        """Store changes to a researcher read earlier; returns it with its new version."""
+        ...
+
+
+class ReferenceRepository(Protocol):
+    def list(self, kind: str, page: PageRequest) -> Page[ReferenceItem]: ...
+
+    def get(self, kind: str, item_id: str) -> ReferenceItem | None: ...
+
+    def put(self, kind: str, item: ReferenceItem) -> None: ...
+
+
+class StudyRepository(Protocol):
+    def access(self, researcher_id: str, study_id: str) -> StudyAccess:
+        """The caller, the study and the caller's membership, read together in one round trip."""
+        ...
+
+    def get(self, study_id: str) -> Study | None: ...
+
+    def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]: ...
+
+    def membership(self, study_id: str, researcher_id: str) -> Membership | None: ...
+
+    def member(self, study_id: str, researcher_id: str) -> Member | None:
+        """A membership and the member's profile, read together."""
+        ...
+
+    def member_count(self, study_id: str) -> int: ...
+
+    def memberships_of(self, researcher_id: str, page: PageRequest) -> Page[Membership]: ...
+
+    def members(self, study_id: str, page: PageRequest) -> Page[Membership]: ...
+
+    def create(self, study: Study, owner: Membership, audit: AuditEntry) -> None: ...
+
+    def add_member(self, membership: Membership, audit: AuditEntry) -> Membership:
+        """A new membership; `ConflictError` if the researcher is already a member."""
+        ...
+
+    def update(self, study: Study, audit: AuditEntry) -> Study: ...
+
+    def delete(self, study: Study, audit: AuditEntry) -> None:
+        """Delete the study and then its memberships; the audit log stays."""
+        ...
+
+    def set_role(self, membership: Membership, audit: AuditEntry) -> Membership: ...
+
+    def remove_member(self, membership: Membership, audit: AuditEntry) -> None: ...
+
+    def transfer(self, study: Study, old_owner: Membership, new_owner: Membership, audit: AuditEntry) -> Study: ...
+
+    def record(self, audit: AuditEntry) -> None:
+        """Write an audit entry on its own (for refused attempts)."""
+        ...
+
+    def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
+        """The study's audit entries, newest first."""
+        ...
