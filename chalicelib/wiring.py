@@ -48,13 +48,24 @@ def dependencies() -> Dependencies:
 
 
 def _build(settings: Settings) -> Dependencies:
-    connection = bind(TableBinding(settings.tables_prefix, settings.aws_region, settings.aws_endpoint_url))
+    connection = bind(_binding(settings))
     return Dependencies(
         settings=settings,
         researchers=DynamoResearchers(),
         references=DynamoReference(),
         studies=DynamoStudies(connection),
     )
+
+
+def _binding(settings: Settings) -> TableBinding:
+    return TableBinding(settings.tables_prefix, settings.aws_region, settings.aws_endpoint_url)
+
+
+def install(built: Dependencies) -> None:
+    """Use `built` from now on (tests share one moto-backed wiring across a session)."""
+    global _current
+    bind(_binding(built.settings))
+    _current = built
 
 
 def reset() -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import boto3
 import pytest
+from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
-from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, utcnow
-from chalicelib.services.researchers import ensure_researcher
+from chalicelib.config import reset_settings
+from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
 from vre_app.infra import apply_template
@@ -21,41 +23,71 @@ from vre_app.seed import seed_reference
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
 
 
+ENVIRONMENT = {
+    "STAGE": "local",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": "eu-west-1",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "SESSION_SIGNING_KEY": SIGNING_KEY,
+    "UPLOAD_BASE_URL": "https://upload.test/u/",
+}
+UNSET_ENVIRONMENT = ("AWS_ENDPOINT_URL", "TABLE_PREFIX", "SENTRY_DSN", "AWS_PROFILE")
+
+
+def _apply_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    for name in UNSET_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts with the local stage's settings, fake AWS credentials and no endpoint."""
-    for name, value in {
-        "STAGE": "local",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": "eu-west-1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "SESSION_SIGNING_KEY": SIGNING_KEY,
-        "UPLOAD_BASE_URL": "https://upload.test/u/",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "TABLE_PREFIX", "SENTRY_DSN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+    _apply_environment(monkeypatch)
+    reset_settings()
+    yield
+    reset_settings()
+
+
+@pytest.fixture(scope="session")
+def moto_stack() -> Iterator[Dependencies]:
+    """moto in-process for the whole session (per xdist worker), with `infra/template.yaml` applied
+    and the reference data seeded. Tests share it, so each makes its own researchers and studies
+    (ids are random) and never assumes an empty table."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        _apply_environment(monkeypatch)
+        wiring.reset()
+        apply_template(boto3.client("cloudformation", region_name="eu-west-1"), "local")
+        built = wiring.dependencies()
+        seed_reference(built.references)
+        yield built
     wiring.reset()
+
+
+@pytest.fixture
+def aws(moto_stack: Dependencies) -> Iterator[None]:
+    """The session's moto, with the session's wiring in place for this test."""
+    wiring.install(moto_stack)
     yield
     wiring.reset()
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
-    """moto in-process, with `infra/template.yaml` applied for the local stage."""
-    with mock_aws():
-        apply_template(boto3.client("cloudformation", region_name="eu-west-1"), "local")
-        yield
+def deps(aws: None, moto_stack: Dependencies) -> Dependencies:
+    """The real DynamoDB repositories, on moto, with the reference data seeded."""
+    return moto_stack
 
 
 @pytest.fixture
-def deps(aws: None) -> Dependencies:
-    """The real DynamoDB repositories, on moto, with the reference data seeded."""
-    built = wiring.dependencies()
-    seed_reference(built.references)
-    return built
+def client(deps: Dependencies) -> Iterator[Client]:
+    """The real app through `chalice.test.Client`, on the local stage's configuration."""
+    from app import app
+
+    with Client(app, stage_name="local") as test_client:
+        yield test_client
 
 
 @dataclass(frozen=True)
@@ -75,23 +107,17 @@ class Person:
 @pytest.fixture
 def person(deps: Dependencies) -> Callable[..., Person]:
     """Make a researcher and a session token for them."""
-    counter = iter(range(1_000_000))
 
-    def make(name: str = "", *, is_admin: bool = False) -> Person:
-        n = next(counter)
-        name = name or f"researcher{n}"
-        researcher = ensure_researcher(deps.researchers, email=f"{name}@uni{n}.example", name=name.title())
-        if is_admin:
-            researcher = deps.researchers.save(_replace_admin(researcher))
+    def make(name: str = "researcher", *, is_admin: bool = False) -> Person:
+        # The moto tables live for the whole session: every person is new, whatever their name.
+        email = f"{name}.{uuid.uuid4().hex[:12]}@uni.example"
+        now = utcnow()
+        researcher = deps.researchers.add(
+            Researcher(id=new_id(), email=email, name=name.title(), created_at=now, updated_at=now, is_admin=is_admin)
+        )
         return Person(researcher, issue_session_token(deps.token_policy, researcher.id))
 
     return make
-
-
-def _replace_admin(researcher: Researcher) -> Researcher:
-    from dataclasses import replace
-
-    return replace(researcher, is_admin=True)
 
 
 def join(deps: Dependencies, study_id: str, member: Person, role: Role, by: Person) -> None:

@@ -14,7 +14,9 @@ from typing import Any
 
 from chalicelib.errors import BadRequestError, FieldError
 
-_BAD = BadRequestError(detail="The cursor is not valid for this list.", errors=[FieldError("cursor", "invalid")])
+
+def _bad() -> BadRequestError:
+    return BadRequestError(detail="The cursor is not valid for this list.", errors=[FieldError("cursor", "invalid")])
 
 
 def _mac(key: str, scope: str, payload: bytes) -> bytes:
@@ -41,14 +43,14 @@ def decode_cursor(cursor: str, *, scope: str, key: str) -> dict[str, Any]:
     """The start key a cursor carries, or 400 if it was not made by us for this list."""
     payload_text, dot, mac_text = cursor.partition(".")
     if not dot:
-        raise _BAD
+        raise _bad()
     try:
         payload, mac = _unb64(payload_text), _unb64(mac_text)
     except ValueError as exc:
-        raise _BAD from exc
+        raise _bad() from exc
     if not hmac.compare_digest(mac, _mac(key, scope, payload)):
-        raise _BAD
+        raise _bad()
     start = json.loads(payload)
     if not isinstance(start, dict):
-        raise _BAD
+        raise _bad()
     return start

@@ -32,7 +32,7 @@ from chalicelib.errors import (
     internal_problem,
 )
 from chalicelib.observability import report_exception
-from chalicelib.services.access import active_caller
+from chalicelib.services.access import active_caller, ensure_visible
 from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess
 from chalicelib.wiring import Dependencies, dependencies
 
@@ -43,6 +43,7 @@ PROBLEM_JSON = "application/problem+json"
 # Ids we mint are 32 hex characters; anything far off that cannot name an object.
 _PATH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ERROR_PATH = re.compile(r"at `\$\.?([^`]*)`$")
+_NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]*)`")
 
 T = TypeVar("T")
 
@@ -228,15 +229,21 @@ def _identify(call: Call[Any], request: Request, path_params: dict[str, str]) ->
     if study_id is not None:
         call.access = call.deps.studies.access(principal.researcher_id, study_id)
         call.researcher = active_caller(call.access.researcher)
+        # Before the body is even read: a study the caller may not know of is simply not found.
+        ensure_visible(call.access)
     else:
         call.researcher = active_caller(call.deps.researchers.get(principal.researcher_id))
 
 
 def _field_errors(exc: msgspec.ValidationError) -> list[FieldError]:
+    """msgspec names one problem per error: `... - at `$.a.b``, or a field of the object at that path."""
     message = str(exc)
     match = _ERROR_PATH.search(message)
     where = match.group(1) if match else ""
     text = _ERROR_PATH.sub("", message).strip(" -")
+    named = _NAMED_FIELD.match(text)
+    if named:
+        where = f"{where}.{named.group(1)}" if where else named.group(1)
     return [FieldError(where or "body", text)]
 
 
@@ -247,12 +254,18 @@ def _parse_body(request: Request, schema: type) -> Any:
     raw = request.raw_body or b""
     if not raw.strip():
         raise BadRequestError(detail="This route needs a JSON body.")
+    malformed = BadRequestError(detail="The request body is not well-formed JSON.")
     try:
         return msgspec.json.decode(raw, type=schema)
     except msgspec.ValidationError as exc:
+        # msgspec stops at the first mismatch; malformed JSON further on is still a 400.
+        try:
+            msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            raise malformed from exc
         raise ValidationError(detail="The request body is not valid.", errors=_field_errors(exc)) from exc
     except msgspec.DecodeError as exc:
-        raise BadRequestError(detail="The request body is not well-formed JSON.") from exc
+        raise malformed from exc
 
 
 def _query_params(request: Request) -> dict[str, str]:

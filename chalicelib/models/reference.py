@@ -8,7 +8,11 @@ from chalicelib.services.domain import Page, PageRequest, ReferenceItem
 
 
 def to_item(record: ReferenceRecord) -> ReferenceItem:
-    return ReferenceItem(id=record.id, name=record.name, attributes=dict(record.attributes or {}))
+    return ReferenceItem(
+        id=record.id,
+        name=record.name,
+        attributes={str(k): str(v) for k, v in record.attributes.attribute_values.items()} if record.attributes else {},
+    )
 
 
 class DynamoReference:

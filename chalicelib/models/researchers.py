@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chalicelib.errors import ConflictError
 from chalicelib.models.paging import conflicts_as, versioned
 from chalicelib.models.records import ResearcherRecord
 from chalicelib.services.domain import Locale, Researcher
@@ -72,6 +73,9 @@ class DynamoResearchers:
         return None
 
     def add(self, researcher: Researcher) -> Researcher:
+        # The email index cannot refuse a duplicate, so look first; two adds racing can still both pass.
+        if self.by_email(researcher.email) is not None:
+            raise ConflictError(detail="A researcher with this email already exists.")
         record = to_record(replace(researcher, version=None))
         with conflicts_as("A researcher with this id already exists."):
             record.save()

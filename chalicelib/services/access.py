@@ -27,18 +27,31 @@ from chalicelib.services.ports import StudyRepository
 
 
 class Permission(Enum):
-    """What a request wants to do with a study, with the least role that may."""
+    """What a request wants to do with a study."""
 
-    READ = Role.VIEWER  # the study, its members, workspaces, uploads
-    OPERATE = Role.CONTRIBUTOR  # its own workspaces, upload data
-    MANAGE = Role.ADMIN  # edit, invite, change roles, upload code
-    AUDIT = Role.ADMIN  # read the audit log
-    OWN = Role.OWNER  # delete, transfer
+    READ = "read"  # the study, its members, workspaces, uploads
+    OPERATE = "operate"  # its own workspaces, upload data
+    MANAGE = "manage"  # edit, invite, change roles, upload code
+    AUDIT = "audit"  # read the audit log
+    OWN = "own"  # delete, transfer
+
+    @property
+    def least_role(self) -> Role:
+        return _LEAST_ROLE[self]
 
     @property
     def platform_admin_may(self) -> bool:
         """Platform admins read everything, but change only what they are members of."""
         return self in (Permission.READ, Permission.AUDIT)
+
+
+_LEAST_ROLE = {
+    Permission.READ: Role.VIEWER,
+    Permission.OPERATE: Role.CONTRIBUTOR,
+    Permission.MANAGE: Role.ADMIN,
+    Permission.AUDIT: Role.ADMIN,
+    Permission.OWN: Role.OWNER,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,13 @@ def active_caller(researcher: Researcher | None) -> Researcher:
     return researcher
 
 
+def ensure_visible(access: StudyAccess) -> None:
+    """404 unless the study exists and the caller is a member of it or a platform admin."""
+    caller = active_caller(access.researcher)
+    if access.study is None or (access.membership is None and not caller.is_admin):
+        raise NotFoundError(detail="No such study.")
+
+
 def require(
     access: StudyAccess,
     permission: Permission,
@@ -76,12 +96,12 @@ def require(
     membership = access.membership
     if study is None:
         raise NotFoundError(detail="No such study.")
-    if membership is None:
-        if not caller.is_admin:
-            raise NotFoundError(detail="No such study.")
-        if permission.platform_admin_may:
-            return Granted(caller, study, None)
-    elif membership.role.at_least(permission.value):
+    if membership is None and not caller.is_admin:
+        raise NotFoundError(detail="No such study.")
+    if membership is not None and membership.role.at_least(permission.least_role):
+        return Granted(caller, study, membership)
+    if caller.is_admin and permission.platform_admin_may:
+        # Whatever their role in the study, if any: a platform admin reads everything.
         return Granted(caller, study, membership)
     if studies is not None and action:
         studies.record(
@@ -92,7 +112,7 @@ def require(
                 target=target or f"study:{study.id}",
                 outcome=Outcome.DENIED,
                 at=now(),
-                detail=f"needs {permission.value.value}",
+                detail=f"needs {permission.least_role.value}",
             )
         )
-    raise PermissionDeniedError(detail=f"This needs the {permission.value.value} role in the study.")
+    raise PermissionDeniedError(detail=f"This needs the {permission.least_role.value} role in the study.")

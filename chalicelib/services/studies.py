@@ -31,6 +31,8 @@ from chalicelib.services.ports import ReferenceRepository, StudyRepository
 from chalicelib.services.reference import RESEARCH_FIELDS
 
 Clock = Callable[[], datetime]
+# How the audit log names a changed field: as the API does.
+_FIELD_LABELS = {"name": "name", "description": "description", "research_field_id": "research_field"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ def update_study(
     if changed == study:
         return MemberStudy(study, granted.role)
     moment = now()
-    fields = sorted(f for f in ("name", "description", "research_field_id") if getattr(changed, f) != getattr(study, f))
+    fields = sorted(label for attr, label in _FIELD_LABELS.items() if getattr(changed, attr) != getattr(study, attr))
     saved = studies.update(
         replace(changed, updated_at=moment),
         _audit(granted, "study.updated", moment, detail="changed " + ", ".join(fields)),

@@ -1,0 +1,94 @@
+"""Route x role: who gets what. One readable table; a route added without its row fails the suite.
+
+Columns: anonymous (no token), a stranger (logged in, not a member), each study role, and a
+platform admin who is not a member. `{researcher_id}` is another viewer of the study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.services.domain import Role
+from chalicelib.wiring import Dependencies
+from tests.api.helpers import call
+from tests.conftest import Person, StudyCast, join
+
+ROLES = ("anonymous", "stranger", "viewer", "contributor", "admin", "owner", "platform_admin")
+
+# fmt: off
+MATRIX: dict[tuple[str, str], str] = {
+    # route                                                      anon stranger viewer contrib admin owner p.admin
+    ("GET", "/health"):                                           "200  200     200    200     200   200   200",
+    ("GET", "/openapi.json"):                                     "200  200     200    200     200   200   200",
+    ("GET", "/docs"):                                             "200  200     200    200     200   200   200",
+    ("GET", "/redoc"):                                            "200  200     200    200     200   200   200",
+    ("GET", "/me"):                                               "401  200     200    200     200   200   200",
+    ("PATCH", "/me"):                                             "401  200     200    200     200   200   200",
+    ("GET", "/universities"):                                     "401  200     200    200     200   200   200",
+    ("GET", "/research-fields"):                                  "401  200     200    200     200   200   200",
+    ("GET", "/studies"):                                          "401  200     200    200     200   200   200",
+    ("POST", "/studies"):                                         "401  201     201    201     201   201   201",
+    ("GET", "/studies/{study_id}"):                               "401  404     200    200     200   200   200",
+    ("PATCH", "/studies/{study_id}"):                             "401  404     403    403     200   200   403",
+    ("DELETE", "/studies/{study_id}"):                            "401  404     403    403     403   204   403",
+    ("POST", "/studies/{study_id}/transfer"):                     "401  404     403    403     403   200   403",
+    ("POST", "/studies/{study_id}/upload-code"):                  "401  404     403    403     200   200   403",
+    ("GET", "/studies/{study_id}/audit"):                         "401  404     403    403     200   200   200",
+    ("GET", "/studies/{study_id}/members"):                       "401  404     200    200     200   200   200",
+    ("PATCH", "/studies/{study_id}/members/{researcher_id}"):     "401  404     403    403     200   200   403",
+    ("DELETE", "/studies/{study_id}/members/{researcher_id}"):    "401  404     403    403     204   204   403",
+}
+# fmt: on
+
+BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
+    ("PATCH", "/me"): lambda cast: {"name": "Renamed Researcher", "locale": "nl"},
+    ("POST", "/studies"): lambda cast: {"name": "A new study"},
+    ("PATCH", "/studies/{study_id}"): lambda cast: {"description": "Edited"},
+    ("POST", "/studies/{study_id}/transfer"): lambda cast: {"researcher_id": cast.admin.id},
+    ("PATCH", "/studies/{study_id}/members/{researcher_id}"): lambda cast: {"role": "contributor"},
+}
+
+
+def _cases() -> list[tuple[str, str, str, int]]:
+    cases = []
+    for (method, path), row in MATRIX.items():
+        statuses = row.split()
+        assert len(statuses) == len(ROLES), (method, path)
+        cases += [(method, path, role, int(status)) for role, status in zip(ROLES, statuses, strict=True)]
+    return cases
+
+
+def test_every_route_has_a_row() -> None:
+    routes = {(method, path) for path, methods in app.routes.items() for method in methods}
+
+    assert set(MATRIX) == routes
+
+
+@pytest.fixture
+def target(deps: Dependencies, cast: StudyCast, person: Callable[..., Person]) -> Person:
+    """Another viewer of the study: the member the member routes act on."""
+    other = person("target")
+    join(deps, cast.study_id, other, Role.VIEWER, cast.owner)
+    return other
+
+
+@pytest.mark.parametrize(("method", "path", "role", "expected"), _cases())
+def test_route_answers_each_role(
+    client: Client, cast: StudyCast, target: Person, method: str, path: str, role: str, expected: int
+) -> None:
+    url = path.format(study_id=cast.study_id, researcher_id=target.id)
+    headers = {} if role == "anonymous" else cast.by_role(role).headers
+    make_body = BODIES.get((method, path))
+    body = make_body(cast) if make_body else None
+
+    status, payload, response_headers = call(client, method, url, headers=headers, body=body)
+
+    assert status == expected, payload
+    if status >= 400:
+        assert response_headers["Content-Type"] == "application/problem+json"
+        assert payload["status"] == status

@@ -1,0 +1,139 @@
+"""DynamoDB round trips per request: constant whatever the data size, within DESIGN.md's budget, no Scan.
+
+Counted through botocore's event hooks on every DynamoDB client the app creates. The large data
+set lives in a region of its own, so it neither slows nor disturbs the rest of the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.handlers
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import wiring
+from chalicelib.auth.tokens import issue_session_token
+from chalicelib.models.records import MembershipRecord, StudyRecord
+from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
+from chalicelib.wiring import Dependencies
+from tests.api.helpers import call
+from tests.conftest import ENVIRONMENT
+from vre_app.infra import apply_template
+from vre_app.seed import seed_reference
+
+BUDGET = 3
+REGION = "eu-central-1"
+ROUTES = [
+    "/studies",
+    "/studies/{study_id}",
+    "/studies/{study_id}/members",
+    "/studies/{study_id}/audit",
+    "/universities",
+]
+
+
+class DynamoCalls:
+    """Operation names of every DynamoDB call made while recording."""
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+        self.recording = False
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        if self.recording:
+            self.operations.append(model.name)
+
+    def during(self, action: Callable[[], Any]) -> list[str]:
+        self.operations, self.recording = [], True
+        try:
+            action()
+        finally:
+            self.recording = False
+        return self.operations
+
+
+@dataclass(frozen=True)
+class Owner:
+    headers: dict[str, str]
+    study_id: str
+
+
+@dataclass(frozen=True)
+class BudgetStack:
+    calls: DynamoCalls
+    small: Owner
+    large: Owner
+
+
+def _owner(deps: Dependencies, studies: int, members: int) -> Owner:
+    """A researcher owning `studies` studies, the first with `members` more members, written in batches."""
+    now = utcnow()
+    owner = deps.researchers.add(
+        Researcher(id=new_id(), email=f"{new_id()}@uni.example", name="Owner", created_at=now, updated_at=now)
+    )
+    ids = [new_id() for _ in range(studies)]
+    with StudyRecord.batch_write() as study_batch, MembershipRecord.batch_write() as member_batch:
+        for study_id in ids:
+            study_batch.save(
+                StudyRecord(
+                    id=study_id,
+                    name="Study",
+                    owner_id=owner.id,
+                    upload_code=new_upload_code(),
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                )
+            )
+            member_batch.save(
+                MembershipRecord(study_id=study_id, researcher_id=owner.id, role="owner", joined_at=now, version=1)
+            )
+        for _ in range(members):
+            member_batch.save(
+                MembershipRecord(study_id=ids[0], researcher_id=new_id(), role="viewer", joined_at=now, version=1)
+            )
+    token = issue_session_token(deps.token_policy, owner.id)
+    return Owner({"Authorization": f"Bearer {token}"}, ids[0])
+
+
+@pytest.fixture(scope="module")
+def budget_stack(moto_stack: Dependencies) -> Iterator[BudgetStack]:
+    counter = DynamoCalls()
+    handler = ("before-call.dynamodb", counter)
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in ENVIRONMENT.items():
+            env.setenv(name, value)
+        env.setenv("AWS_REGION", REGION)
+        env.setenv("AWS_DEFAULT_REGION", REGION)
+        botocore.handlers.BUILTIN_HANDLERS.append(handler)
+        wiring.reset()
+        try:
+            apply_template(boto3.client("cloudformation", region_name=REGION), "local")
+            # Built now, with the hook in place, so every DynamoDB client it makes is counted.
+            deps = wiring.dependencies()
+            seed_reference(deps.references)
+            yield BudgetStack(counter, small=_owner(deps, 10, 10), large=_owner(deps, 2000, 300))
+        finally:
+            botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+            wiring.install(moto_stack)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_round_trips_are_few_and_do_not_grow_with_the_data(budget_stack: BudgetStack, route: str) -> None:
+    counts = {}
+    with Client(app, stage_name="local") as client:
+        for label, owner in (("small", budget_stack.small), ("large", budget_stack.large)):
+            url = route.format(study_id=owner.study_id)
+            operations = budget_stack.calls.during(
+                lambda url=url, owner=owner: call(client, "GET", url, headers=owner.headers)  # type: ignore[misc]
+            )
+            assert "Scan" not in operations
+            counts[label] = operations
+
+    assert counts["small"] == counts["large"]
+    assert 1 <= len(counts["small"]) <= BUDGET, counts["small"]

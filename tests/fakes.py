@@ -1,0 +1,325 @@
+"""In-memory stand-ins for the repositories in `chalicelib.services.ports`.
+
+They keep what DynamoDB would keep and refuse what it would refuse: optimistic versions
+(a write whose version differs from the stored one is a `ConflictError`, a new object must
+not exist yet), all-or-nothing transactions, and pages that stop at `limit` and go on from an
+opaque start. Objects are copied in and out, so a caller holding one cannot change the store.
+`tests/contract/test_repositories.py` runs the same checks on these and on the DynamoDB ones.
+
+`FakeBroker` wires the three together with a fixed clock for the services' unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from chalicelib.errors import ConflictError
+from chalicelib.services.domain import (
+    AuditEntry,
+    Member,
+    Membership,
+    Outcome,
+    Page,
+    PageRequest,
+    ReferenceItem,
+    Researcher,
+    Role,
+    Study,
+    StudyAccess,
+    new_id,
+    new_upload_code,
+)
+from chalicelib.services.ports import ReferenceRepository, ResearcherRepository, StudyRepository
+from chalicelib.services.reference import RESEARCH_FIELDS
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
+
+
+class _Versioned(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    version: int | None
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+def _check_version(stored: _Versioned | None, given: int | None, conflict: str) -> None:
+    """DynamoDB's condition: the stored version (None when absent) equals the one the writer read."""
+    if (stored.version if stored is not None else None) != given:
+        raise ConflictError(detail=conflict)
+
+
+def _next_version(item: V) -> V:
+    return replace(item, version=(item.version or 0) + 1)
+
+
+def _page(
+    items: Iterable[D], sort_key: Callable[[D], str], page: PageRequest, *, newest_first: bool = False
+) -> Page[D]:
+    """Copies of one page of `items` in `sort_key` order, resuming after the key a previous page ended on."""
+    ordered = sorted(items, key=sort_key, reverse=newest_first)
+    if page.start is not None:
+        after = page.start["after"]
+        ordered = [i for i in ordered if (sort_key(i) < after if newest_first else sort_key(i) > after)]
+    chosen = ordered[: page.limit]
+    more = len(ordered) > page.limit
+    return Page([replace(i) for i in chosen], {"after": sort_key(chosen[-1])} if more else None)
+
+
+class InMemoryResearchers:
+    """`ResearcherRepository` in a dict."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Researcher] = {}
+
+    def get(self, researcher_id: str) -> Researcher | None:
+        found = self._items.get(researcher_id)
+        return None if found is None else replace(found)
+
+    def get_many(self, researcher_ids: Sequence[str]) -> dict[str, Researcher]:
+        return {i: replace(self._items[i]) for i in researcher_ids if i in self._items}
+
+    def by_email(self, email: str) -> Researcher | None:
+        return self._first(lambda r: r.email == email)
+
+    def by_identity(self, identity: str) -> Researcher | None:
+        return self._first(lambda r: r.identity == identity)
+
+    def add(self, researcher: Researcher) -> Researcher:
+        if researcher.id in self._items:
+            raise ConflictError(detail="A researcher with this id already exists.")
+        if self.by_email(researcher.email) is not None:
+            raise ConflictError(detail="A researcher with this email already exists.")
+        return self._put(replace(researcher, version=None))
+
+    def save(self, researcher: Researcher) -> Researcher:
+        _check_version(
+            self._items.get(researcher.id),
+            researcher.version,
+            "Your profile changed in the meantime; reload and try again.",
+        )
+        return self._put(researcher)
+
+    def _put(self, researcher: Researcher) -> Researcher:
+        stored = _next_version(researcher)
+        self._items[stored.id] = stored
+        return replace(stored)
+
+    def _first(self, match: Callable[[Researcher], bool]) -> Researcher | None:
+        for researcher in self._items.values():
+            if match(researcher):
+                return replace(researcher)
+        return None
+
+
+def _copy_item(item: ReferenceItem) -> ReferenceItem:
+    return replace(item, attributes=dict(item.attributes))
+
+
+class InMemoryReference:
+    """`ReferenceRepository` in a dict per kind, listed in id order."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, dict[str, ReferenceItem]] = {}
+
+    def list(self, kind: str, page: PageRequest) -> Page[ReferenceItem]:
+        found = _page(self._kinds.get(kind, {}).values(), lambda i: i.id, page)
+        return Page([_copy_item(i) for i in found.items], found.next_start)
+
+    def get(self, kind: str, item_id: str) -> ReferenceItem | None:
+        found = self._kinds.get(kind, {}).get(item_id)
+        return None if found is None else _copy_item(found)
+
+    def put(self, kind: str, item: ReferenceItem) -> None:
+        self._kinds.setdefault(kind, {})[item.id] = _copy_item(item)
+
+
+_STALE = "The study changed in the meantime; reload and try again."
+_STALE_MEMBER = "The membership changed in the meantime; reload and try again."
+
+
+def _audit_key(entry: AuditEntry) -> str:
+    return f"{entry.at.isoformat()}#{entry.entry_id}"
+
+
+class InMemoryStudies:
+    """`StudyRepository` over dicts; it reads researchers from the `InMemoryResearchers` it is given."""
+
+    def __init__(self, researchers: InMemoryResearchers | None = None) -> None:
+        self.researchers = researchers if researchers is not None else InMemoryResearchers()
+        self._studies: dict[str, Study] = {}
+        self._memberships: dict[tuple[str, str], Membership] = {}
+        self._audit: dict[str, AuditEntry] = {}
+
+    def access(self, researcher_id: str, study_id: str) -> StudyAccess:
+        return StudyAccess(
+            researcher=self.researchers.get(researcher_id),
+            study=self.get(study_id),
+            membership=self.membership(study_id, researcher_id),
+        )
+
+    def get(self, study_id: str) -> Study | None:
+        found = self._studies.get(study_id)
+        return None if found is None else replace(found)
+
+    def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]:
+        return {i: replace(self._studies[i]) for i in study_ids if i in self._studies}
+
+    def membership(self, study_id: str, researcher_id: str) -> Membership | None:
+        found = self._memberships.get((study_id, researcher_id))
+        return None if found is None else replace(found)
+
+    def member(self, study_id: str, researcher_id: str) -> Member | None:
+        found = self.membership(study_id, researcher_id)
+        return None if found is None else Member(found, self.researchers.get(researcher_id))
+
+    def member_count(self, study_id: str) -> int:
+        return sum(1 for s, _ in self._memberships if s == study_id)
+
+    def memberships_of(self, researcher_id: str, page: PageRequest) -> Page[Membership]:
+        mine = (m for m in self._memberships.values() if m.researcher_id == researcher_id)
+        return _page(mine, lambda m: m.study_id, page)
+
+    def members(self, study_id: str, page: PageRequest) -> Page[Membership]:
+        theirs = (m for m in self._memberships.values() if m.study_id == study_id)
+        return _page(theirs, lambda m: m.researcher_id, page)
+
+    def create(self, study: Study, owner: Membership, audit: AuditEntry) -> None:
+        _check_version(self._studies.get(study.id), study.version, "A study with this id already exists.")
+        _check_version(self._memberships.get(_key(owner)), owner.version, "A study with this id already exists.")
+        self._studies[study.id] = _next_version(study)
+        self._memberships[_key(owner)] = _next_version(owner)
+        self._put_audit(audit)
+
+    def add_member(self, membership: Membership, audit: AuditEntry) -> Membership:
+        if _key(membership) in self._memberships:
+            raise ConflictError(detail="This researcher is already a member of the study.")
+        stored = _next_version(replace(membership, version=None))
+        self._memberships[_key(stored)] = stored
+        self._put_audit(audit)
+        return replace(stored)
+
+    def update(self, study: Study, audit: AuditEntry) -> Study:
+        _check_version(self._studies.get(study.id), study.version, _STALE)
+        stored = _next_version(study)
+        self._studies[study.id] = stored
+        self._put_audit(audit)
+        return replace(stored)
+
+    def delete(self, study: Study, audit: AuditEntry) -> None:
+        _check_version(self._studies.get(study.id), study.version, _STALE)
+        self._studies.pop(study.id, None)
+        self._put_audit(audit)
+        for key in [k for k in self._memberships if k[0] == study.id]:
+            del self._memberships[key]
+
+    def set_role(self, membership: Membership, audit: AuditEntry) -> Membership:
+        _check_version(self._memberships.get(_key(membership)), membership.version, _STALE_MEMBER)
+        stored = _next_version(membership)
+        self._memberships[_key(stored)] = stored
+        self._put_audit(audit)
+        return replace(stored)
+
+    def remove_member(self, membership: Membership, audit: AuditEntry) -> None:
+        _check_version(self._memberships.get(_key(membership)), membership.version, _STALE_MEMBER)
+        self._memberships.pop(_key(membership), None)
+        self._put_audit(audit)
+
+    def transfer(self, study: Study, old_owner: Membership, new_owner: Membership, audit: AuditEntry) -> Study:
+        # Every condition is checked before anything is written: all or nothing.
+        _check_version(self._studies.get(study.id), study.version, _STALE)
+        for membership in (old_owner, new_owner):
+            _check_version(self._memberships.get(_key(membership)), membership.version, _STALE)
+        stored = _next_version(study)
+        self._studies[study.id] = stored
+        for membership in (old_owner, new_owner):
+            self._memberships[_key(membership)] = _next_version(membership)
+        self._put_audit(audit)
+        return replace(stored)
+
+    def record(self, audit: AuditEntry) -> None:
+        self._put_audit(audit)
+
+    def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
+        entries = (e for e in self._audit.values() if e.study_id == study_id)
+        return _page(entries, _audit_key, page, newest_first=True)
+
+    def _put_audit(self, audit: AuditEntry) -> None:
+        self._audit[f"{audit.study_id}#{_audit_key(audit)}"] = replace(audit)
+
+
+def _key(membership: Membership) -> tuple[str, str]:
+    return (membership.study_id, membership.researcher_id)
+
+
+class TickingClock:
+    """A clock that moves one second on every reading: times are predictable and never tie."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.last = start or datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.last += timedelta(seconds=1)
+        return self.last
+
+
+class FakeBroker:
+    """The three fakes wired together, seeded with research fields, and factories for a scene."""
+
+    RESEARCH_FIELD = "health-sciences"
+
+    def __init__(self, clock: TickingClock | None = None) -> None:
+        self.clock = clock or TickingClock()
+        self.researchers = InMemoryResearchers()
+        self.references = InMemoryReference()
+        self.studies = InMemoryStudies(self.researchers)
+        for field_id, name in ((self.RESEARCH_FIELD, "Health sciences"), ("physics", "Physical sciences")):
+            self.references.put(RESEARCH_FIELDS, ReferenceItem(field_id, name))
+
+    def researcher(self, name: str = "ada", *, is_admin: bool = False, disabled: bool = False) -> Researcher:
+        moment = self.clock()
+        rid = new_id()
+        return self.researchers.add(
+            Researcher(
+                rid, f"{name}.{rid[:8]}@uni.example", name.title(), moment, moment, is_admin=is_admin, disabled=disabled
+            )
+        )
+
+    def study(self, owner: Researcher, name: str = "Cohort study") -> Study:
+        moment = self.clock()
+        study = Study(new_id(), name, owner.id, new_upload_code(), moment, moment, description="About cohorts")
+        self.studies.create(
+            study,
+            Membership(study.id, owner.id, Role.OWNER, moment),
+            AuditEntry(study.id, owner.id, "study.created", f"study:{study.id}", Outcome.SUCCESS, moment),
+        )
+        stored = self.studies.get(study.id)
+        assert stored is not None
+        return stored
+
+    def join(self, study: Study, researcher: Researcher | str, role: Role) -> Membership:
+        rid = researcher if isinstance(researcher, str) else researcher.id
+        moment = self.clock()
+        return self.studies.add_member(
+            Membership(study.id, rid, role, moment),
+            AuditEntry(study.id, study.owner_id, "member.added", f"researcher:{rid}", Outcome.SUCCESS, moment),
+        )
+
+    def access(self, researcher: Researcher | str, study: Study | str) -> StudyAccess:
+        rid = researcher if isinstance(researcher, str) else researcher.id
+        return self.studies.access(rid, study if isinstance(study, str) else study.id)
+
+    def audit(self, study: Study) -> list[AuditEntry]:
+        return self.studies.audit_log(study.id, PageRequest(limit=100)).items
+
+
+# mypy checks that each fake is what the services accept.
+_researchers: ResearcherRepository = InMemoryResearchers()
+_reference: ReferenceRepository = InMemoryReference()
+_studies: StudyRepository = InMemoryStudies()

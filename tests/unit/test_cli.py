@@ -1,0 +1,189 @@
+"""The ops CLI: `token` only on the local stage and only the token on stdout; the local environment it reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.auth.tokens import verify_session_token
+from vre_app.cli import main
+from vre_app.local.environment import (
+    LocalEnvironmentError,
+    LocalPorts,
+    local_ports,
+    stack_environment,
+    stage_variables,
+    use_local_defaults,
+)
+
+
+@pytest.fixture
+def restored_environ() -> Iterator[None]:
+    """The CLI fills the local stage's variables into `os.environ`; put it back as it was."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def in_process_moto(aws: None, monkeypatch: pytest.MonkeyPatch, restored_environ: None) -> None:
+    # Present but empty: no endpoint override, so the CLI talks to the in-process moto.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")
+
+
+def token_for(email: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["token", "--email", email, "--name", "Cli User"]) == 0
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert out == f"{token}\n", "stdout holds the token and nothing else"
+    assert " " not in token
+    assert err == ""
+    return token
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_token_is_refused_outside_the_local_stage(
+    stage: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restored_environ: None
+) -> None:
+    monkeypatch.setenv("STAGE", stage)
+
+    code = main(["token", "--email", "someone@example.org", "--name", "Someone"])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert "refused" in err
+    assert repr(stage) in err
+
+
+def test_token_on_the_local_stage_prints_only_a_token_the_api_accepts(
+    in_process_moto: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    email = f"cli.{uuid.uuid4().hex[:8]}@example.org"
+
+    token = token_for(email, capsys)
+
+    deps = wiring.dependencies()
+    claims = verify_session_token(deps.token_policy, token)
+    researcher = deps.researchers.get(claims.researcher_id)
+    assert researcher is not None
+    assert (researcher.email, researcher.name) == (email, "Cli User")
+
+
+def test_token_twice_for_the_same_email_reuses_the_researcher(
+    in_process_moto: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    email = f"cli.{uuid.uuid4().hex[:8]}@example.org"
+
+    first = token_for(email, capsys)
+    second = token_for(email.upper(), capsys)
+
+    policy = wiring.dependencies().token_policy
+    assert first != second
+    assert verify_session_token(policy, first).researcher_id == verify_session_token(policy, second).researcher_id
+
+
+def test_token_without_a_reachable_stack_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restored_environ: None
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+
+    code = main(["token", "--email", "someone@example.org", "--name", "Someone"])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert "make run" in err
+
+
+@pytest.mark.parametrize("email", ["", "no-at-sign", "@example.org", "someone@localhost"])
+def test_token_needs_an_email_address(email: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["token", "--email", email, "--name", "Someone"])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_seed_writes_the_reference_data_where_the_environment_points(
+    in_process_moto: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seed"]) == 0
+
+    out = capsys.readouterr().out
+    assert "university" in out
+    assert "research_field" in out
+    assert "vre-local-" in out
+
+
+def test_local_defaults_come_from_the_chalice_config_without_overriding(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"STAGE": "local", "SESSION_SIGNING_KEY": "from-config", "LOG_LEVEL": "DEBUG"})
+    environ = {"SESSION_SIGNING_KEY": "mine", "VRE_MOTO_PORT": "5099"}
+
+    assert use_local_defaults(environ, config=config)
+
+    assert environ["SESSION_SIGNING_KEY"] == "mine"
+    assert environ["LOG_LEVEL"] == "DEBUG"
+    assert environ["STAGE"] == "local"
+    assert environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5099"
+
+
+def test_local_defaults_leave_another_stage_alone(tmp_path: Path) -> None:
+    environ = {"STAGE": "prod"}
+
+    assert not use_local_defaults(environ, config=write_config(tmp_path, {"STAGE": "local"}))
+
+    assert environ == {"STAGE": "prod"}
+
+
+def test_the_stack_environment_is_the_local_stage_on_its_own_moto(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"STAGE": "local", "AWS_ACCESS_KEY_ID": "local"})
+    caller = {"STAGE": "dev", "AWS_PROFILE": "work", "AWS_ACCESS_KEY_ID": "AKIAREAL", "PATH": "/bin"}
+
+    environ = stack_environment(caller, LocalPorts(api=8001, moto=5001), config=config)
+
+    assert environ["STAGE"] == "local"
+    assert environ["AWS_ACCESS_KEY_ID"] == "local"
+    assert environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5001"
+    assert "AWS_PROFILE" not in environ
+    assert environ["PATH"] == "/bin"
+
+
+def test_the_checked_in_config_has_a_local_stage() -> None:
+    variables = stage_variables("local")
+
+    assert variables["STAGE"] == "local"
+    assert variables["SESSION_SIGNING_KEY"]
+
+
+@pytest.mark.parametrize("value", ["http", "0", "70000", "-1"])
+def test_a_bad_port_is_a_clear_error(value: str) -> None:
+    with pytest.raises(LocalEnvironmentError, match="VRE_API_PORT"):
+        local_ports({"VRE_API_PORT": value})
+
+
+def write_config(directory: Path, local_variables: dict[str, str]) -> Path:
+    path = directory / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "environment_variables": {"LOG_LEVEL": "INFO"},
+                "stages": {"local": {"environment_variables": local_variables}},
+            }
+        )
+    )
+    return path
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,95 @@
+"""Settings: defaults, parsing of the environment, and refusal of what cannot be a working broker."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.config import ConfigurationError, get_settings, load_settings, reset_settings
+
+
+def test_defaults_describe_the_local_stage() -> None:
+    settings = load_settings({})
+
+    assert settings.stage == "local"
+    assert settings.aws_region == "eu-west-1"
+    assert settings.aws_endpoint_url is None
+    assert settings.tables_prefix == "vre-local-"
+    assert settings.session_ttl_seconds == 3600
+    assert settings.max_body_bytes == 256 * 1024
+    assert settings.log_level == "INFO"
+
+
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_table_prefix_defaults_to_the_stage(stage: str) -> None:
+    assert load_settings({"STAGE": stage}).tables_prefix == f"vre-{stage}-"
+
+
+def test_table_prefix_from_the_environment_wins() -> None:
+    assert load_settings({"STAGE": "prod", "TABLE_PREFIX": "vre-infra-abc-"}).tables_prefix == "vre-infra-abc-"
+
+
+def test_empty_variable_counts_as_unset() -> None:
+    settings = load_settings({"TABLE_PREFIX": "", "SESSION_TTL_SECONDS": "", "STAGE": "dev"})
+
+    assert settings.tables_prefix == "vre-dev-"
+    assert settings.session_ttl_seconds == 3600
+
+
+def test_integers_are_parsed_from_strings() -> None:
+    settings = load_settings({"SESSION_TTL_SECONDS": "7200", "MAX_BODY_BYTES": "1048576"})
+
+    assert settings.session_ttl_seconds == 7200
+    assert settings.max_body_bytes == 1048576
+
+
+def test_strings_are_taken_as_given() -> None:
+    settings = load_settings(
+        {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "TOKEN_ISSUER": "broker-x", "AWS_REGION": "eu-central-1"}
+    )
+
+    assert (settings.aws_endpoint_url, settings.token_issuer, settings.aws_region) == (
+        "http://127.0.0.1:5000",
+        "broker-x",
+        "eu-central-1",
+    )
+
+
+def test_unrelated_and_lower_case_variables_are_ignored() -> None:
+    settings = load_settings({"HOME": "/root", "stage": "prod", "PATH": "/bin"})
+
+    assert settings.stage == "local"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SESSION_TTL_SECONDS", "an hour"),
+        ("SESSION_TTL_SECONDS", "59"),
+        ("SESSION_TTL_SECONDS", "86401"),
+        ("SESSION_TTL_SECONDS", "3600.5"),
+        ("MAX_BODY_BYTES", "1023"),
+        ("STAGE", "staging"),
+    ],
+)
+def test_invalid_value_is_a_configuration_error(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"\$\.{name}\b"):
+        load_settings({name: value})
+
+
+def test_signing_key_must_be_set() -> None:
+    with pytest.raises(ConfigurationError, match="SESSION_SIGNING_KEY"):
+        load_settings({}).signing_key()
+    assert load_settings({"SESSION_SIGNING_KEY": "k" * 32}).signing_key() == "k" * 32
+
+
+def test_process_settings_are_read_once_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAGE", "dev")
+    reset_settings()
+    first = get_settings()
+
+    monkeypatch.setenv("STAGE", "prod")
+    assert get_settings() is first
+    assert first.stage == "dev"
+
+    reset_settings()
+    assert get_settings().stage == "prod"

@@ -1,0 +1,176 @@
+"""The ops CLI, `python -m vre_app <command>`: the local stack, local tokens, seed data and the queue pump.
+
+Not deployed. Run outside the stack, the commands for the local stage take its variables from
+.chalice/config.json and talk to the stack's moto (see `vre_app.local.environment`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib import wiring
+from chalicelib.config import ConfigurationError, get_settings
+from vre_app.local.environment import LOCAL_STAGE, LocalEnvironmentError, use_local_defaults
+
+log = logging.getLogger("vre_app")
+
+PROG = "python -m vre_app"
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+# What cannot reach the tables or queues: nothing listening at the endpoint, or AWS refusing.
+_UNREACHABLE = (PynamoDBException, BotoCoreError, ClientError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog=PROG, description="VRE Broker ops commands.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    local = commands.add_parser("local", help="run the local stack (what `make run` does) until Ctrl-C")
+    local.set_defaults(run=_local)
+
+    token = commands.add_parser(
+        "token", help="print a session token for a researcher, created if new (local stage only)"
+    )
+    token.add_argument("--email", required=True, type=_email)
+    token.add_argument("--name", required=True, type=_name)
+    token.set_defaults(run=_token)
+
+    seed = commands.add_parser("seed", help="seed the reference data into the tables the environment points at")
+    seed.set_defaults(run=_seed)
+
+    pump = commands.add_parser("pump", help="run the queue pump alone, against the local stack (local stage only)")
+    pump.set_defaults(run=_pump)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.command)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except (ConfigurationError, LocalEnvironmentError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _local(args: argparse.Namespace) -> int:
+    from vre_app.local.stack import run_local_stack
+
+    return run_local_stack(os.environ)
+
+
+def _token(args: argparse.Namespace) -> int:
+    if not _local_stage_only("token"):
+        return EXIT_REFUSED
+    from chalicelib.auth.tokens import issue_session_token
+    from chalicelib.services.researchers import ensure_researcher
+
+    deps = wiring.dependencies()
+    try:
+        researcher = ensure_researcher(deps.researchers, email=args.email, name=args.name)
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
+    print(issue_session_token(deps.token_policy, researcher.id))
+    return EXIT_OK
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from vre_app.seed import seed_reference
+
+    _use_environment()
+    deps = wiring.dependencies()
+    try:
+        counts = seed_reference(deps.references)
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
+    settings = deps.settings
+    where = settings.aws_endpoint_url or f"AWS {settings.aws_region}"
+    seeded = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    print(f"seeded {seeded} into {settings.tables_prefix}* at {where}")
+    return EXIT_OK
+
+
+def _pump(args: argparse.Namespace) -> int:
+    if not _local_stage_only("pump"):
+        return EXIT_REFUSED
+    import boto3
+
+    from vre_app.local.pump import PumpError, QueuePump, load_app, sqs_handlers, subscribe
+    from vre_app.local.signals import stop_on_signals
+
+    settings = get_settings()
+    sqs = boto3.client("sqs", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+    try:
+        subscriptions = subscribe(sqs, sqs_handlers(load_app()))
+    except PumpError as exc:
+        print(f"{PROG} pump: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
+    pump = QueuePump(sqs, subscriptions)
+    with stop_on_signals(threading.Event()) as stop:
+        pump.start()
+        try:
+            stop.wait()
+        finally:
+            pump.stop()
+    return EXIT_OK
+
+
+def _use_environment() -> None:
+    """Fill in the local stage's defaults (if the stage is local) and read the settings afresh."""
+    use_local_defaults(os.environ)
+    wiring.reset()
+
+
+def _local_stage_only(command: str) -> bool:
+    _use_environment()
+    stage = get_settings().stage
+    if stage == LOCAL_STAGE:
+        return True
+    print(
+        f"{PROG} {command}: refused, STAGE is {stage!r}; this command only works on the "
+        f"{LOCAL_STAGE!r} stage (unset STAGE, or set STAGE={LOCAL_STAGE}, to use the local stack)",
+        file=sys.stderr,
+    )
+    return False
+
+
+def _unreachable(exc: Exception) -> int:
+    endpoint = get_settings().aws_endpoint_url
+    hint = f"; is the local stack running (`make run`) at {endpoint}?" if endpoint else ""
+    print(f"{PROG}: cannot reach the tables or queues ({type(exc).__name__}: {exc}){hint}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.strip().partition("@")
+    if not (local and at and "." in domain):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an email address")
+    return value.strip()
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the name cannot be empty")
+    return value.strip()
+
+
+def _configure_logging(command: str) -> None:
+    # `token` prints only the token on stdout; everything else goes to stderr, and it stays quiet.
+    level = logging.INFO if command in ("local", "pump") else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,113 @@
+"""The local stage's environment, for the processes that `chalice local` does not configure.
+
+`chalice local` applies the `local` stage's variables from .chalice/config.json itself. The
+ops CLI, the queue pump and the stack's own process read them here instead, so every process
+of the local stack sees the same settings and talks to the same moto server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
+LOCAL_STAGE = "local"
+HOST = "127.0.0.1"
+MOTO_PORT_VARIABLE = "VRE_MOTO_PORT"
+API_PORT_VARIABLE = "VRE_API_PORT"
+DEFAULT_MOTO_PORT = 5000
+DEFAULT_API_PORT = 8000
+# Credentials that could reach a real account; the stack drops them so nothing it runs can.
+_REAL_CREDENTIALS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+class LocalEnvironmentError(RuntimeError):
+    """The environment or .chalice/config.json cannot describe the local stack."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPorts:
+    """Where the local stack listens, all on 127.0.0.1."""
+
+    api: int = DEFAULT_API_PORT
+    moto: int = DEFAULT_MOTO_PORT
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{HOST}:{self.moto}"
+
+
+def local_ports(environ: Mapping[str, str]) -> LocalPorts:
+    """The ports named by `VRE_API_PORT` and `VRE_MOTO_PORT`, or the defaults."""
+    return LocalPorts(
+        api=_port(environ, API_PORT_VARIABLE, DEFAULT_API_PORT),
+        moto=_port(environ, MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT),
+    )
+
+
+def stage_variables(stage: str = LOCAL_STAGE, *, config: Path = CHALICE_CONFIG) -> dict[str, str]:
+    """A stage's environment variables as Chalice sets them: the top-level ones, then the stage's."""
+    try:
+        document = json.loads(config.read_text())
+        variables = {**document.get("environment_variables", {})}
+        variables.update(document["stages"][stage].get("environment_variables", {}))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LocalEnvironmentError(f"cannot read stage {stage!r} from {config}: {exc}") from exc
+    return {str(name): str(value) for name, value in variables.items()}
+
+
+def is_local_stage(environ: Mapping[str, str]) -> bool:
+    """True when `environ` names no stage or the local one (settings default to `local`)."""
+    return (environ.get("STAGE") or LOCAL_STAGE) == LOCAL_STAGE
+
+
+def use_local_defaults(environ: MutableMapping[str, str], *, config: Path = CHALICE_CONFIG) -> bool:
+    """Fill in the local stage's variables, and moto as the AWS endpoint, where `environ` has none.
+
+    Does nothing (and returns False) when `environ` names another stage. A variable already
+    present is kept even when empty: `AWS_ENDPOINT_URL=` means "no endpoint override".
+    """
+    if not is_local_stage(environ):
+        return False
+    defaults = stage_variables(LOCAL_STAGE, config=config)
+    defaults["AWS_ENDPOINT_URL"] = local_ports(environ).moto_url
+    for name, value in defaults.items():
+        environ.setdefault(name, value)
+    return True
+
+
+def stack_environment(
+    environ: Mapping[str, str], ports: LocalPorts, *, config: Path = CHALICE_CONFIG
+) -> dict[str, str]:
+    """The environment of every process in the local stack: the local stage, pointed at its moto.
+
+    The stage's variables override the caller's, as `chalice local` does, so the API and the
+    processes beside it agree on settings.
+    """
+    variables = {name: value for name, value in environ.items() if name not in _REAL_CREDENTIALS}
+    variables.update(stage_variables(LOCAL_STAGE, config=config))
+    variables.update(
+        {
+            "STAGE": LOCAL_STAGE,
+            "AWS_ENDPOINT_URL": ports.moto_url,
+            API_PORT_VARIABLE: str(ports.api),
+            MOTO_PORT_VARIABLE: str(ports.moto),
+        }
+    )
+    return variables
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise LocalEnvironmentError(f"{name}={raw!r} is not a TCP port number (1-65535)")
+    return int(raw)

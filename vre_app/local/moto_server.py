@@ -1,0 +1,57 @@
+"""moto in server mode, inside the stack's process: the AWS that every local process talks to over HTTP.
+
+moto's own `ThreadedMotoServer` binds its socket in the background thread, so a busy port
+leaves `start()` waiting for ever; this one binds in the caller's thread and fails at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+log = logging.getLogger(__name__)
+
+
+class MotoServer:
+    """moto's HTTP server on one host and port, served from a daemon thread until `stop()`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind the port (`OSError` if it is taken) and start serving."""
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        # werkzeug logs every request at INFO; the API's own log is the interesting one.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        application = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self.host, self.port, application, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+        log.debug("moto serving on %s", self.url)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and release the port; safe to call more than once."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout)

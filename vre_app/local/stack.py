@@ -1,0 +1,298 @@
+"""The local stack behind `make run`: the whole broker on a laptop, started and stopped as one.
+
+It starts moto in server mode, creates the tables and queues from infra/template.yaml through
+moto's CloudFormation (the same definitions that deploy to AWS), seeds the reference data,
+runs `chalice local` and the queue pump, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, TextIO
+
+import boto3
+import requests
+
+from chalicelib import wiring
+from vre_app.infra import apply_template
+from vre_app.local.environment import (
+    API_PORT_VARIABLE,
+    DEFAULT_MOTO_PORT,
+    HOST,
+    LOCAL_STAGE,
+    MOTO_PORT_VARIABLE,
+    PROJECT_ROOT,
+    LocalPorts,
+    local_ports,
+    stack_environment,
+)
+from vre_app.local.moto_server import MotoServer
+from vre_app.local.pump import PumpError, QueuePump, load_app, sqs_handlers, subscribe
+from vre_app.local.signals import stop_on_signals
+from vre_app.seed import seed_reference
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_sqs import SQSClient
+
+log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 5.0
+READY_LINE = "VRE Broker local stack ready"
+_CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
+
+
+class StackError(RuntimeError):
+    """The local stack could not start, or a part of it stopped on its own."""
+
+
+class ChaliceLocal:
+    """`chalice local` for the local stage, as a child process in a session of its own.
+
+    Its own session keeps a terminal's Ctrl-C away from it: the stack stops it, in order.
+    """
+
+    def __init__(self, project_dir: Path, port: int, environ: Mapping[str, str]) -> None:
+        self.project_dir = project_dir
+        self.port = port
+        self.environ = dict(environ)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the child process (it binds its port a moment later)."""
+        command = [
+            sys.executable,
+            "-c",
+            _CHALICE_MAIN,
+            "--project-dir",
+            str(self.project_dir),
+            "local",
+            "--stage",
+            LOCAL_STAGE,
+            "--no-autoreload",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+        ]
+        self._process = subprocess.Popen(command, cwd=self.project_dir, env=self.environ, start_new_session=True)
+
+    def exit_code(self) -> int | None:
+        """None while it runs; its exit code once it has stopped."""
+        return None if self._process is None else self._process.poll()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """SIGTERM its process group, SIGKILL after `timeout`; safe to call more than once."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("chalice local did not stop within %.0f s; killing it", timeout)
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+
+
+class LocalStack:
+    """moto, the infrastructure, seed data, `chalice local` and the queue pump, started as one.
+
+    The stack's own process seeds the tables and runs the pump, so `start()` gives that process
+    the stack's environment too (`environ`, as `stack_environment` builds it).
+    """
+
+    def __init__(
+        self,
+        ports: LocalPorts,
+        environ: Mapping[str, str],
+        *,
+        project_dir: Path = PROJECT_ROOT,
+        health_timeout: float = HEALTH_TIMEOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ports = ports
+        self.environ = dict(environ)
+        self.project_dir = project_dir
+        self.health_timeout = health_timeout
+        self.clock = clock
+        self.queues: list[str] = []
+        self._moto: MotoServer | None = None
+        self._api: ChaliceLocal | None = None
+        self._pump: QueuePump | None = None
+
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def pump(self) -> QueuePump | None:
+        return self._pump
+
+    def start(self, stop: threading.Event) -> bool:
+        """Start every part in order; False if `stop` was set before the API answered.
+
+        Raises `StackError` when a port is taken or a part fails to start; whatever had
+        started is still running then, and `stop()` ends it.
+        """
+        _check_ports(self.ports)
+        self._adopt_environment()
+
+        self._moto = MotoServer(HOST, self.ports.moto)
+        try:
+            self._moto.start()
+        except OSError as exc:
+            raise StackError(_port_taken(self.ports.moto, "moto", MOTO_PORT_VARIABLE, exc)) from exc
+        log.info("moto listening on %s", self.ports.moto_url)
+
+        outputs = apply_template(self._cloudformation(), LOCAL_STAGE)
+        self.queues = sorted(url.rsplit("/", 1)[-1] for key, url in outputs.items() if key.endswith("QueueUrl"))
+        counts = seed_reference(wiring.dependencies().references)
+        log.info("tables and queues created; seeded %s", ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        if stop.is_set():
+            return False
+
+        self._api = ChaliceLocal(self.project_dir, self.ports.api, self.environ)
+        self._api.start()
+
+        sqs = self._sqs()
+        try:
+            subscriptions = subscribe(sqs, sqs_handlers(load_app(self.project_dir)))
+        except PumpError as exc:
+            raise StackError(str(exc)) from exc
+        self._pump = QueuePump(sqs, subscriptions)
+        self._pump.start()
+
+        return self._wait_until_healthy(stop)
+
+    def problem(self) -> str | None:
+        """Why the running stack is broken, if it is (for now: the API process exited)."""
+        code = None if self._api is None else self._api.exit_code()
+        return None if code is None else f"chalice local exited with code {code}"
+
+    def stop(self) -> None:
+        """Stop everything that was started, the API first and moto last; safe to call more than once."""
+        pump, api, moto = self._pump, self._api, self._moto
+        self._pump = self._api = self._moto = None
+        if pump is not None:
+            pump.stop()
+        if api is not None:
+            api.stop()
+        if moto is not None:
+            moto.stop()
+
+    def _adopt_environment(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.environ)
+        wiring.reset()
+
+    def _cloudformation(self) -> CloudFormationClient:
+        return boto3.client("cloudformation", endpoint_url=self.ports.moto_url, region_name=self._region)
+
+    def _sqs(self) -> SQSClient:
+        return boto3.client("sqs", endpoint_url=self.ports.moto_url, region_name=self._region)
+
+    @property
+    def _region(self) -> str | None:
+        return self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+
+    def _wait_until_healthy(self, stop: threading.Event) -> bool:
+        url = f"{self.ports.api_url}/health"
+        deadline = self.clock() + self.health_timeout
+        while not stop.is_set():
+            problem = self.problem()
+            if problem is not None:
+                raise StackError(f"{problem} before it answered (is port {self.ports.api} free?)")
+            with suppress(requests.RequestException):
+                if requests.get(url, timeout=1.0).status_code == 200:
+                    return True
+            if self.clock() > deadline:
+                raise StackError(f"{url} did not answer within {self.health_timeout:.0f} s")
+            stop.wait(0.1)
+        return False
+
+
+def run_local_stack(environ: Mapping[str, str], *, out: TextIO = sys.stdout) -> int:
+    """`python -m vre_app local`: start the stack, print where it is, and run until a stop signal."""
+    ports = local_ports(environ)
+    stop = threading.Event()
+    began = time.monotonic()
+    with stop_on_signals(stop):
+        try:
+            with LocalStack(ports, stack_environment(environ, ports)) as stack:
+                if not stack.start(stop):
+                    log.info("stopped while starting")
+                    return 0
+                print(banner(stack, time.monotonic() - began), file=out, flush=True)
+                while not stop.wait(0.5):
+                    problem = stack.problem()
+                    if problem is not None:
+                        log.error("%s; stopping the local stack", problem)
+                        return 1
+                log.info("stopping the local stack")
+        except StackError as exc:
+            log.error("the local stack could not start: %s", exc)
+            return 1
+    print("Local stack stopped.", file=out, flush=True)
+    return 0
+
+
+def banner(stack: LocalStack, seconds: float) -> str:
+    """What `make run` prints once the API answers: where everything is, and a first request."""
+    ports = stack.ports
+    moto_port = "" if ports.moto == DEFAULT_MOTO_PORT else f"{MOTO_PORT_VARIABLE}={ports.moto} "
+    token = f"$({moto_port}.venv/bin/python -m vre_app token --email you@example.org --name You)"
+    handlers = len(stack.pump.subscriptions) if stack.pump is not None else 0
+    return "\n".join(
+        [
+            f"{READY_LINE} in {seconds:.1f} s",
+            f"  API       {ports.api_url}",
+            f"  API docs  {ports.api_url}/docs  (ReDoc {ports.api_url}/redoc, OpenAPI {ports.api_url}/openapi.json)",
+            f"  moto      {ports.moto_url}  (dashboard {ports.moto_url}/moto-api/)",
+            f"  queues    {', '.join(stack.queues) or 'none'}; SQS handlers pumped: {handlers}",
+            "Try:",
+            f'  curl -H "Authorization: Bearer {token}" {ports.api_url}/me',
+            "Ctrl-C stops everything.",
+        ]
+    )
+
+
+def _check_ports(ports: LocalPorts) -> None:
+    if ports.api == ports.moto:
+        raise StackError(f"{API_PORT_VARIABLE} and {MOTO_PORT_VARIABLE} are both {ports.api}")
+    for port, what, variable in ((ports.moto, "moto", MOTO_PORT_VARIABLE), (ports.api, "the API", API_PORT_VARIABLE)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the servers themselves bind: a socket in TIME_WAIT does not count as taken.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+            except OSError as exc:
+                raise StackError(_port_taken(port, what, variable, exc)) from exc
+
+
+def _port_taken(port: int, what: str, variable: str, exc: OSError) -> str:
+    return (
+        f"port {port} on {HOST}, for {what}, is not available ({exc.strerror or exc}); "
+        f"stop whatever uses it, or choose another with {variable}=<port>"
+    )
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pid, signum)
