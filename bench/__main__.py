@@ -1,0 +1,8 @@
+"""`python -m bench`: every benchmark, one after another."""
+
+from __future__ import annotations
+
+from bench import cold_start
+
+if __name__ == "__main__":
+    cold_start.main()
