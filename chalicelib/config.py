@@ -34,6 +34,18 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     token_audience: str = "vre-broker-api"
     session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 3600
 
+    # SurfConext (or the local stack's provider): a confidential OpenID Connect client.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_redirect_uri: str | None = None
+    oidc_scopes: str = "openid email profile"
+    login_code_ttl_seconds: Annotated[int, msgspec.Meta(ge=10, le=600)] = 60
+    pending_login_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 600
+    # Deployed stages keep secrets in SSM Parameter Store (SecureString), fetched once per warm Lambda.
+    session_signing_key_parameter: str | None = None
+    oidc_client_secret_parameter: str | None = None
+
     upload_base_url: str = "http://127.0.0.1:1080/upload/"
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024
@@ -45,12 +57,6 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     def tables_prefix(self) -> str:
         """Prefix of every table name."""
         return self.table_prefix if self.table_prefix is not None else f"vre-{self.stage}-"
-
-    def signing_key(self) -> str:
-        """The key that signs session tokens and list cursors."""
-        if not self.session_signing_key:
-            raise ConfigurationError("SESSION_SIGNING_KEY is not set")
-        return self.session_signing_key
 
 
 _FIELDS = frozenset(name.upper() for name in Settings.__struct_fields__)

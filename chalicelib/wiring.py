@@ -1,38 +1,86 @@
-"""Builds the real repositories and policies, lazily and once per warm Lambda.
+"""Builds the real repositories, secrets and providers, lazily and once per warm Lambda.
 
 Handlers ask `dependencies()` for what they need; tests call `reset()` (an autouse fixture
-does) so every test starts from fresh settings, fresh connections and moto's fresh state.
+does) or `install()` a wiring of their own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.auth.tokens import TokenPolicy
-from chalicelib.config import Settings, get_settings, reset_settings
+from chalicelib.config import ConfigurationError, Settings, get_settings, reset_settings
 from chalicelib.models import TableBinding, bind
+from chalicelib.models.access import DynamoAccess
+from chalicelib.models.credentials import DynamoCredentials
 from chalicelib.models.reference import DynamoReference
 from chalicelib.models.researchers import DynamoResearchers
 from chalicelib.models.studies import DynamoStudies
-from chalicelib.services.ports import ReferenceRepository, ResearcherRepository, StudyRepository
+from chalicelib.providers.secrets import Secrets
+from chalicelib.services.login import LoginSettings
+from chalicelib.services.ports import (
+    AccessRepository,
+    CredentialRepository,
+    ReferenceRepository,
+    ResearcherRepository,
+    StudyRepository,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.services.identity import IdentityProvider
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(eq=False)
 class Dependencies:
     settings: Settings
     researchers: ResearcherRepository
     references: ReferenceRepository
     studies: StudyRepository
+    credentials: CredentialRepository
+    access: AccessRepository
+    secrets: Secrets
+    provider_override: IdentityProvider | None = field(default=None)
 
-    @property
+    @cached_property
     def token_policy(self) -> TokenPolicy:
         s = self.settings
         return TokenPolicy(
-            key=s.signing_key(),
+            key=self.secrets.signing_key,
             issuer=s.token_issuer,
             audience=s.token_audience,
             ttl=timedelta(seconds=s.session_ttl_seconds),
+        )
+
+    @cached_property
+    def login_settings(self) -> LoginSettings:
+        s = self.settings
+        return LoginSettings(
+            frontend_url=s.frontend_url,
+            pending_ttl=timedelta(seconds=s.pending_login_ttl_seconds),
+            code_ttl=timedelta(seconds=s.login_code_ttl_seconds),
+        )
+
+    @cached_property
+    def identity_provider(self) -> IdentityProvider:
+        """The OpenID Connect provider, built on the first login (its discovery document is cached in it)."""
+        if self.provider_override is not None:
+            return self.provider_override
+        from chalicelib.providers.oidc import OidcConfig, OidcProvider
+
+        s = self.settings
+        if not (s.oidc_issuer and s.oidc_client_id and s.oidc_redirect_uri):
+            raise ConfigurationError("OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI must be set to log in")
+        return OidcProvider(
+            OidcConfig(
+                issuer=s.oidc_issuer,
+                client_id=s.oidc_client_id,
+                client_secret=self.secrets.oidc_client_secret,
+                redirect_uri=s.oidc_redirect_uri,
+                scopes=s.oidc_scopes,
+            )
         )
 
 
@@ -47,6 +95,10 @@ def dependencies() -> Dependencies:
     return _current
 
 
+def _binding(settings: Settings) -> TableBinding:
+    return TableBinding(settings.tables_prefix, settings.aws_region, settings.aws_endpoint_url)
+
+
 def _build(settings: Settings) -> Dependencies:
     connection = bind(_binding(settings))
     return Dependencies(
@@ -54,11 +106,10 @@ def _build(settings: Settings) -> Dependencies:
         researchers=DynamoResearchers(),
         references=DynamoReference(),
         studies=DynamoStudies(connection),
+        credentials=DynamoCredentials(),
+        access=DynamoAccess(connection),
+        secrets=Secrets(settings),
     )
-
-
-def _binding(settings: Settings) -> TableBinding:
-    return TableBinding(settings.tables_prefix, settings.aws_region, settings.aws_endpoint_url)
 
 
 def install(built: Dependencies) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -14,7 +15,9 @@ from moto import mock_aws
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.config import reset_settings
+from chalicelib.services.api_tokens import create_token
 from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
+from chalicelib.services.identity import Identity, LoginError
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
 from vre_app.infra import apply_template
@@ -81,6 +84,35 @@ def deps(aws: None, moto_stack: Dependencies) -> Dependencies:
     return moto_stack
 
 
+class FakeIdentityProvider:
+    """An identity provider that says whatever a test tells it to: identities by authorization code."""
+
+    def __init__(self) -> None:
+        self.identities: dict[str, Identity] = {}
+        self.exchanges: list[dict[str, str]] = []
+        self.challenges: list[str] = []
+
+    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        self.challenges.append(code_challenge)
+        query = urlencode({"state": state, "nonce": nonce, "code_challenge": code_challenge})
+        return f"https://idp.test/authorize?{query}"
+
+    def exchange(self, *, code: str, code_verifier: str, nonce: str) -> Identity:
+        self.exchanges.append({"code": code, "code_verifier": code_verifier, "nonce": nonce})
+        if code not in self.identities:
+            raise LoginError(detail="The identity provider refused the code.")
+        return self.identities[code]
+
+
+@pytest.fixture
+def identity_provider(deps: Dependencies) -> Iterator[FakeIdentityProvider]:
+    """A fake provider wired in for this test."""
+    fake = FakeIdentityProvider()
+    wiring.install(replace(deps, provider_override=fake))
+    yield fake
+    wiring.install(deps)
+
+
 @pytest.fixture
 def client(deps: Dependencies) -> Iterator[Client]:
     """The real app through `chalice.test.Client`, on the local stage's configuration."""
@@ -140,6 +172,7 @@ class StudyCast:
     viewer: Person
     stranger: Person
     platform_admin: Person
+    owner_token: Person  # the owner again, with a personal API token instead of a session
 
     def by_role(self, role: str) -> Person:
         return getattr(self, role)  # type: ignore[no-any-return]
@@ -160,4 +193,7 @@ def cast(deps: Dependencies, person: Callable[..., Person]) -> StudyCast:
         viewer=members[Role.VIEWER],
         stranger=person("stranger"),
         platform_admin=person("platformadmin", is_admin=True),
+        owner_token=Person(
+            owner.researcher, create_token(owner.researcher, deps.credentials, name="cli", expires_at=None).secret
+        ),
     )

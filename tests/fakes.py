@@ -6,7 +6,7 @@ not exist yet), all-or-nothing transactions, and pages that stop at `limit` and 
 opaque start. Objects are copied in and out, so a caller holding one cannot change the store.
 `tests/contract/test_repositories.py` runs the same checks on these and on the DynamoDB ones.
 
-`FakeBroker` wires the three together with a fixed clock for the services' unit tests.
+`FakeBroker` wires them together with a ticking clock for the services' unit tests.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import (
     AuditEntry,
+    Credential,
     Member,
     Membership,
     Outcome,
@@ -32,8 +33,15 @@ from chalicelib.services.domain import (
     new_id,
     new_upload_code,
 )
-from chalicelib.services.ports import ReferenceRepository, ResearcherRepository, StudyRepository
-from chalicelib.services.reference import RESEARCH_FIELDS
+from chalicelib.services.ports import (
+    AccessRepository,
+    CredentialRepository,
+    ReferenceRepository,
+    ResearcherRepository,
+    StudyRepository,
+)
+from chalicelib.services.reference import RESEARCH_FIELDS, UNIVERSITIES
+from vre_app.seed import load_items
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -91,11 +99,12 @@ class InMemoryResearchers:
     def by_identity(self, identity: str) -> Researcher | None:
         return self._first(lambda r: r.identity == identity)
 
+    def every(self, page: PageRequest) -> Page[Researcher]:
+        return _page(self._items.values(), lambda r: r.id, page)
+
     def add(self, researcher: Researcher) -> Researcher:
         if researcher.id in self._items:
             raise ConflictError(detail="A researcher with this id already exists.")
-        if self.by_email(researcher.email) is not None:
-            raise ConflictError(detail="A researcher with this email already exists.")
         return self._put(replace(researcher, version=None))
 
     def save(self, researcher: Researcher) -> Researcher:
@@ -258,6 +267,70 @@ def _key(membership: Membership) -> tuple[str, str]:
     return (membership.study_id, membership.researcher_id)
 
 
+def _copy_credential(credential: Credential) -> Credential:
+    return replace(credential, data=dict(credential.data))
+
+
+def _owner_key(credential: Credential) -> str:
+    """The DynamoDB owner index's sort key: creation time, ties broken by key."""
+    return f"{credential.created_at.isoformat()}#{credential.key}"
+
+
+class InMemoryCredentials:
+    """`CredentialRepository` in a dict; expired items stay until deleted, as they do before DynamoDB's TTL runs."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Credential] = {}
+
+    def get(self, key: str) -> Credential | None:
+        found = self._items.get(key)
+        return None if found is None else _copy_credential(found)
+
+    def add(self, credential: Credential) -> None:
+        if credential.key in self._items:
+            raise ConflictError(detail="This credential already exists.")
+        self._items[credential.key] = _copy_credential(credential)
+
+    def take(self, key: str) -> Credential | None:
+        found = self._items.pop(key, None)
+        return None if found is None else _copy_credential(found)
+
+    def owned_by(self, owner_id: str, page: PageRequest) -> Page[Credential]:
+        theirs = (c for c in self._items.values() if c.owner_id == owner_id)
+        found = _page(theirs, _owner_key, page, newest_first=True)
+        return Page([_copy_credential(c) for c in found.items], found.next_start)
+
+    def delete_owned(self, key: str, owner_id: str) -> bool:
+        found = self._items.get(key)
+        if found is None or found.owner_id != owner_id:
+            return False
+        del self._items[key]
+        return True
+
+    def stored(self) -> list[Credential]:
+        """Everything on record (for tests that check what was, or was not, written)."""
+        return [_copy_credential(c) for c in self._items.values()]
+
+
+class InMemoryAccess:
+    """`AccessRepository` over the other fakes."""
+
+    def __init__(
+        self, researchers: InMemoryResearchers, studies: InMemoryStudies, credentials: InMemoryCredentials
+    ) -> None:
+        self._researchers = researchers
+        self._studies = studies
+        self._credentials = credentials
+
+    def load(self, researcher_id: str, credential_key: str, study_id: str | None = None) -> StudyAccess:
+        return StudyAccess(
+            researcher=self._researchers.get(researcher_id),
+            study=self._studies.get(study_id) if study_id else None,
+            membership=self._studies.membership(study_id, researcher_id) if study_id else None,
+            credential=self._credentials.get(credential_key),
+        )
+
+
 class TickingClock:
     """A clock that moves one second on every reading: times are predictable and never tie."""
 
@@ -270,24 +343,37 @@ class TickingClock:
 
 
 class FakeBroker:
-    """The three fakes wired together, seeded with research fields, and factories for a scene."""
+    """The fakes wired together, seeded with two research fields and the real universities, and
+    factories for a scene."""
 
     RESEARCH_FIELD = "health-sciences"
+    ISSUER = "https://idp.example"
 
     def __init__(self, clock: TickingClock | None = None) -> None:
         self.clock = clock or TickingClock()
         self.researchers = InMemoryResearchers()
         self.references = InMemoryReference()
         self.studies = InMemoryStudies(self.researchers)
+        self.credentials = InMemoryCredentials()
+        self.access_repository = InMemoryAccess(self.researchers, self.studies, self.credentials)
         for field_id, name in ((self.RESEARCH_FIELD, "Health sciences"), ("physics", "Physical sciences")):
             self.references.put(RESEARCH_FIELDS, ReferenceItem(field_id, name))
+        for university in load_items(UNIVERSITIES):
+            self.references.put(UNIVERSITIES, university)
 
     def researcher(self, name: str = "ada", *, is_admin: bool = False, disabled: bool = False) -> Researcher:
         moment = self.clock()
         rid = new_id()
         return self.researchers.add(
             Researcher(
-                rid, f"{name}.{rid[:8]}@uni.example", name.title(), moment, moment, is_admin=is_admin, disabled=disabled
+                rid,
+                f"{name}.{rid[:8]}@uni.example",
+                name.title(),
+                moment,
+                moment,
+                identity=f"{self.ISSUER}|{rid}",
+                is_admin=is_admin,
+                disabled=disabled,
             )
         )
 
@@ -311,9 +397,13 @@ class FakeBroker:
             AuditEntry(study.id, study.owner_id, "member.added", f"researcher:{rid}", Outcome.SUCCESS, moment),
         )
 
-    def access(self, researcher: Researcher | str, study: Study | str) -> StudyAccess:
+    def access(
+        self, researcher: Researcher | str, study: Study | str | None = None, *, credential_key: str = ""
+    ) -> StudyAccess:
+        """What a request by `researcher` presenting `credential_key` would read first."""
         rid = researcher if isinstance(researcher, str) else researcher.id
-        return self.studies.access(rid, study if isinstance(study, str) else study.id)
+        study_id = study.id if isinstance(study, Study) else study
+        return self.access_repository.load(rid, credential_key, study_id)
 
     def audit(self, study: Study) -> list[AuditEntry]:
         return self.studies.audit_log(study.id, PageRequest(limit=100)).items
@@ -323,3 +413,5 @@ class FakeBroker:
 _researchers: ResearcherRepository = InMemoryResearchers()
 _reference: ReferenceRepository = InMemoryReference()
 _studies: StudyRepository = InMemoryStudies()
+_credentials: CredentialRepository = InMemoryCredentials()
+_access: AccessRepository = InMemoryAccess(InMemoryResearchers(), InMemoryStudies(), InMemoryCredentials())

@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="seed the reference data into the tables the environment points at")
     seed.set_defaults(run=_seed)
 
+    for name, grant in (("grant-admin", True), ("revoke-admin", False)):
+        admin = commands.add_parser(
+            name,
+            help=f"{'grant' if grant else 'revoke'} platform admin by email, on any stage (the researcher must exist)",
+        )
+        admin.add_argument("--email", required=True, type=_email)
+        admin.set_defaults(run=_set_admin, grant=grant)
+
     pump = commands.add_parser("pump", help="run the queue pump alone, against the local stack (local stage only)")
     pump.set_defaults(run=_pump)
     return parser
@@ -99,6 +107,24 @@ def _seed(args: argparse.Namespace) -> int:
     where = settings.aws_endpoint_url or f"AWS {settings.aws_region}"
     seeded = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     print(f"seeded {seeded} into {settings.tables_prefix}* at {where}")
+    return EXIT_OK
+
+
+def _set_admin(args: argparse.Namespace) -> int:
+    from chalicelib.errors import NotFoundError
+    from chalicelib.services.admin import set_platform_admin
+
+    _use_environment()
+    deps = wiring.dependencies()
+    try:
+        researcher = set_platform_admin(deps.researchers, email=args.email, is_admin=args.grant)
+    except NotFoundError as exc:
+        print(f"{PROG}: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
+    state = "is now" if researcher.is_admin else "is no longer"
+    print(f"{researcher.email} ({researcher.id}) {state} a platform admin on stage {deps.settings.stage}")
     return EXIT_OK
 
 

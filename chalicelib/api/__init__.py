@@ -6,15 +6,17 @@ from collections.abc import Iterator
 
 from chalice.app import Chalice
 
-from chalicelib.api import me, members, reference, service, studies
+from chalicelib.api import admin, auth, me, members, reference, service, studies
 from chalicelib.api.framework import Operation, Resource
 
 RESOURCES: tuple[Resource, ...] = (
     service.resource,
+    auth.resource,
     me.resource,
     reference.resource,
     studies.resource,
     members.resource,
+    admin.resource,
 )
 
 

@@ -20,7 +20,7 @@ import msgspec
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib.api.cursors import decode_cursor, encode_cursor
-from chalicelib.auth.principal import Principal, authenticate
+from chalicelib.auth.principal import Principal, authenticate, check_credential
 from chalicelib.errors import (
     AppError,
     BadRequestError,
@@ -33,7 +33,7 @@ from chalicelib.errors import (
 )
 from chalicelib.observability import report_exception
 from chalicelib.services.access import active_caller, ensure_visible
-from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess
+from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess, utcnow
 from chalicelib.wiring import Dependencies, dependencies
 
 log = logging.getLogger(__name__)
@@ -224,15 +224,14 @@ def _check_body_size(request: Request, limit: int) -> None:
 
 def _identify(call: Call[Any], request: Request, path_params: dict[str, str]) -> None:
     principal = authenticate(request.headers, call.deps.token_policy)
-    call.principal = principal
     study_id = path_params.get("study_id")
+    access = call.deps.access.load(principal.researcher_id, principal.credential_key, study_id)
+    check_credential(principal, access.credential, utcnow())
+    call.principal, call.access = principal, access
+    call.researcher = active_caller(access.researcher)
     if study_id is not None:
-        call.access = call.deps.studies.access(principal.researcher_id, study_id)
-        call.researcher = active_caller(call.access.researcher)
         # Before the body is even read: a study the caller may not know of is simply not found.
-        ensure_visible(call.access)
-    else:
-        call.researcher = active_caller(call.deps.researchers.get(principal.researcher_id))
+        ensure_visible(access)
 
 
 def _field_errors(exc: msgspec.ValidationError) -> list[FieldError]:
@@ -288,7 +287,7 @@ def _parse_page(request: Request, deps: Dependencies) -> PageRequest:
     query = _parse_query(request, PageQuery)
     start = None
     if query.cursor is not None:
-        start = decode_cursor(query.cursor, scope=_cursor_scope(request), key=deps.settings.signing_key())
+        start = decode_cursor(query.cursor, scope=_cursor_scope(request), key=deps.secrets.signing_key)
     return PageRequest(limit=query.limit, start=start)
 
 
@@ -300,10 +299,10 @@ def _render(operation: Operation, call: Call[Any], result: Any) -> Response:
     body = reply.body
     if isinstance(body, Page):
         next_cursor = encode_cursor(
-            body.next_start, scope=_cursor_scope(call.request), key=call.deps.settings.signing_key()
+            body.next_start, scope=_cursor_scope(call.request), key=call.deps.secrets.signing_key
         )
         body = {"items": body.items, "next_cursor": next_cursor}
-    if body is None and reply.status == 204:
-        return Response(body="", status_code=204, headers=headers)
+    if body is None:
+        return Response(body="", status_code=reply.status, headers=headers)
     headers.setdefault("Content-Type", JSON)
     return Response(body=msgspec.json.encode(body).decode(), status_code=reply.status, headers=headers)

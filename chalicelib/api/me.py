@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.framework import Call, Resource
-from chalicelib.api.schemas import MeUpdate, MeView
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.schemas import ApiTokenCreate, ApiTokenView, MeUpdate, MeView, NewApiTokenView
+from chalicelib.services import api_tokens
 from chalicelib.services import researchers as service
-from chalicelib.services.domain import Locale, Researcher, Unset
+from chalicelib.services.domain import Credential, Locale, Page, Researcher, Unset
 
 resource = Resource(__name__, tag="me")
 
@@ -44,3 +45,46 @@ def update_me(call: Call[MeUpdate]) -> MeView:
         locale=body.locale if isinstance(body.locale, Unset) else Locale(body.locale),
     )
     return render_me(updated)
+
+
+def render_token(credential: Credential) -> ApiTokenView:
+    return ApiTokenView(
+        id=api_tokens.token_id_of(credential),
+        name=credential.name,
+        created_at=credential.created_at,
+        expires_at=credential.expires_at,
+    )
+
+
+@resource.route("/me/tokens", "GET", summary="The caller's API tokens", response=ApiTokenView, paged=True)
+def list_tokens(call: Call[Any]) -> Page[ApiTokenView]:
+    page = api_tokens.list_tokens(call.caller, call.deps.credentials, call.page)
+    return Page([render_token(c) for c in page.items], page.next_start)
+
+
+@resource.route(
+    "/me/tokens",
+    "POST",
+    summary="A new API token (shown once)",
+    body=ApiTokenCreate,
+    response=NewApiTokenView,
+    status=201,
+)
+def create_token(call: Call[ApiTokenCreate]) -> Reply:
+    made = api_tokens.create_token(
+        call.caller, call.deps.credentials, name=call.body.name, expires_at=call.body.expires_at
+    )
+    view = NewApiTokenView(
+        id=made.token_id,
+        name=made.credential.name,
+        created_at=made.credential.created_at,
+        expires_at=made.credential.expires_at,
+        token=made.secret,
+    )
+    return Reply(view, 201, {"Location": f"/me/tokens/{made.token_id}", "Cache-Control": "no-store"})
+
+
+@resource.route("/me/tokens/{token_id}", "DELETE", summary="Revoke an API token", status=204)
+def revoke_token(call: Call[Any], token_id: str) -> Reply:
+    api_tokens.revoke_token(call.caller, call.deps.credentials, token_id=token_id)
+    return Reply(status=204)

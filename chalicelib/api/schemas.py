@@ -133,3 +133,59 @@ class FieldErrorView(Struct):
 class UploadCodeView(Struct):
     upload_code: str
     upload_url: str
+
+
+class LoginQuery(Struct):
+    next: Annotated[str, Meta(max_length=600)] | None = None
+
+
+class CallbackQuery(Struct):
+    code: Annotated[str, Meta(max_length=2048)] | None = None
+    state: Annotated[str, Meta(max_length=512)] | None = None
+    error: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class LoginCodeExchange(Request):
+    login_code: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class SessionView(Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class ApiTokenCreate(Request):
+    name: Name
+    expires_at: Annotated[datetime, Meta(tz=True)] | None = None
+
+
+class ApiTokenView(Struct):
+    id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class NewApiTokenView(Struct):
+    id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    # Shown once, here; only its hash is kept.
+    token: str
+
+
+class ResearcherAdminView(Struct):
+    id: str
+    email: str
+    name: str
+    university: str | None
+    is_admin: bool
+    disabled: bool
+    created_at: datetime
+
+
+class ResearcherAdminUpdate(Request):
+    is_admin: bool | UnsetType = UNSET
+    disabled: bool | UnsetType = UNSET

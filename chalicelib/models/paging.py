@@ -6,16 +6,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.models import Model, _ModelFuture
 from pynamodb.pagination import ResultIterator
 
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Page
 
+M = TypeVar("M", bound=Model)
 R = TypeVar("R")
 T = TypeVar("T")
 
 _CONFLICT_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
+
+def resolved(future: _ModelFuture[M], convert: Callable[[M], T]) -> T | None:
+    """The converted item of a transactional read, or None if there was none."""
+    try:
+        return convert(future.get())
+    except DoesNotExist:
+        return None
 
 
 def versioned(version: int | None) -> dict[str, Any]:

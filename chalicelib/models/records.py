@@ -10,6 +10,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
@@ -134,10 +135,45 @@ class AuditRecord(Model):
     at = UTCDateTimeAttribute()
 
 
+class CredentialByOwner(GlobalSecondaryIndex["CredentialRecord"]):
+    """Sparse: only API tokens carry an owner."""
+
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class CredentialRecord(Model):
+    """Pending logins, login codes, revoked sessions and API tokens; `key` is `<kind>#<id or hash>`.
+
+    DynamoDB's TTL removes expired items eventually; readers check `expires_at` themselves.
+    """
+
+    class Meta:
+        table_name = "credentials"
+
+    key = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)
+    created_key = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(default="")
+    secret_hash = UnicodeAttribute(default="")
+    data = MapAttribute[str, str](default=dict)
+
+    by_owner = CredentialByOwner()
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     ResearcherRecord,
     ReferenceRecord,
     StudyRecord,
     MembershipRecord,
     AuditRecord,
+    CredentialRecord,
 )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from chalicelib.errors import ConflictError
-from chalicelib.models.paging import conflicts_as, versioned
+from chalicelib.models.paging import conflicts_as, page_of, versioned
 from chalicelib.models.records import ResearcherRecord
-from chalicelib.services.domain import Locale, Researcher
+from chalicelib.services.domain import Locale, Page, PageRequest, Researcher
 
 
 def to_researcher(record: ResearcherRecord) -> Researcher:
@@ -72,10 +71,10 @@ class DynamoResearchers:
             return to_researcher(record)
         return None
 
+    def every(self, page: PageRequest) -> Page[Researcher]:
+        return page_of(ResearcherRecord.scan(limit=page.limit, last_evaluated_key=page.start), to_researcher)
+
     def add(self, researcher: Researcher) -> Researcher:
-        # The email index cannot refuse a duplicate, so look first; two adds racing can still both pass.
-        if self.by_email(researcher.email) is not None:
-            raise ConflictError(detail="A researcher with this email already exists.")
         record = to_record(replace(researcher, version=None))
         with conflicts_as("A researcher with this id already exists."):
             record.save()

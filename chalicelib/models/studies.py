@@ -6,17 +6,16 @@ together (caller, study, membership) are one TransactGetItems.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.models import Model, _ModelFuture
+from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from chalicelib.models.paging import conflicts_as, page_of, versioned
+from chalicelib.models.paging import conflicts_as, page_of, resolved, versioned
 from chalicelib.models.records import AuditRecord, MembershipRecord, ResearcherRecord, StudyRecord
 from chalicelib.models.researchers import to_researcher
 from chalicelib.services.domain import (
@@ -135,9 +134,9 @@ class DynamoStudies:
             study = reads.get(StudyRecord, study_id)
             membership = reads.get(MembershipRecord, study_id, researcher_id)
         return StudyAccess(
-            researcher=_resolved(researcher, to_researcher),
-            study=_resolved(study, to_study),
-            membership=_resolved(membership, to_membership),
+            researcher=resolved(researcher, to_researcher),
+            study=resolved(study, to_study),
+            membership=resolved(membership, to_membership),
         )
 
     def get(self, study_id: str) -> Study | None:
@@ -162,8 +161,8 @@ class DynamoStudies:
         with TransactGet(connection=self._connection) as reads:
             membership = reads.get(MembershipRecord, study_id, researcher_id)
             researcher = reads.get(ResearcherRecord, researcher_id)
-        found = _resolved(membership, to_membership)
-        return None if found is None else Member(found, _resolved(researcher, to_researcher))
+        found = resolved(membership, to_membership)
+        return None if found is None else Member(found, resolved(researcher, to_researcher))
 
     def member_count(self, study_id: str) -> int:
         return MembershipRecord.count(study_id)
@@ -234,10 +233,3 @@ class DynamoStudies:
             audit_scope(study_id), scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
         )
         return page_of(results, to_audit)
-
-
-def _resolved(future: _ModelFuture[M], convert: Callable[[M], T]) -> T | None:
-    try:
-        return convert(future.get())
-    except DoesNotExist:
-        return None

@@ -28,6 +28,8 @@ def _query_parameters(schema_type: type) -> list[dict[str, Any]]:
 
 
 def _response(operation: Operation) -> dict[str, Any]:
+    if operation.status == 302:
+        return {"description": "Redirect", "headers": {"Location": {"schema": {"type": "string"}}}}
     if operation.response is None:
         if operation.media_type is None:
             return {"description": "No content"}

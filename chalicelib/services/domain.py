@@ -132,13 +132,38 @@ class ReferenceItem:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+class CredentialKind(StrEnum):
+    PENDING_LOGIN = "pending_login"  # state, nonce and PKCE verifier between /auth/login and the callback
+    LOGIN_CODE = "login_code"  # the one-time code the frontend trades for a session token
+    REVOKED_SESSION = "revoked_session"  # a logged-out session token's jti, until it would expire
+    API_TOKEN = "api_token"  # a researcher's personal API token, stored hashed
+
+
+@dataclass(slots=True)
+class Credential:
+    """Something that lets someone in (or, revoked, keeps them out); kept hashed where it is a secret."""
+
+    key: str
+    kind: CredentialKind
+    expires_at: datetime | None
+    created_at: datetime
+    owner_id: str | None = None
+    name: str = ""
+    secret_hash: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
 @dataclass(slots=True)
 class StudyAccess:
-    """What one request needs to decide about a study: the caller, the study, the caller's membership."""
+    """What one request needs to decide: the caller, its credential, and for study routes the study and membership."""
 
     researcher: Researcher | None
     study: Study | None
     membership: Membership | None
+    credential: Credential | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from chalicelib.services.domain import (
     AuditEntry,
+    Credential,
     Member,
     Membership,
     Page,
@@ -33,12 +34,42 @@ class ResearcherRepository(Protocol):
 
     def by_identity(self, identity: str) -> Researcher | None: ...
 
+    def every(self, page: PageRequest) -> Page[Researcher]:
+        """All researchers, a page at a time (platform admins only: this is a Scan)."""
+        ...
+
     def add(self, researcher: Researcher) -> Researcher:
-        """Store a new researcher; `ConflictError` if the id or email is taken."""
+        """Store a new researcher; `ConflictError` if the id is taken (emails may repeat: identity is (iss, sub))."""
         ...
 
     def save(self, researcher: Researcher) -> Researcher:
         """Store changes to a researcher read earlier; returns it with its new version."""
+        ...
+
+
+class CredentialRepository(Protocol):
+    def get(self, key: str) -> Credential | None: ...
+
+    def add(self, credential: Credential) -> None:
+        """Store a new credential; `ConflictError` if the key is taken."""
+        ...
+
+    def take(self, key: str) -> Credential | None:
+        """Read and delete in one go; of two callers taking the same key, one gets None."""
+        ...
+
+    def owned_by(self, owner_id: str, page: PageRequest) -> Page[Credential]:
+        """A researcher's API tokens, newest first."""
+        ...
+
+    def delete_owned(self, key: str, owner_id: str) -> bool:
+        """Delete the owner's credential; False if there is none by that key for that owner."""
+        ...
+
+
+class AccessRepository(Protocol):
+    def load(self, researcher_id: str, credential_key: str, study_id: str | None = None) -> StudyAccess:
+        """The caller, the credential they present, and on study routes the study and membership: one read."""
         ...
 
 

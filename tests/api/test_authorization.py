@@ -1,7 +1,8 @@
 """Route x role: who gets what. One readable table; a route added without its row fails the suite.
 
-Columns: anonymous (no token), a stranger (logged in, not a member), each study role, and a
-platform admin who is not a member. `{researcher_id}` is another viewer of the study.
+Columns: anonymous (no token), a stranger (logged in, not a member), each study role, a
+platform admin who is not a member, and the owner calling with a personal API token.
+`{researcher_id}` is another viewer of the study; `{token_id}` is one of the owner's API tokens.
 """
 
 from __future__ import annotations
@@ -16,34 +17,49 @@ from app import app
 from chalicelib.services.domain import Role
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
-from tests.conftest import Person, StudyCast, join
+from tests.conftest import FakeIdentityProvider, Person, StudyCast, join
 
-ROLES = ("anonymous", "stranger", "viewer", "contributor", "admin", "owner", "platform_admin")
+ROLES = ("anonymous", "stranger", "viewer", "contributor", "admin", "owner", "platform_admin", "owner_token")
 
 # fmt: off
 MATRIX: dict[tuple[str, str], str] = {
-    # route                                                      anon stranger viewer contrib admin owner p.admin
-    ("GET", "/health"):                                           "200  200     200    200     200   200   200",
-    ("GET", "/openapi.json"):                                     "200  200     200    200     200   200   200",
-    ("GET", "/docs"):                                             "200  200     200    200     200   200   200",
-    ("GET", "/redoc"):                                            "200  200     200    200     200   200   200",
-    ("GET", "/me"):                                               "401  200     200    200     200   200   200",
-    ("PATCH", "/me"):                                             "401  200     200    200     200   200   200",
-    ("GET", "/universities"):                                     "401  200     200    200     200   200   200",
-    ("GET", "/research-fields"):                                  "401  200     200    200     200   200   200",
-    ("GET", "/studies"):                                          "401  200     200    200     200   200   200",
-    ("POST", "/studies"):                                         "401  201     201    201     201   201   201",
-    ("GET", "/studies/{study_id}"):                               "401  404     200    200     200   200   200",
-    ("PATCH", "/studies/{study_id}"):                             "401  404     403    403     200   200   403",
-    ("DELETE", "/studies/{study_id}"):                            "401  404     403    403     403   204   403",
-    ("POST", "/studies/{study_id}/transfer"):                     "401  404     403    403     403   200   403",
-    ("POST", "/studies/{study_id}/upload-code"):                  "401  404     403    403     200   200   403",
-    ("GET", "/studies/{study_id}/audit"):                         "401  404     403    403     200   200   200",
-    ("GET", "/studies/{study_id}/members"):                       "401  404     200    200     200   200   200",
-    ("PATCH", "/studies/{study_id}/members/{researcher_id}"):     "401  404     403    403     200   200   403",
-    ("DELETE", "/studies/{study_id}/members/{researcher_id}"):    "401  404     403    403     204   204   403",
+    # route                                                      anon stranger viewer contrib admin owner p.admin token
+    ("GET", "/health"):                                           "200  200     200    200     200   200   200   200",
+    ("GET", "/openapi.json"):                                     "200  200     200    200     200   200   200   200",
+    ("GET", "/docs"):                                             "200  200     200    200     200   200   200   200",
+    ("GET", "/redoc"):                                            "200  200     200    200     200   200   200   200",
+    ("GET", "/me"):                                               "401  200     200    200     200   200   200   200",
+    ("PATCH", "/me"):                                             "401  200     200    200     200   200   200   200",
+    ("GET", "/universities"):                                     "401  200     200    200     200   200   200   200",
+    ("GET", "/research-fields"):                                  "401  200     200    200     200   200   200   200",
+    ("GET", "/studies"):                                          "401  200     200    200     200   200   200   200",
+    ("POST", "/studies"):                                         "401  201     201    201     201   201   201   201",
+    ("GET", "/studies/{study_id}"):                               "401  404     200    200     200   200   200   200",
+    ("PATCH", "/studies/{study_id}"):                             "401  404     403    403     200   200   403   200",
+    ("DELETE", "/studies/{study_id}"):                            "401  404     403    403     403   204   403   204",
+    ("POST", "/studies/{study_id}/transfer"):                     "401  404     403    403     403   200   403   200",
+    ("POST", "/studies/{study_id}/upload-code"):                  "401  404     403    403     200   200   403   200",
+    ("GET", "/studies/{study_id}/audit"):                         "401  404     403    403     200   200   200   200",
+    ("GET", "/studies/{study_id}/members"):                       "401  404     200    200     200   200   200   200",
+    ("PATCH", "/studies/{study_id}/members/{researcher_id}"):     "401  404     403    403     200   200   403   200",
+    ("DELETE", "/studies/{study_id}/members/{researcher_id}"):    "401  404     403    403     204   204   403   204",
+    ("GET", "/auth/login"):                                       "302  302     302    302     302   302   302     302",
+    ("GET", "/auth/callback"):                                    "401  401     401    401     401   401   401     401",
+    ("POST", "/auth/token"):                                      "401  401     401    401     401   401   401     401",
+    ("POST", "/auth/logout"):                                     "401  204     204    204     204   204   204     409",
+    ("GET", "/me/tokens"):                                        "401  200     200    200     200   200   200     200",
+    ("POST", "/me/tokens"):                                       "401  201     201    201     201   201   201     201",
+    ("DELETE", "/me/tokens/{token_id}"):                          "401  404     404    404     404   204   404     204",
+    ("GET", "/admin/researchers"):                                "401  403     403    403     403   403   200     403",
+    ("PATCH", "/admin/researchers/{researcher_id}"):              "401  403     403    403     403   403   200     403",
 }
 # fmt: on
+
+# Query strings the matrix sends (a callback with a state nobody started).
+QUERIES: dict[tuple[str, str], str] = {
+    ("GET", "/auth/login"): "?next=/studies",
+    ("GET", "/auth/callback"): "?code=some-code&state=nobody-started-this",
+}
 
 BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
     ("PATCH", "/me"): lambda cast: {"name": "Renamed Researcher", "locale": "nl"},
@@ -51,6 +67,9 @@ BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
     ("PATCH", "/studies/{study_id}"): lambda cast: {"description": "Edited"},
     ("POST", "/studies/{study_id}/transfer"): lambda cast: {"researcher_id": cast.admin.id},
     ("PATCH", "/studies/{study_id}/members/{researcher_id}"): lambda cast: {"role": "contributor"},
+    ("POST", "/auth/token"): lambda cast: {"login_code": "never-issued"},
+    ("POST", "/me/tokens"): lambda cast: {"name": "laptop"},
+    ("PATCH", "/admin/researchers/{researcher_id}"): lambda cast: {"disabled": False},
 }
 
 
@@ -79,9 +98,18 @@ def target(deps: Dependencies, cast: StudyCast, person: Callable[..., Person]) -
 
 @pytest.mark.parametrize(("method", "path", "role", "expected"), _cases())
 def test_route_answers_each_role(
-    client: Client, cast: StudyCast, target: Person, method: str, path: str, role: str, expected: int
+    client: Client,
+    cast: StudyCast,
+    target: Person,
+    identity_provider: FakeIdentityProvider,
+    method: str,
+    path: str,
+    role: str,
+    expected: int,
 ) -> None:
-    url = path.format(study_id=cast.study_id, researcher_id=target.id)
+    token_id = cast.owner_token.token.split(".")[1]
+    url = path.format(study_id=cast.study_id, researcher_id=target.id, token_id=token_id)
+    url += QUERIES.get((method, path), "")
     headers = {} if role == "anonymous" else cast.by_role(role).headers
     make_body = BODIES.get((method, path))
     body = make_body(cast) if make_body else None

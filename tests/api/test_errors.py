@@ -13,7 +13,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.domain import Researcher
+from chalicelib.services.domain import StudyAccess
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import Person
@@ -21,16 +21,16 @@ from tests.conftest import Person
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class BrokenResearchers:
-    """A researcher store whose every read fails, as DynamoDB might."""
+class BrokenAccess:
+    """Storage whose every read fails, as DynamoDB might."""
 
-    def get(self, researcher_id: str) -> Researcher | None:
+    def load(self, researcher_id: str, credential_key: str, study_id: str | None = None) -> StudyAccess:
         raise RuntimeError("secret internal detail: table on fire")
 
 
 @pytest.fixture
 def broken(deps: Dependencies) -> Iterator[None]:
-    wiring.install(replace(deps, researchers=BrokenResearchers()))  # type: ignore[arg-type]
+    wiring.install(replace(deps, access=BrokenAccess()))
     yield
     wiring.install(deps)
 

@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
 import app
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("openstack", "moto", "keystoneauth1", "sentry_sdk"))
+heavy = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in ("openstack", "moto", "keystoneauth1", "sentry_sdk", "oidc_provider_mock", "flask", "authlib")
+)
 print(json.dumps(heavy))
 """
 

@@ -17,6 +17,8 @@ import pytest
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import (
     AuditEntry,
+    Credential,
+    CredentialKind,
     Membership,
     Outcome,
     Page,
@@ -29,8 +31,14 @@ from chalicelib.services.domain import (
     new_upload_code,
     utcnow,
 )
-from chalicelib.services.ports import ReferenceRepository, ResearcherRepository, StudyRepository
-from tests.fakes import InMemoryReference, InMemoryResearchers, InMemoryStudies
+from chalicelib.services.ports import (
+    AccessRepository,
+    CredentialRepository,
+    ReferenceRepository,
+    ResearcherRepository,
+    StudyRepository,
+)
+from tests.fakes import InMemoryAccess, InMemoryCredentials, InMemoryReference, InMemoryResearchers, InMemoryStudies
 
 T = TypeVar("T")
 
@@ -40,15 +48,20 @@ class Repositories:
     researchers: ResearcherRepository
     references: ReferenceRepository
     studies: StudyRepository
+    credentials: CredentialRepository
+    access: AccessRepository
 
 
 @pytest.fixture(params=["in-memory", "dynamodb"])
 def repos(request: pytest.FixtureRequest) -> Repositories:
     if request.param == "in-memory":
-        researchers = InMemoryResearchers()
-        return Repositories(researchers, InMemoryReference(), InMemoryStudies(researchers))
+        researchers, credentials = InMemoryResearchers(), InMemoryCredentials()
+        studies = InMemoryStudies(researchers)
+        return Repositories(
+            researchers, InMemoryReference(), studies, credentials, InMemoryAccess(researchers, studies, credentials)
+        )
     deps = request.getfixturevalue("deps")
-    return Repositories(deps.researchers, deps.references, deps.studies)
+    return Repositories(deps.researchers, deps.references, deps.studies, deps.credentials, deps.access)
 
 
 # Factories -----------------------------------------------------------------------------------
@@ -95,11 +108,11 @@ def join(repos: Repositories, study: Study, researcher_id: str, role: Role = Rol
     )
 
 
-def every_page(fetch: Callable[[PageRequest], Page[T]], limit: int) -> list[list[T]]:
+def every_page(fetch: Callable[[PageRequest], Page[T]], limit: int, *, at_most: int = 50) -> list[list[T]]:
     """Follow `next_start` to the end; DynamoDB may end on an empty page, which is dropped."""
     pages: list[list[T]] = []
     start = None
-    for _ in range(50):
+    for _ in range(at_most):
         page = fetch(PageRequest(limit=limit, start=start))
         assert len(page.items) <= limit
         if page.items:
@@ -161,13 +174,28 @@ def test_add_with_a_taken_id_conflicts(repos: Repositories) -> None:
     assert repos.researchers.get(existing.id) == existing
 
 
-def test_add_with_a_taken_email_conflicts(repos: Repositories) -> None:
-    existing = a_researcher(repos)
-    rid = new_id()
+def test_two_researchers_may_share_an_email_and_identity_tells_them_apart(repos: Repositories) -> None:
+    first = a_researcher(repos)
+    second = a_researcher(repos, email=first.email)
 
-    with pytest.raises(ConflictError):
-        a_researcher(repos, id=rid, email=existing.email)
-    assert repos.researchers.get(rid) is None
+    assert first.id != second.id
+    assert first.identity is not None
+    assert second.identity is not None
+    assert repos.researchers.by_identity(first.identity) == first
+    assert repos.researchers.by_identity(second.identity) == second
+    assert repos.researchers.by_email(first.email) in (first, second)
+
+
+def test_every_pages_through_all_researchers_once(repos: Repositories) -> None:
+    added = {a_researcher(repos).id for _ in range(5)}
+
+    # The DynamoDB table is shared with the rest of the session: look for ours among everyone.
+    pages = every_page(repos.researchers.every, limit=4, at_most=10_000)
+
+    found = [r.id for p in pages for r in p]
+    assert len(found) == len(set(found))
+    assert added <= set(found)
+    assert all(repos.researchers.get(r.id) == r for r in pages[0])
 
 
 def test_save_stores_changes_and_bumps_the_version(repos: Repositories) -> None:
@@ -594,3 +622,187 @@ def test_recorded_entry_reads_back_whole(repos: Repositories) -> None:
     repos.studies.record(denied)
 
     assert repos.studies.audit_log(study.id, PageRequest(limit=1)).items == [denied]
+
+
+# Credentials ---------------------------------------------------------------------------------
+
+
+def a_credential(kind: CredentialKind = CredentialKind.LOGIN_CODE, **changes: Any) -> Credential:
+    moment = utcnow()
+    fresh = Credential(
+        key=f"{kind.value}#{new_id()}",
+        kind=kind,
+        expires_at=moment + timedelta(minutes=1),
+        created_at=moment,
+        data={"researcher_id": new_id()},
+    )
+    return replace(fresh, **changes)
+
+
+def an_api_token(owner_id: str, *, created_at: datetime, key: str | None = None) -> Credential:
+    return a_credential(
+        CredentialKind.API_TOKEN,
+        key=key or f"api_token#{new_id()}",
+        owner_id=owner_id,
+        created_at=created_at,
+        expires_at=None,
+        name="laptop",
+        secret_hash=new_id() * 2,
+        data={},
+    )
+
+
+def test_added_credential_reads_back_whole(repos: Repositories) -> None:
+    pending = a_credential(
+        CredentialKind.PENDING_LOGIN, data={"nonce": "n-1", "verifier": "v" * 64, "next": "/studies/abc?x=1"}
+    )
+    token = an_api_token(new_id(), created_at=utcnow())
+
+    repos.credentials.add(pending)
+    repos.credentials.add(token)
+
+    assert repos.credentials.get(pending.key) == pending
+    assert repos.credentials.get(token.key) == token
+    assert repos.credentials.get(f"login_code#{new_id()}") is None
+
+
+def test_add_with_a_taken_key_conflicts_and_keeps_the_first(repos: Repositories) -> None:
+    first = a_credential()
+    repos.credentials.add(first)
+
+    with pytest.raises(ConflictError):
+        repos.credentials.add(replace(first, data={"researcher_id": "someone else"}))
+    assert repos.credentials.get(first.key) == first
+
+
+def test_take_returns_the_credential_once(repos: Repositories) -> None:
+    code = a_credential()
+    repos.credentials.add(code)
+
+    assert repos.credentials.take(code.key) == code
+    assert repos.credentials.take(code.key) is None
+    assert repos.credentials.get(code.key) is None
+    assert repos.credentials.take(f"login_code#{new_id()}") is None
+
+
+def test_owned_by_pages_through_the_owners_api_tokens_newest_first(repos: Repositories) -> None:
+    owner = new_id()
+    base = utcnow()
+    tokens = [an_api_token(owner, created_at=base + timedelta(seconds=n)) for n in range(5)]
+    for token in (tokens[2], tokens[0], tokens[4], tokens[1], tokens[3]):
+        repos.credentials.add(token)
+    repos.credentials.add(an_api_token(new_id(), created_at=base))  # someone else's
+    repos.credentials.add(a_credential(data={"researcher_id": owner}))  # theirs, but owned by nobody
+
+    pages = every_page(lambda page: repos.credentials.owned_by(owner, page), limit=2)
+
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [c for p in pages for c in p] == list(reversed(tokens))
+
+
+def test_owned_by_breaks_ties_in_time_by_key(repos: Repositories) -> None:
+    owner, moment, stem = new_id(), utcnow(), new_id()
+    tokens = [an_api_token(owner, created_at=moment, key=f"api_token#{stem}{n}") for n in range(3)]
+    for token in tokens:
+        repos.credentials.add(token)
+
+    assert repos.credentials.owned_by(owner, PageRequest()).items == list(reversed(tokens))
+
+
+def test_owned_by_someone_without_tokens_is_one_empty_page(repos: Repositories) -> None:
+    page = repos.credentials.owned_by(new_id(), PageRequest())
+
+    assert page.items == []
+    assert page.next_start is None
+
+
+def test_delete_owned_deletes_only_the_owners_credential(repos: Repositories) -> None:
+    owner = new_id()
+    token = an_api_token(owner, created_at=utcnow())
+    repos.credentials.add(token)
+
+    assert repos.credentials.delete_owned(token.key, new_id()) is False
+    assert repos.credentials.get(token.key) == token
+    assert repos.credentials.delete_owned(token.key, owner) is True
+    assert repos.credentials.get(token.key) is None
+    assert repos.credentials.delete_owned(token.key, owner) is False
+    assert repos.credentials.delete_owned(f"api_token#{new_id()}", owner) is False
+
+
+def test_delete_owned_refuses_a_credential_owned_by_nobody(repos: Repositories) -> None:
+    code = a_credential()
+    repos.credentials.add(code)
+
+    assert repos.credentials.delete_owned(code.key, code.data["researcher_id"]) is False
+    assert repos.credentials.get(code.key) == code
+
+
+# What a request reads first ------------------------------------------------------------------
+
+
+def test_load_reads_the_caller_and_their_credential(repos: Repositories) -> None:
+    caller = a_researcher(repos)
+    token = an_api_token(caller.id, created_at=utcnow())
+    repos.credentials.add(token)
+
+    access = repos.access.load(caller.id, token.key)
+
+    assert access.researcher == caller
+    assert access.credential == token
+    assert (access.study, access.membership) == (None, None)
+
+
+def test_load_without_a_credential_on_record_has_none(repos: Repositories) -> None:
+    caller = a_researcher(repos)
+
+    access = repos.access.load(caller.id, f"revoked_session#{new_id()}")
+
+    assert access.researcher == caller
+    assert access.credential is None
+
+
+def test_load_for_an_unknown_researcher_has_no_researcher(repos: Repositories) -> None:
+    token = an_api_token(new_id(), created_at=utcnow())
+    repos.credentials.add(token)
+
+    access = repos.access.load(new_id(), token.key)
+
+    assert access.researcher is None
+    assert access.credential == token
+
+
+def test_load_on_a_study_route_reads_the_study_and_membership(repos: Repositories) -> None:
+    owner = a_researcher(repos)
+    study = a_study(repos, owner)
+    revoked = a_credential(CredentialKind.REVOKED_SESSION, data={})
+    repos.credentials.add(revoked)
+
+    access = repos.access.load(owner.id, revoked.key, study.id)
+
+    assert access.researcher == owner
+    assert access.study == study
+    assert access.membership == repos.studies.membership(study.id, owner.id)
+    assert access.membership is not None
+    assert access.membership.role is Role.OWNER
+    assert access.credential == revoked
+
+
+def test_load_on_a_study_route_by_a_non_member_has_no_membership(repos: Repositories) -> None:
+    study = a_study(repos, a_researcher(repos))
+    stranger = a_researcher(repos)
+
+    access = repos.access.load(stranger.id, f"revoked_session#{new_id()}", study.id)
+
+    assert access.researcher == stranger
+    assert access.study == study
+    assert access.membership is None
+    assert access.credential is None
+
+
+def test_load_on_an_unknown_study_has_no_study(repos: Repositories) -> None:
+    caller = a_researcher(repos)
+
+    access = repos.access.load(caller.id, f"revoked_session#{new_id()}", new_id())
+
+    assert access.researcher == caller
+    assert (access.study, access.membership, access.credential) == (None, None, None)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -76,6 +76,15 @@ def test_keys_indexes_and_key_types_agree(record: type[Model]) -> None:
     for key in table["KeySchema"]:
         # Index keys may be nullable (a sparse index); the table's own keys may not.
         assert not by_name[key["AttributeName"]].null, key
+
+
+@pytest.mark.parametrize("record", ALL_RECORDS, ids=lambda r: r.__name__)
+def test_time_to_live_attributes_agree(record: type[Model]) -> None:
+    table = _template_tables()[_base_name(record)]
+    ttl = [a.attr_name for a in record.get_attributes().values() if isinstance(a, TTLAttribute)]
+
+    expected = [table["TimeToLiveSpecification"]["AttributeName"]] if "TimeToLiveSpecification" in table else []
+    assert ttl == expected
 
 
 def test_tables_are_on_demand_encrypted_and_recoverable() -> None:

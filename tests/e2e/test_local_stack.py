@@ -17,9 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+
+from vre_app.local.environment import stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -28,6 +31,7 @@ READY_LINE = "VRE Broker local stack ready"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 REQUEST_TIMEOUT_SECONDS = 10.0
+FRONTEND_URL = stage_variables("local")["FRONTEND_URL"]
 
 
 @dataclass
@@ -38,12 +42,18 @@ class RunningStack:
     environ: dict[str, str]
     api_port: int
     moto_port: int
+    oidc_port: int
     log: Path
     http: requests.Session = field(default_factory=requests.Session)
 
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def oidc(self) -> str:
+        """The local identity provider, which is also the issuer."""
+        return f"http://127.0.0.1:{self.oidc_port}"
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -75,16 +85,21 @@ class Researcher:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    api_port, moto_port = free_ports(2)
+    api_port, moto_port, oidc_port = free_ports(3)
     # Only what a fresh shell has, plus the ports: nothing of the test session's own environment.
     environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {"VRE_API_PORT": str(api_port), "VRE_MOTO_PORT": str(moto_port), "PYTHONUNBUFFERED": "1"}
+    environ |= {
+        "VRE_API_PORT": str(api_port),
+        "VRE_MOTO_PORT": str(moto_port),
+        "VRE_OIDC_PORT": str(oidc_port),
+        "PYTHONUNBUFFERED": "1",
+    }
     log = tmp_path_factory.mktemp("local-stack") / "stack.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
         )
-    running = RunningStack(process, environ, api_port, moto_port, log)
+    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
     try:
         wait_until_ready(running)
         yield running
@@ -131,6 +146,8 @@ def test_the_stack_prints_where_everything_is(stack: RunningStack) -> None:
     assert f"API       {stack.api}" in output
     assert f"{stack.api}/docs" in output
     assert f"http://127.0.0.1:{stack.moto_port}" in output
+    assert f"OIDC      {stack.oidc}" in output
+    assert f"{stack.api}/auth/login" in output
     assert (
         f'curl -H "Authorization: Bearer $(VRE_MOTO_PORT={stack.moto_port} .venv/bin/python -m vre_app token' in output
     )
@@ -211,6 +228,98 @@ def test_no_token_is_a_401_problem(stack: RunningStack, study: dict[str, Any]) -
     assert answer.json()["status"] == 401
 
 
+def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: requests.Session) -> str:
+    """The whole login as the browser and the frontend drive it; returns the login code."""
+    # The provider's form asks for a subject only; the claims it sends are set for that subject first.
+    claimed = browser.put(f"{stack.oidc}/users/{quote(subject, safe='')}", json=claims, timeout=REQUEST_TIMEOUT_SECONDS)
+    assert claimed.status_code == 204, claimed.text
+
+    start = browser.get(
+        f"{stack.api}/auth/login", params={"next": "/studies"}, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS
+    )
+    assert start.status_code == 302, start.text
+    authorize = start.headers["Location"]
+    assert authorize.startswith(f"{stack.oidc}/oauth2/authorize?")
+    asked = parse_qs(urlsplit(authorize).query)
+    assert asked["response_type"] == ["code"]
+    assert asked["code_challenge_method"] == ["S256"]
+    assert {"state", "nonce", "code_challenge"} <= asked.keys()
+
+    form = browser.get(authorize, timeout=REQUEST_TIMEOUT_SECONDS)
+    assert form.status_code == 200, form.text
+    assert 'name="sub"' in form.text
+    signed_in = browser.post(authorize, data={"sub": subject}, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
+    assert signed_in.status_code == 302, signed_in.text
+    callback = signed_in.headers["Location"]
+    assert callback.startswith(f"{stack.api}/auth/callback?")
+    assert parse_qs(urlsplit(callback).query)["state"] == asked["state"]
+
+    back = browser.get(callback, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
+    assert back.status_code == 302, back.text
+    landing = urlsplit(back.headers["Location"])
+    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{FRONTEND_URL}/studies"
+    (login_code,) = parse_qs(landing.query)["login_code"]
+    return login_code
+
+
+def session_token(stack: RunningStack, login_code: str) -> requests.Response:
+    return stack.call("POST", "/auth/token", json={"login_code": login_code})
+
+
+def test_a_researcher_logs_in_through_the_identity_provider_and_out_again(stack: RunningStack) -> None:
+    # GIVEN a researcher known to the identity provider
+    subject = f"urn:collab:person:leidenuniv.nl:{uuid.uuid4().hex[:8]}"
+    email = f"login.{uuid.uuid4().hex[:8]}@leidenuniv.nl"
+    claims = {"email": email, "email_verified": True, "name": "Logged In", "schac_home_organization": "leidenuniv.nl"}
+
+    # WHEN they log in in a browser and the frontend trades the login code for a session token
+    with requests.Session() as browser:
+        login_code = log_in(stack, subject, claims, browser)
+    answer = session_token(stack, login_code)
+
+    # THEN the token is a bearer token for them
+    assert answer.status_code == 200, answer.text
+    issued = answer.json()
+    assert issued["token_type"] == "Bearer"
+    assert isinstance(issued["expires_in"], int)
+    assert issued["expires_in"] > 0
+    me = stack.call("GET", "/me", issued["access_token"])
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == email
+    assert me.json()["name"] == "Logged In"
+
+    # AND the login code works once only
+    replayed = session_token(stack, login_code)
+    assert replayed.status_code == 401, replayed.text
+
+    # AND logging out ends the session at once
+    out = stack.call("POST", "/auth/logout", issued["access_token"])
+    assert out.status_code == 204, out.text
+    assert stack.call("GET", "/me", issued["access_token"]).status_code == 401
+
+
+def test_a_second_login_refreshes_the_same_researcher(stack: RunningStack) -> None:
+    # GIVEN a researcher who logged in once
+    subject = f"urn:collab:person:tudelft.nl:{uuid.uuid4().hex[:8]}"
+    first_claims = {"email": f"first.{uuid.uuid4().hex[:8]}@tudelft.nl", "name": "First Name"}
+    with requests.Session() as browser:
+        first = session_token(stack, log_in(stack, subject, first_claims, browser))
+    assert first.status_code == 200, first.text
+
+    # WHEN they log in again after their email and name changed at the provider
+    second_claims = {"email": f"second.{uuid.uuid4().hex[:8]}@tudelft.nl", "name": "Second Name"}
+    with requests.Session() as browser:
+        second = session_token(stack, log_in(stack, subject, second_claims, browser))
+    assert second.status_code == 200, second.text
+
+    # THEN it is the same researcher (keyed on issuer and subject), with the new email and name
+    before = stack.call("GET", "/me", first.json()["access_token"]).json()
+    after = stack.call("GET", "/me", second.json()["access_token"]).json()
+    assert after["id"] == before["id"]
+    assert after["email"] == second_claims["email"]
+    assert after["name"] == "Second Name"
+
+
 def test_a_busy_port_is_a_clear_failure(stack: RunningStack) -> None:
     # GIVEN something already listening where a second stack's API would go
     (moto_port,) = free_ports(1)
@@ -225,6 +334,24 @@ def test_a_busy_port_is_a_clear_failure(stack: RunningStack) -> None:
     assert done.returncode == 1
     assert f"port {stack.api_port}" in done.stderr
     assert "VRE_API_PORT" in done.stderr
+    assert port_is_free(moto_port)
+
+
+def test_a_busy_identity_provider_port_is_a_clear_failure(stack: RunningStack) -> None:
+    # GIVEN something already listening where a second stack's identity provider would go
+    api_port, moto_port = free_ports(2)
+    environ = stack.environ | {"VRE_API_PORT": str(api_port), "VRE_MOTO_PORT": str(moto_port)}
+
+    # WHEN a second stack starts
+    done = subprocess.run(
+        [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+    # THEN it names the port and the variable, and leaves nothing behind
+    assert done.returncode == 1
+    assert f"port {stack.oidc_port}" in done.stderr
+    assert "VRE_OIDC_PORT" in done.stderr
+    assert port_is_free(api_port)
     assert port_is_free(moto_port)
 
 
@@ -244,6 +371,7 @@ def test_sigint_stops_everything_and_frees_the_ports(stack: RunningStack) -> Non
     assert not [pid for pid in started if alive(pid)], "orphaned processes"
     assert port_is_free(stack.api_port)
     assert port_is_free(stack.moto_port)
+    assert port_is_free(stack.oidc_port)
     assert "Local stack stopped." in stack.output()
 
 

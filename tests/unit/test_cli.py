@@ -91,6 +91,35 @@ def test_token_twice_for_the_same_email_reuses_the_researcher(
     assert verify_session_token(policy, first).researcher_id == verify_session_token(policy, second).researcher_id
 
 
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_grant_and_revoke_admin_by_email_on_any_stage(
+    stage: str, in_process_moto: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    email = f"admin.{uuid.uuid4().hex[:8]}@example.org"
+    token_for(email, capsys)
+    monkeypatch.setenv("STAGE", stage)
+    # Whatever the stage, the tables are the in-process moto's local ones here.
+    monkeypatch.setenv("TABLE_PREFIX", "vre-local-")
+
+    assert main(["grant-admin", "--email", email.upper()]) == 0
+    assert "is now a platform admin" in capsys.readouterr().out
+    researcher = wiring.dependencies().researchers.by_email(email)
+    assert researcher is not None
+    assert researcher.is_admin
+
+    assert main(["revoke-admin", "--email", email]) == 0
+    researcher = wiring.dependencies().researchers.by_email(email)
+    assert researcher is not None
+    assert not researcher.is_admin
+
+
+def test_grant_admin_for_an_unknown_email_fails_clearly(
+    in_process_moto: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grant-admin", "--email", "nobody.ever@example.org"]) == 1
+    assert "must log in once first" in capsys.readouterr().err
+
+
 def test_token_without_a_reachable_stack_says_so(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restored_environ: None
 ) -> None:

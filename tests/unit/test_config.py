@@ -69,6 +69,10 @@ def test_unrelated_and_lower_case_variables_are_ignored() -> None:
         ("SESSION_TTL_SECONDS", "3600.5"),
         ("MAX_BODY_BYTES", "1023"),
         ("STAGE", "staging"),
+        ("LOGIN_CODE_TTL_SECONDS", "9"),
+        ("LOGIN_CODE_TTL_SECONDS", "601"),
+        ("PENDING_LOGIN_TTL_SECONDS", "59"),
+        ("PENDING_LOGIN_TTL_SECONDS", "3601"),
     ],
 )
 def test_invalid_value_is_a_configuration_error(name: str, value: str) -> None:
@@ -76,10 +80,59 @@ def test_invalid_value_is_a_configuration_error(name: str, value: str) -> None:
         load_settings({name: value})
 
 
-def test_signing_key_must_be_set() -> None:
-    with pytest.raises(ConfigurationError, match="SESSION_SIGNING_KEY"):
-        load_settings({}).signing_key()
-    assert load_settings({"SESSION_SIGNING_KEY": "k" * 32}).signing_key() == "k" * 32
+def test_secrets_are_unset_by_default() -> None:
+    settings = load_settings({})
+
+    assert settings.session_signing_key is None
+    assert settings.session_signing_key_parameter is None
+    assert settings.oidc_client_secret is None
+    assert settings.oidc_client_secret_parameter is None
+
+
+def test_secrets_and_their_parameters_are_read_as_given() -> None:
+    settings = load_settings(
+        {
+            "SESSION_SIGNING_KEY": "k" * 32,
+            "OIDC_CLIENT_SECRET": "s3cret",
+            "SESSION_SIGNING_KEY_PARAMETER": "/vre/prod/signing-key",
+            "OIDC_CLIENT_SECRET_PARAMETER": "/vre/prod/oidc-client-secret",
+        }
+    )
+
+    assert (settings.session_signing_key, settings.oidc_client_secret) == ("k" * 32, "s3cret")
+    assert settings.session_signing_key_parameter == "/vre/prod/signing-key"
+    assert settings.oidc_client_secret_parameter == "/vre/prod/oidc-client-secret"
+
+
+def test_login_defaults_leave_the_provider_unconfigured() -> None:
+    settings = load_settings({})
+
+    assert (settings.oidc_issuer, settings.oidc_client_id, settings.oidc_redirect_uri) == (None, None, None)
+    assert settings.oidc_scopes == "openid email profile"
+    assert settings.login_code_ttl_seconds == 60
+    assert settings.pending_login_ttl_seconds == 600
+    assert settings.frontend_url == "http://127.0.0.1:3000"
+
+
+def test_login_settings_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "OIDC_ISSUER": "https://connect.test.surfconext.nl",
+            "OIDC_CLIENT_ID": "vre-broker",
+            "OIDC_REDIRECT_URI": "https://api.vre.example/auth/callback",
+            "OIDC_SCOPES": "openid email profile schac_home_organization",
+            "LOGIN_CODE_TTL_SECONDS": "30",
+            "PENDING_LOGIN_TTL_SECONDS": "900",
+            "FRONTEND_URL": "https://vre.example",
+        }
+    )
+
+    assert settings.oidc_issuer == "https://connect.test.surfconext.nl"
+    assert settings.oidc_client_id == "vre-broker"
+    assert settings.oidc_redirect_uri == "https://api.vre.example/auth/callback"
+    assert settings.oidc_scopes == "openid email profile schac_home_organization"
+    assert (settings.login_code_ttl_seconds, settings.pending_login_ttl_seconds) == (30, 900)
+    assert settings.frontend_url == "https://vre.example"
 
 
 def test_process_settings_are_read_once_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,8 +18,12 @@ LOCAL_STAGE = "local"
 HOST = "127.0.0.1"
 MOTO_PORT_VARIABLE = "VRE_MOTO_PORT"
 API_PORT_VARIABLE = "VRE_API_PORT"
+OIDC_PORT_VARIABLE = "VRE_OIDC_PORT"
 DEFAULT_MOTO_PORT = 5000
 DEFAULT_API_PORT = 8000
+DEFAULT_OIDC_PORT = 9400
+# Where the local identity provider sends the browser back to; the broker's `/auth/callback` route.
+CALLBACK_PATH = "/auth/callback"
 # Credentials that could reach a real account; the stack drops them so nothing it runs can.
 _REAL_CREDENTIALS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -34,6 +38,7 @@ class LocalPorts:
 
     api: int = DEFAULT_API_PORT
     moto: int = DEFAULT_MOTO_PORT
+    oidc: int = DEFAULT_OIDC_PORT
 
     @property
     def api_url(self) -> str:
@@ -43,12 +48,18 @@ class LocalPorts:
     def moto_url(self) -> str:
         return f"http://{HOST}:{self.moto}"
 
+    @property
+    def oidc_url(self) -> str:
+        """The local identity provider, which is also its issuer."""
+        return f"http://{HOST}:{self.oidc}"
+
 
 def local_ports(environ: Mapping[str, str]) -> LocalPorts:
-    """The ports named by `VRE_API_PORT` and `VRE_MOTO_PORT`, or the defaults."""
+    """The ports named by `VRE_API_PORT`, `VRE_MOTO_PORT` and `VRE_OIDC_PORT`, or the defaults."""
     return LocalPorts(
         api=_port(environ, API_PORT_VARIABLE, DEFAULT_API_PORT),
         moto=_port(environ, MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT),
+        oidc=_port(environ, OIDC_PORT_VARIABLE, DEFAULT_OIDC_PORT),
     )
 
 
@@ -86,10 +97,12 @@ def use_local_defaults(environ: MutableMapping[str, str], *, config: Path = CHAL
 def stack_environment(
     environ: Mapping[str, str], ports: LocalPorts, *, config: Path = CHALICE_CONFIG
 ) -> dict[str, str]:
-    """The environment of every process in the local stack: the local stage, pointed at its moto.
+    """The environment of every process in the local stack: the local stage, pointed at its moto
+    and its identity provider.
 
     The stage's variables override the caller's, as `chalice local` does, so the API and the
-    processes beside it agree on settings.
+    processes beside it agree on settings. `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET` are not
+    here: the provider assigns them when the stack registers the broker (`LocalClient.environment`).
     """
     variables = {name: value for name, value in environ.items() if name not in _REAL_CREDENTIALS}
     variables.update(stage_variables(LOCAL_STAGE, config=config))
@@ -97,8 +110,11 @@ def stack_environment(
         {
             "STAGE": LOCAL_STAGE,
             "AWS_ENDPOINT_URL": ports.moto_url,
+            "OIDC_ISSUER": ports.oidc_url,
+            "OIDC_REDIRECT_URI": ports.api_url + CALLBACK_PATH,
             API_PORT_VARIABLE: str(ports.api),
             MOTO_PORT_VARIABLE: str(ports.moto),
+            OIDC_PORT_VARIABLE: str(ports.oidc),
         }
     )
     return variables

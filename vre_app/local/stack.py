@@ -2,11 +2,13 @@
 
 It starts moto in server mode, creates the tables and queues from infra/template.yaml through
 moto's CloudFormation (the same definitions that deploy to AWS), seeds the reference data,
+starts an OpenID Connect provider in SurfConext's place and registers the broker with it,
 runs `chalice local` and the queue pump, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -32,11 +34,13 @@ from vre_app.local.environment import (
     HOST,
     LOCAL_STAGE,
     MOTO_PORT_VARIABLE,
+    OIDC_PORT_VARIABLE,
     PROJECT_ROOT,
     LocalPorts,
     local_ports,
     stack_environment,
 )
+from vre_app.local.identity_provider import IdentityProviderError, LocalIdentityProvider
 from vre_app.local.moto_server import MotoServer
 from vre_app.local.pump import PumpError, QueuePump, load_app, sqs_handlers, subscribe
 from vre_app.local.signals import stop_on_signals
@@ -108,7 +112,7 @@ class ChaliceLocal:
 
 
 class LocalStack:
-    """moto, the infrastructure, seed data, `chalice local` and the queue pump, started as one.
+    """moto, the infrastructure, seed data, the identity provider, `chalice local` and the queue pump, as one.
 
     The stack's own process seeds the tables and runs the pump, so `start()` gives that process
     the stack's environment too (`environ`, as `stack_environment` builds it).
@@ -130,6 +134,7 @@ class LocalStack:
         self.clock = clock
         self.queues: list[str] = []
         self._moto: MotoServer | None = None
+        self._identity: LocalIdentityProvider | None = None
         self._api: ChaliceLocal | None = None
         self._pump: QueuePump | None = None
 
@@ -144,6 +149,10 @@ class LocalStack:
     @property
     def pump(self) -> QueuePump | None:
         return self._pump
+
+    @property
+    def identity_provider(self) -> LocalIdentityProvider | None:
+        return self._identity
 
     def start(self, stop: threading.Event) -> bool:
         """Start every part in order; False if `stop` was set before the API answered.
@@ -168,6 +177,7 @@ class LocalStack:
         if stop.is_set():
             return False
 
+        self._start_identity_provider()
         self._api = ChaliceLocal(self.project_dir, self.ports.api, self.environ)
         self._api.start()
 
@@ -188,14 +198,30 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop everything that was started, the API first and moto last; safe to call more than once."""
-        pump, api, moto = self._pump, self._api, self._moto
-        self._pump = self._api = self._moto = None
+        pump, api, identity, moto = self._pump, self._api, self._identity, self._moto
+        self._pump = self._api = self._identity = self._moto = None
         if pump is not None:
             pump.stop()
         if api is not None:
             api.stop()
+        if identity is not None:
+            identity.stop()
         if moto is not None:
             moto.stop()
+
+    def _start_identity_provider(self) -> None:
+        """Start the provider and give every process of the stack the client it registered."""
+        self._identity = LocalIdentityProvider(HOST, self.ports.oidc, redirect_uri=self.environ["OIDC_REDIRECT_URI"])
+        try:
+            client = self._identity.start()
+        except OSError as exc:
+            raise StackError(_port_taken(self.ports.oidc, "the identity provider", OIDC_PORT_VARIABLE, exc)) from exc
+        except IdentityProviderError as exc:
+            raise StackError(str(exc)) from exc
+        self.environ.update(client.environment())
+        os.environ.update(client.environment())
+        wiring.reset()
+        log.info("identity provider listening on %s", self.ports.oidc_url)
 
     def _adopt_environment(self) -> None:
         os.environ.clear()
@@ -265,6 +291,8 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  API       {ports.api_url}",
             f"  API docs  {ports.api_url}/docs  (ReDoc {ports.api_url}/redoc, OpenAPI {ports.api_url}/openapi.json)",
             f"  moto      {ports.moto_url}  (dashboard {ports.moto_url}/moto-api/)",
+            f"  OIDC      {ports.oidc_url}  (SurfConext stand-in: pick a predefined researcher or type any subject)",
+            f"  log in    {ports.api_url}/auth/login?next=/",
             f"  queues    {', '.join(stack.queues) or 'none'}; SQS handlers pumped: {handlers}",
             "Try:",
             f'  curl -H "Authorization: Bearer {token}" {ports.api_url}/me',
@@ -274,9 +302,15 @@ def banner(stack: LocalStack, seconds: float) -> str:
 
 
 def _check_ports(ports: LocalPorts) -> None:
-    if ports.api == ports.moto:
-        raise StackError(f"{API_PORT_VARIABLE} and {MOTO_PORT_VARIABLE} are both {ports.api}")
-    for port, what, variable in ((ports.moto, "moto", MOTO_PORT_VARIABLE), (ports.api, "the API", API_PORT_VARIABLE)):
+    named = (
+        (ports.moto, "moto", MOTO_PORT_VARIABLE),
+        (ports.api, "the API", API_PORT_VARIABLE),
+        (ports.oidc, "the identity provider", OIDC_PORT_VARIABLE),
+    )
+    for (port, _, variable), (other_port, _, other_variable) in itertools.combinations(named, 2):
+        if port == other_port:
+            raise StackError(f"{variable} and {other_variable} are both {port}")
+    for port, what, variable in named:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             # As the servers themselves bind: a socket in TIME_WAIT does not count as taken.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

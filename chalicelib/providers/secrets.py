@@ -1,0 +1,60 @@
+"""Secrets: from the environment on the local stage, from SSM Parameter Store when deployed.
+
+Each is fetched once per warm Lambda; rotating one means a new value in SSM and new Lambdas
+(docs/operations.md will say how).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+
+class Secrets:
+    """The signing key and the OIDC client secret, resolved lazily."""
+
+    def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
+        self._settings = settings
+        self._ssm = ssm
+
+    def _parameter(self, name: str) -> str:
+        if self._ssm is None:
+            import boto3
+
+            self._ssm = boto3.client(
+                "ssm", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url
+            )
+        try:
+            value = self._ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"].get("Value", "")
+        except ClientError as exc:
+            raise ConfigurationError(f"SSM parameter {name} cannot be read: {exc}") from exc
+        if not value:
+            raise ConfigurationError(f"SSM parameter {name} is empty")
+        return value
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The key that signs session tokens and list cursors."""
+        s = self._settings
+        if s.session_signing_key:
+            return s.session_signing_key
+        if s.session_signing_key_parameter:
+            return self._parameter(s.session_signing_key_parameter)
+        raise ConfigurationError("neither SESSION_SIGNING_KEY nor SESSION_SIGNING_KEY_PARAMETER is set")
+
+    @cached_property
+    def oidc_client_secret(self) -> str:
+        """The confidential client's secret at the identity provider."""
+        s = self._settings
+        if s.oidc_client_secret:
+            return s.oidc_client_secret
+        if s.oidc_client_secret_parameter:
+            return self._parameter(s.oidc_client_secret_parameter)
+        raise ConfigurationError("neither OIDC_CLIENT_SECRET nor OIDC_CLIENT_SECRET_PARAMETER is set")

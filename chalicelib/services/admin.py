@@ -1,0 +1,63 @@
+"""Platform administration: list researchers, grant or revoke `is_admin`, disable accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
+from chalicelib.services.domain import UNSET, Page, PageRequest, Researcher, Unset, utcnow
+from chalicelib.services.ports import ResearcherRepository
+from chalicelib.services.researchers import normalise_email
+
+Clock = Callable[[], datetime]
+
+
+def require_platform_admin(caller: Researcher) -> None:
+    if not caller.is_admin:
+        raise PermissionDeniedError(detail="This needs a platform admin.")
+
+
+def list_researchers(caller: Researcher, researchers: ResearcherRepository, page: PageRequest) -> Page[Researcher]:
+    """Every account, a page at a time."""
+    require_platform_admin(caller)
+    return researchers.every(page)
+
+
+def update_researcher(
+    caller: Researcher,
+    researchers: ResearcherRepository,
+    *,
+    researcher_id: str,
+    is_admin: bool | Unset = UNSET,
+    disabled: bool | Unset = UNSET,
+    now: Clock = utcnow,
+) -> Researcher:
+    """Grant or revoke platform admin, disable or enable an account; never your own (no lock-outs)."""
+    require_platform_admin(caller)
+    target = researchers.get(researcher_id)
+    if target is None:
+        raise NotFoundError(detail="No such researcher.")
+    if target.id == caller.id:
+        raise ConflictError(detail="Ask another platform admin to change your own account.")
+    changed = target
+    if not isinstance(is_admin, Unset):
+        changed = replace(changed, is_admin=is_admin)
+    if not isinstance(disabled, Unset):
+        changed = replace(changed, disabled=disabled)
+    if changed == target:
+        return target
+    return researchers.save(replace(changed, updated_at=now()))
+
+
+def set_platform_admin(
+    researchers: ResearcherRepository, *, email: str, is_admin: bool, now: Clock = utcnow
+) -> Researcher:
+    """The ops CLI's grant-admin and revoke-admin, by email, on any stage."""
+    found = researchers.by_email(normalise_email(email))
+    if found is None:
+        raise NotFoundError(detail=f"No researcher with email {normalise_email(email)}; they must log in once first.")
+    if found.is_admin == is_admin:
+        return found
+    return researchers.save(replace(found, is_admin=is_admin, updated_at=now()))

@@ -1,0 +1,131 @@
+"""Logging in through the whole flow (with a fake provider), API tokens, and platform admin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlparse
+
+from chalice.test import Client
+
+from chalicelib.services.identity import Identity
+from tests.api.helpers import call
+from tests.conftest import FakeIdentityProvider, Person
+
+
+def _log_in(client: Client, provider: FakeIdentityProvider, identity: Identity, next_path: str) -> tuple[str, str]:
+    status, _, headers = call(client, "GET", f"/auth/login?next={next_path}")
+    assert status == 302
+    assert headers["Cache-Control"] == "no-store"
+    state = parse_qs(urlparse(headers["Location"]).query)["state"][0]
+    provider.identities["the-code"] = identity
+    status, _, headers = call(client, "GET", f"/auth/callback?code=the-code&state={state}")
+    assert status == 302
+    landing = urlparse(headers["Location"])
+    code = parse_qs(landing.query)["login_code"][0]
+    status, session, _ = call(client, "POST", "/auth/token", body={"login_code": code})
+    assert status == 200
+    assert session["token_type"] == "Bearer"
+    assert session["expires_in"] == 3600
+    return session["access_token"], f"{landing.scheme}://{landing.netloc}{landing.path}"
+
+
+def test_first_login_creates_the_researcher_and_the_next_refreshes_them(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    first = Identity("https://idp.test", "subject-1", "Fien@RUG.nl", True, "Fien de Vries", "rug.nl")
+
+    token, landing = _log_in(client, identity_provider, first, "/studies/abc")
+
+    assert landing == "http://127.0.0.1:3000/studies/abc"
+    _, me, _ = call(client, "GET", "/me", headers={"Authorization": f"Bearer {token}"})
+    assert (me["email"], me["name"], me["university"]) == ("fien@rug.nl", "Fien de Vries", "rug")
+
+    renamed = Identity("https://idp.test", "subject-1", "fien@uva.nl", True, "Fien Jansen", "uva.nl")
+    token, _ = _log_in(client, identity_provider, renamed, "/")
+    _, again, _ = call(client, "GET", "/me", headers={"Authorization": f"Bearer {token}"})
+    assert again["id"] == me["id"]
+    assert (again["email"], again["name"], again["university"]) == ("fien@uva.nl", "Fien Jansen", "uva")
+
+
+def test_the_same_email_at_another_identity_is_another_researcher(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    one, _ = _log_in(client, identity_provider, Identity("https://idp.test", "s-1", "same@uu.nl"), "/")
+    two, _ = _log_in(client, identity_provider, Identity("https://idp.test", "s-2", "same@uu.nl"), "/")
+
+    ids = {call(client, "GET", "/me", headers={"Authorization": f"Bearer {t}"})[1]["id"] for t in (one, two)}
+
+    assert len(ids) == 2
+
+
+def test_api_tokens_are_shown_once_listed_without_secret_and_revocable(
+    client: Client, person: Callable[..., Person]
+) -> None:
+    gert = person("gert")
+
+    status, made, headers = call(
+        client,
+        "POST",
+        "/me/tokens",
+        headers=gert.headers,
+        body={"name": "analysis", "expires_at": "2099-01-01T00:00:00Z"},
+    )
+
+    assert status == 201
+    assert headers["Location"] == f"/me/tokens/{made['id']}"
+    assert made["token"].startswith(f"vre_{gert.id}.")
+    _, listing, _ = call(client, "GET", "/me/tokens", headers=gert.headers)
+    assert listing["items"] == [
+        {"id": made["id"], "name": "analysis", "created_at": made["created_at"], "expires_at": "2099-01-01T00:00:00Z"}
+    ]
+    api = {"Authorization": f"Bearer {made['token']}"}
+    assert call(client, "GET", "/me", headers=api)[1]["id"] == gert.id
+    assert call(client, "DELETE", f"/me/tokens/{made['id']}", headers=gert.headers)[0] == 204
+    assert call(client, "GET", "/me", headers=api)[0] == 401
+    assert call(client, "DELETE", f"/me/tokens/{made['id']}", headers=gert.headers)[0] == 404
+
+
+def test_bad_api_token_requests_are_422(client: Client, person: Callable[..., Person]) -> None:
+    hans = person("hans")
+
+    for body in (
+        {"name": ""},
+        {"name": "x", "expires_at": "2001-01-01T00:00:00Z"},
+        {"name": "x", "expires_at": "soon"},
+    ):
+        status, payload, _ = call(client, "POST", "/me/tokens", headers=hans.headers, body=body)
+        assert status == 422, payload
+    # a time without a zone is ambiguous
+    status, _, _ = call(
+        client, "POST", "/me/tokens", headers=hans.headers, body={"name": "x", "expires_at": "2099-01-01T00:00:00"}
+    )
+    assert status == 422
+
+
+def test_platform_admins_list_and_manage_accounts_but_not_their_own(
+    client: Client, person: Callable[..., Person]
+) -> None:
+    admin, ivo = person("admin", is_admin=True), person("ivo")
+
+    status, updated, _ = call(
+        client, "PATCH", f"/admin/researchers/{ivo.id}", headers=admin.headers, body={"is_admin": True}
+    )
+    assert status == 200
+    assert updated["is_admin"] is True
+    assert call(client, "GET", "/admin/researchers", headers=ivo.headers)[0] == 200
+    status, _, _ = call(
+        client, "PATCH", f"/admin/researchers/{admin.id}", headers=admin.headers, body={"disabled": True}
+    )
+    assert status == 409
+    status, _, _ = call(
+        client, "PATCH", "/admin/researchers/0123456789abcdef0123456789abcdef", headers=admin.headers, body={}
+    )
+    assert status == 404
+
+    seen: set[str] = set()
+    url = "/admin/researchers?limit=50"
+    while url:
+        _, page, _ = call(client, "GET", url, headers=admin.headers)
+        seen |= {r["id"] for r in page["items"]}
+        url = f"/admin/researchers?limit=50&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+    assert {admin.id, ivo.id} <= seen

@@ -1,0 +1,172 @@
+"""The login flow and the credentials it hands out, under attack: each refused with 401, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+from chalice.test import Client
+
+from chalicelib.services.domain import Credential, CredentialKind, utcnow
+from chalicelib.services.identity import Identity
+from chalicelib.services.login import _digest
+from chalicelib.wiring import Dependencies
+from tests.api.helpers import call, snapshot
+from tests.conftest import FakeIdentityProvider, Person
+
+
+def _start(client: Client, next_path: str = "/studies") -> dict[str, str]:
+    status, _, headers = call(client, "GET", f"/auth/login?next={next_path}")
+    assert status == 302
+    return {k: v[0] for k, v in parse_qs(urlparse(headers["Location"]).query).items()}
+
+
+def _login_code(client: Client, provider: FakeIdentityProvider, subject: str = "alice") -> str:
+    params = _start(client)
+    provider.identities[f"code-{subject}"] = Identity("https://idp.test", subject, f"{subject}@rug.nl", True, "Alice")
+    status, _, headers = call(client, "GET", f"/auth/callback?code=code-{subject}&state={params['state']}")
+    assert status == 302
+    return parse_qs(urlparse(headers["Location"]).query)["login_code"][0]
+
+
+def _assert_refused(status: int, payload: object, headers: dict[str, str]) -> None:
+    assert status == 401, payload
+    assert headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_callback_with_a_state_nobody_started_is_refused(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    _start(client)
+    identity_provider.identities["c"] = Identity("https://idp.test", "mallory", "m@evil.example")
+    before = snapshot()
+
+    _assert_refused(*call(client, "GET", "/auth/callback?code=c&state=forged-state"))
+
+    assert snapshot() == before
+    assert identity_provider.exchanges == []
+
+
+def test_a_state_works_once(client: Client, identity_provider: FakeIdentityProvider) -> None:
+    params = _start(client)
+    identity_provider.identities["c"] = Identity("https://idp.test", "alice", "alice@rug.nl")
+    assert call(client, "GET", f"/auth/callback?code=c&state={params['state']}")[0] == 302
+    before = snapshot()
+
+    _assert_refused(*call(client, "GET", f"/auth/callback?code=c&state={params['state']}"))
+
+    assert snapshot() == before
+
+
+def test_a_code_the_provider_refuses_is_refused(client: Client, identity_provider: FakeIdentityProvider) -> None:
+    params = _start(client)
+
+    _assert_refused(*call(client, "GET", f"/auth/callback?code=stolen&state={params['state']}"))
+
+
+def test_the_provider_gets_the_nonce_and_the_pkce_verifier_of_this_login(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    from chalicelib.services.login import pkce_challenge
+
+    params = _start(client)
+    identity_provider.identities["c"] = Identity("https://idp.test", "alice", "alice@rug.nl")
+
+    call(client, "GET", f"/auth/callback?code=c&state={params['state']}")
+
+    exchange = identity_provider.exchanges[-1]
+    assert exchange["nonce"] == params["nonce"]
+    assert pkce_challenge(exchange["code_verifier"]) == params["code_challenge"]
+
+
+def test_next_pointing_off_site_is_refused(client: Client, identity_provider: FakeIdentityProvider) -> None:
+    before = snapshot()
+
+    for next_path in ("//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "studies"):
+        _assert_refused(*call(client, "GET", f"/auth/login?next={next_path}"))
+
+    assert snapshot() == before
+
+
+def test_a_login_code_works_once(client: Client, identity_provider: FakeIdentityProvider) -> None:
+    code = _login_code(client, identity_provider)
+    assert call(client, "POST", "/auth/token", body={"login_code": code})[0] == 200
+    before = snapshot()
+
+    _assert_refused(*call(client, "POST", "/auth/token", body={"login_code": code}))
+
+    assert snapshot() == before
+
+
+def test_an_expired_login_code_is_refused(client: Client, deps: Dependencies, person: Callable[..., Person]) -> None:
+    alice = person("alice")
+    past = utcnow() - timedelta(seconds=61)
+    deps.credentials.add(
+        Credential(
+            key=f"login_code#{_digest('old-code')}",
+            kind=CredentialKind.LOGIN_CODE,
+            created_at=past - timedelta(seconds=60),
+            expires_at=past,
+            data={"researcher_id": alice.id},
+        )
+    )
+
+    _assert_refused(*call(client, "POST", "/auth/token", body={"login_code": "old-code"}))
+
+
+def test_a_logged_out_session_is_refused_at_once(client: Client, person: Callable[..., Person]) -> None:
+    alice = person("alice")
+    assert call(client, "GET", "/me", headers=alice.headers)[0] == 200
+
+    assert call(client, "POST", "/auth/logout", headers=alice.headers)[0] == 204
+
+    _assert_refused(*call(client, "GET", "/me", headers=alice.headers))
+    _assert_refused(*call(client, "POST", "/auth/logout", headers=alice.headers))
+
+
+def test_a_disabled_researchers_session_and_api_token_are_refused(
+    client: Client, person: Callable[..., Person]
+) -> None:
+    admin, bob = person("admin", is_admin=True), person("bob")
+    status, token, _ = call(client, "POST", "/me/tokens", headers=bob.headers, body={"name": "laptop"})
+    assert status == 201
+    api_headers = {"Authorization": f"Bearer {token['token']}"}
+    assert call(client, "GET", "/me", headers=api_headers)[0] == 200
+
+    status, _, _ = call(client, "PATCH", f"/admin/researchers/{bob.id}", headers=admin.headers, body={"disabled": True})
+
+    assert status == 200
+    _assert_refused(*call(client, "GET", "/me", headers=bob.headers))
+    _assert_refused(*call(client, "GET", "/me", headers=api_headers))
+
+
+def test_a_disabled_researcher_cannot_log_in_again(
+    client: Client, identity_provider: FakeIdentityProvider, person: Callable[..., Person]
+) -> None:
+    admin = person("admin", is_admin=True)
+    code = _login_code(client, identity_provider, subject="carol")
+    _, session, _ = call(client, "POST", "/auth/token", body={"login_code": code})
+    _, me, _ = call(client, "GET", "/me", headers={"Authorization": f"Bearer {session['access_token']}"})
+    call(client, "PATCH", f"/admin/researchers/{me['id']}", headers=admin.headers, body={"disabled": True})
+    params = _start(client)
+
+    _assert_refused(*call(client, "GET", f"/auth/callback?code=code-carol&state={params['state']}"))
+
+
+def test_forged_and_revoked_api_tokens_are_refused(client: Client, person: Callable[..., Person]) -> None:
+    dana, eve = person("dana"), person("eve")
+    _, made, _ = call(client, "POST", "/me/tokens", headers=dana.headers, body={"name": "script"})
+    prefix, token_id, secret = made["token"].split(".")
+    forgeries = [
+        f"{prefix}.{token_id}.{secret[:-2]}xx",  # wrong secret
+        f"vre_{eve.id}.{token_id}.{secret}",  # right secret, claimed by someone else
+        f"{prefix}.ffffffffffffffff.{secret}",  # no such token
+        "vre_",
+        f"vre_{dana.id}..",
+    ]
+    for forged in forgeries:
+        _assert_refused(*call(client, "GET", "/me", headers={"Authorization": f"Bearer {forged}"}))
+
+    assert call(client, "DELETE", f"/me/tokens/{made['id']}", headers=dana.headers)[0] == 204
+    _assert_refused(*call(client, "GET", "/me", headers={"Authorization": f"Bearer {made['token']}"}))

@@ -1,0 +1,112 @@
+"""Secrets: the environment's value on the local stage, otherwise the SSM parameter, read once and decrypted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+from chalicelib.config import ConfigurationError, load_settings
+from chalicelib.providers.secrets import Secrets
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+
+class FakeSSM:
+    """The one SSM call `Secrets` makes, over a dict of parameters, recording each call."""
+
+    def __init__(self, parameters: dict[str, str] | None = None) -> None:
+        self.parameters = parameters or {}
+        self.calls: list[dict[str, Any]] = []
+
+    def get_parameter(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        name = kwargs["Name"]
+        if name not in self.parameters:
+            raise LookupError(f"no parameter {name}")  # boto3 would raise ParameterNotFound
+        return {"Parameter": {"Name": name, "Type": "SecureString", "Value": self.parameters[name]}}
+
+
+def secrets_of(environ: dict[str, str], ssm: FakeSSM) -> Secrets:
+    return Secrets(load_settings(environ), cast("SSMClient", ssm))
+
+
+SIGNING_PARAMETER = "/vre/prod/session-signing-key"
+CLIENT_PARAMETER = "/vre/prod/oidc-client-secret"
+
+
+def test_environment_values_win_and_ssm_is_not_asked() -> None:
+    ssm = FakeSSM({SIGNING_PARAMETER: "from-ssm", CLIENT_PARAMETER: "from-ssm"})
+    secrets = secrets_of(
+        {
+            "SESSION_SIGNING_KEY": "k" * 32,
+            "SESSION_SIGNING_KEY_PARAMETER": SIGNING_PARAMETER,
+            "OIDC_CLIENT_SECRET": "client-secret",
+            "OIDC_CLIENT_SECRET_PARAMETER": CLIENT_PARAMETER,
+        },
+        ssm,
+    )
+
+    assert secrets.signing_key == "k" * 32
+    assert secrets.oidc_client_secret == "client-secret"
+    assert ssm.calls == []
+
+
+def test_parameters_are_fetched_decrypted_once_per_instance() -> None:
+    ssm = FakeSSM({SIGNING_PARAMETER: "signing-key-from-ssm", CLIENT_PARAMETER: "client-secret-from-ssm"})
+    secrets = secrets_of(
+        {"SESSION_SIGNING_KEY_PARAMETER": SIGNING_PARAMETER, "OIDC_CLIENT_SECRET_PARAMETER": CLIENT_PARAMETER}, ssm
+    )
+
+    assert secrets.signing_key == "signing-key-from-ssm"
+    assert secrets.oidc_client_secret == "client-secret-from-ssm"
+    ssm.parameters = {SIGNING_PARAMETER: "rotated", CLIENT_PARAMETER: "rotated"}
+    assert (secrets.signing_key, secrets.oidc_client_secret) == ("signing-key-from-ssm", "client-secret-from-ssm")
+
+    assert ssm.calls == [
+        {"Name": SIGNING_PARAMETER, "WithDecryption": True},
+        {"Name": CLIENT_PARAMETER, "WithDecryption": True},
+    ]
+
+
+def test_a_new_instance_fetches_again() -> None:
+    ssm = FakeSSM({SIGNING_PARAMETER: "first"})
+    environ = {"SESSION_SIGNING_KEY_PARAMETER": SIGNING_PARAMETER}
+    assert secrets_of(environ, ssm).signing_key == "first"
+
+    ssm.parameters[SIGNING_PARAMETER] = "rotated"
+
+    assert secrets_of(environ, ssm).signing_key == "rotated"
+    assert len(ssm.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("environ", "read"),
+    [
+        ({"SESSION_SIGNING_KEY_PARAMETER": SIGNING_PARAMETER}, "signing_key"),
+        ({"OIDC_CLIENT_SECRET_PARAMETER": CLIENT_PARAMETER}, "oidc_client_secret"),
+    ],
+    ids=["signing-key", "client-secret"],
+)
+def test_an_empty_parameter_is_a_configuration_error(environ: dict[str, str], read: str) -> None:
+    secrets = secrets_of(environ, FakeSSM({SIGNING_PARAMETER: "", CLIENT_PARAMETER: ""}))
+
+    with pytest.raises(ConfigurationError, match="is empty"):
+        getattr(secrets, read)
+
+
+@pytest.mark.parametrize(
+    ("read", "names"),
+    [
+        ("signing_key", "SESSION_SIGNING_KEY_PARAMETER"),
+        ("oidc_client_secret", "OIDC_CLIENT_SECRET_PARAMETER"),
+    ],
+)
+def test_neither_value_nor_parameter_is_a_configuration_error(read: str, names: str) -> None:
+    ssm = FakeSSM()
+    secrets = secrets_of({}, ssm)
+
+    with pytest.raises(ConfigurationError, match=names):
+        getattr(secrets, read)
+    assert ssm.calls == []
