@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.api.cursors import decode_cursor, encode_cursor
 from chalicelib.auth.principal import Principal, authenticate, check_credential
@@ -46,6 +46,15 @@ _ERROR_PATH = re.compile(r"at `\$\.?([^`]*)`$")
 _NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]*)`")
 
 T = TypeVar("T")
+
+# The frontend calls from another origin. Any origin may: credentials are bearer tokens, never
+# cookies, so a foreign page gains nothing it did not already hold.
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    expose_headers=["Location", "X-Request-Id"],
+    max_age=600,
+)
 
 
 class PageQuery(msgspec.Struct, forbid_unknown_fields=False):
@@ -162,7 +171,7 @@ class Resource:
             handler.__name__ = view.__name__
             handler.__doc__ = view.__doc__
             # Any content type reaches us, so a wrong one gets our 415 problem, not Chalice's.
-            blueprint.route(path, methods=[method], content_types=["*/*"])(handler)
+            blueprint.route(path, methods=[method], content_types=["*/*"], cors=CORS)(handler)
             return view
 
         return register

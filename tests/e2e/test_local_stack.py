@@ -72,8 +72,10 @@ class RunningStack:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+    def call(
+        self, method: str, path: str, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         return self.http.request(method, self.api + path, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS, **kwargs)
 
 
@@ -218,6 +220,23 @@ def test_a_stranger_cannot_tell_the_study_exists(
 
     assert answer.status_code == 404
     assert answer.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_the_frontend_may_call_from_its_own_origin(stack: RunningStack, study: dict[str, Any]) -> None:
+    origin = {"Origin": "http://127.0.0.1:3000"}
+    preflight = stack.call(
+        "OPTIONS",
+        f"/studies/{study['id']}",
+        headers={**origin, "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "authorization"},
+    )
+
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    refused = stack.call("GET", f"/studies/{study['id']}", headers=origin)
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_no_token_is_a_401_problem(stack: RunningStack, study: dict[str, Any]) -> None:
