@@ -103,7 +103,7 @@ def _build(settings: Settings) -> Dependencies:
     connection = bind(_binding(settings))
     return Dependencies(
         settings=settings,
-        researchers=DynamoResearchers(),
+        researchers=DynamoResearchers(connection),
         references=DynamoReference(),
         studies=DynamoStudies(connection),
         credentials=DynamoCredentials(),

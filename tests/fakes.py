@@ -96,6 +96,9 @@ class InMemoryResearchers:
     def by_email(self, email: str) -> Researcher | None:
         return self._first(lambda r: r.email == email)
 
+    def all_by_email(self, email: str) -> list[Researcher]:
+        return [replace(r) for r in sorted(self._items.values(), key=lambda r: r.id) if r.email == email]
+
     def by_identity(self, identity: str) -> Researcher | None:
         return self._first(lambda r: r.identity == identity)
 
@@ -105,6 +108,8 @@ class InMemoryResearchers:
     def add(self, researcher: Researcher) -> Researcher:
         if researcher.id in self._items:
             raise ConflictError(detail="A researcher with this id already exists.")
+        if researcher.identity is not None and self.by_identity(researcher.identity) is not None:
+            raise ConflictError(detail="A researcher with this identity already exists.")
         return self._put(replace(researcher, version=None))
 
     def save(self, researcher: Researcher) -> Researcher:

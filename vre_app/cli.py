@@ -111,14 +111,14 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _set_admin(args: argparse.Namespace) -> int:
-    from chalicelib.errors import NotFoundError
+    from chalicelib.errors import ConflictError, NotFoundError
     from chalicelib.services.admin import set_platform_admin
 
     _use_environment()
     deps = wiring.dependencies()
     try:
         researcher = set_platform_admin(deps.researchers, email=args.email, is_admin=args.grant)
-    except NotFoundError as exc:
+    except (NotFoundError, ConflictError) as exc:
         print(f"{PROG}: {exc.detail}", file=sys.stderr)
         return EXIT_FAILED
     except _UNREACHABLE as exc:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
 from chalicelib.models.paging import conflicts_as, page_of, versioned
-from chalicelib.models.records import ResearcherRecord
-from chalicelib.services.domain import Locale, Page, PageRequest, Researcher
+from chalicelib.models.records import CredentialRecord, ResearcherRecord
+from chalicelib.services.domain import CredentialKind, Locale, Page, PageRequest, Researcher
 
 
 def to_researcher(record: ResearcherRecord) -> Researcher:
@@ -47,7 +50,10 @@ def to_record(researcher: Researcher) -> ResearcherRecord:
 
 
 class DynamoResearchers:
-    """`ResearcherRepository` on the researchers table."""
+    """`ResearcherRepository` on the researchers table (and identity claims in the credentials table)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def get(self, researcher_id: str) -> Researcher | None:
         try:
@@ -66,6 +72,9 @@ class DynamoResearchers:
             return to_researcher(record)
         return None
 
+    def all_by_email(self, email: str) -> list[Researcher]:
+        return [to_researcher(record) for record in ResearcherRecord.by_email.query(email)]
+
     def by_identity(self, identity: str) -> Researcher | None:
         for record in ResearcherRecord.by_identity.query(identity, limit=1):
             return to_researcher(record)
@@ -76,8 +85,20 @@ class DynamoResearchers:
 
     def add(self, researcher: Researcher) -> Researcher:
         record = to_record(replace(researcher, version=None))
-        with conflicts_as("A researcher with this id already exists."):
-            record.save()
+        with (
+            conflicts_as("A researcher with this id or identity already exists."),
+            TransactWrite(connection=self._connection) as writes,
+        ):
+            writes.save(record)
+            if researcher.identity is not None:
+                # The identity index cannot refuse a duplicate; this claim can, in the same transaction.
+                claim = CredentialRecord(
+                    key=f"{CredentialKind.IDENTITY.value}#{researcher.identity}",
+                    kind=CredentialKind.IDENTITY.value,
+                    created_at=researcher.created_at,
+                    data={"researcher_id": researcher.id},
+                )
+                writes.save(claim, condition=CredentialRecord.key.does_not_exist())
         return to_researcher(record)
 
     def save(self, researcher: Researcher) -> Researcher:

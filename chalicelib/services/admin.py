@@ -55,9 +55,15 @@ def set_platform_admin(
     researchers: ResearcherRepository, *, email: str, is_admin: bool, now: Clock = utcnow
 ) -> Researcher:
     """The ops CLI's grant-admin and revoke-admin, by email, on any stage."""
-    found = researchers.by_email(normalise_email(email))
-    if found is None:
+    matches = researchers.all_by_email(normalise_email(email))
+    if not matches:
         raise NotFoundError(detail=f"No researcher with email {normalise_email(email)}; they must log in once first.")
+    if len(matches) > 1:
+        ids = ", ".join(sorted(r.id for r in matches))
+        raise ConflictError(
+            detail=f"Several researchers share {normalise_email(email)} ({ids}); use /admin/researchers."
+        )
+    found = matches[0]
     if found.is_admin == is_admin:
         return found
     return researchers.save(replace(found, is_admin=is_admin, updated_at=now()))

@@ -137,6 +137,7 @@ class CredentialKind(StrEnum):
     LOGIN_CODE = "login_code"  # the one-time code the frontend trades for a session token
     REVOKED_SESSION = "revoked_session"  # a logged-out session token's jti, until it would expire
     API_TOKEN = "api_token"  # a researcher's personal API token, stored hashed
+    IDENTITY = "identity"  # claims an (issuer, subject) for one researcher, so two first logins make one
 
 
 @dataclass(slots=True)

@@ -107,17 +107,24 @@ def sign_in(
     moment = now()
     existing = researchers.by_identity(key)
     if existing is None:
-        return researchers.add(
-            Researcher(
-                id=new_id(),
-                identity=key,
-                email=email,
-                name=name,
-                university_id=university,
-                created_at=moment,
-                updated_at=moment,
+        try:
+            return researchers.add(
+                Researcher(
+                    id=new_id(),
+                    identity=key,
+                    email=email,
+                    name=name,
+                    university_id=university,
+                    created_at=moment,
+                    updated_at=moment,
+                )
             )
-        )
+        except ConflictError:
+            # Another first login of this identity won the race (two tabs, a double click): use theirs.
+            existing = researchers.by_identity(key)
+            if existing is None:
+                raise
+    assert existing is not None
     if existing.disabled:
         raise LoginError(detail="This account is disabled.")
     refreshed = replace(existing, email=email, name=name, university_id=university or existing.university_id)

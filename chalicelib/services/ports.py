@@ -32,6 +32,10 @@ class ResearcherRepository(Protocol):
 
     def by_email(self, email: str) -> Researcher | None: ...
 
+    def all_by_email(self, email: str) -> list[Researcher]:
+        """Every researcher with this email (emails may repeat across identities)."""
+        ...
+
     def by_identity(self, identity: str) -> Researcher | None: ...
 
     def every(self, page: PageRequest) -> Page[Researcher]:
@@ -39,7 +43,7 @@ class ResearcherRepository(Protocol):
         ...
 
     def add(self, researcher: Researcher) -> Researcher:
-        """Store a new researcher; `ConflictError` if the id is taken (emails may repeat: identity is (iss, sub))."""
+        """Store a new researcher; `ConflictError` if the id or the identity is taken (emails may repeat)."""
         ...
 
     def save(self, researcher: Researcher) -> Researcher:

@@ -184,6 +184,18 @@ def test_two_researchers_may_share_an_email_and_identity_tells_them_apart(repos:
     assert repos.researchers.by_identity(first.identity) == first
     assert repos.researchers.by_identity(second.identity) == second
     assert repos.researchers.by_email(first.email) in (first, second)
+    assert sorted(r.id for r in repos.researchers.all_by_email(first.email)) == sorted([first.id, second.id])
+
+
+def test_an_identity_belongs_to_one_researcher(repos: Repositories) -> None:
+    first = a_researcher(repos)
+    rid = new_id()
+
+    with pytest.raises(ConflictError):
+        a_researcher(repos, id=rid, identity=first.identity)
+
+    assert repos.researchers.get(rid) is None
+    assert repos.researchers.by_identity(str(first.identity)) == first
 
 
 def test_every_pages_through_all_researchers_once(repos: Repositories) -> None:

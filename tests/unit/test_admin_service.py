@@ -7,8 +7,8 @@ import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
 from chalicelib.services.admin import list_researchers, set_platform_admin, update_researcher
-from chalicelib.services.domain import PageRequest, Researcher, new_id
-from tests.fakes import FakeBroker
+from chalicelib.services.domain import PageRequest, Researcher, new_id, utcnow
+from tests.fakes import FakeBroker, InMemoryResearchers
 
 
 @pytest.fixture
@@ -133,3 +133,17 @@ def test_grant_to_an_unknown_email_is_not_found(broker: FakeBroker) -> None:
 
     with pytest.raises(NotFoundError, match="log in once"):
         set_platform_admin(broker.researchers, email="nobody@uni.example", is_admin=True)
+
+
+def test_set_platform_admin_refuses_an_email_several_researchers_share() -> None:
+    researchers = InMemoryResearchers()
+    moment = utcnow()
+    for subject in ("a", "b"):
+        researchers.add(
+            Researcher(new_id(), "shared@uu.nl", "Shared", moment, moment, identity=f"https://idp.test|{subject}")
+        )
+
+    with pytest.raises(ConflictError):
+        set_platform_admin(researchers, email="shared@uu.nl", is_admin=True)
+
+    assert not any(r.is_admin for r in researchers.all_by_email("shared@uu.nl"))

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.services.domain import Credential, CredentialKind, Researcher
+from chalicelib.services.domain import Credential, CredentialKind, Researcher, new_id, utcnow
 from chalicelib.services.identity import Identity, LoginError
 from chalicelib.services.login import (
     LoginSettings,
@@ -20,8 +20,9 @@ from chalicelib.services.login import (
     end_session,
     redeem_login_code,
     safe_next,
+    sign_in,
 )
-from tests.fakes import FakeBroker
+from tests.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
 
 FRONTEND = "https://vre.example"
 SETTINGS = LoginSettings(frontend_url=FRONTEND)
@@ -476,3 +477,28 @@ def test_end_session_without_an_expiry_keeps_the_revocation_a_day(broker: FakeBr
     revoked = broker.credentials.get("revoked_session#jti-2")
     assert revoked is not None
     assert revoked.expires_at == revoked.created_at + timedelta(days=1)
+
+
+def test_two_first_logins_of_one_identity_racing_make_one_researcher() -> None:
+    class RacingResearchers(InMemoryResearchers):
+        """The other login's researcher lands between our lookup and our add."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.raced = False
+
+        def by_identity(self, identity: str) -> Researcher | None:
+            if not self.raced:
+                self.raced = True
+                moment = utcnow()
+                self.add(Researcher(new_id(), "fien@rug.nl", "Fien", moment, moment, identity=identity))
+                return None
+            return super().by_identity(identity)
+
+    researchers = RacingResearchers()
+    references = InMemoryReference()
+    identity = Identity("https://idp.test", "fien", "fien@rug.nl", True, "Fien")
+
+    signed_in = sign_in(researchers, references, identity)
+
+    assert researchers.all_by_email("fien@rug.nl") == [signed_in]
