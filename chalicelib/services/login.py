@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from chalicelib.auth.principal import credential_key, hash_secret
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Credential, CredentialKind, PageRequest, Researcher, new_id, utcnow
 from chalicelib.services.identity import Identity, IdentityProvider, LoginError
@@ -33,14 +34,6 @@ class LoginSettings:
     frontend_url: str
     pending_ttl: timedelta = timedelta(minutes=10)
     code_ttl: timedelta = timedelta(seconds=60)
-
-
-def _key(kind: CredentialKind, identifier: str) -> str:
-    return f"{kind.value}#{identifier}"
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -71,7 +64,7 @@ def begin_login(
     moment = now()
     credentials.add(
         Credential(
-            key=_key(CredentialKind.PENDING_LOGIN, _digest(state)),
+            key=credential_key(CredentialKind.PENDING_LOGIN, hash_secret(state)),
             kind=CredentialKind.PENDING_LOGIN,
             created_at=moment,
             expires_at=moment + settings.pending_ttl,
@@ -149,7 +142,7 @@ def complete_login(
     now: Clock = utcnow,
 ) -> str:
     """Check the callback, sign the researcher in; returns the frontend URL carrying a one-time login code."""
-    pending = credentials.take(_key(CredentialKind.PENDING_LOGIN, _digest(state)))
+    pending = credentials.take(credential_key(CredentialKind.PENDING_LOGIN, hash_secret(state)))
     moment = now()
     if pending is None or pending.expired(moment):
         raise LoginError(detail="This login attempt is unknown or has expired; start again.")
@@ -158,7 +151,7 @@ def complete_login(
     login_code = secrets.token_urlsafe(32)
     credentials.add(
         Credential(
-            key=_key(CredentialKind.LOGIN_CODE, _digest(login_code)),
+            key=credential_key(CredentialKind.LOGIN_CODE, hash_secret(login_code)),
             kind=CredentialKind.LOGIN_CODE,
             created_at=moment,
             expires_at=moment + settings.code_ttl,
@@ -180,7 +173,7 @@ def redeem_login_code(
     now: Clock = utcnow,
 ) -> Researcher:
     """The researcher a login code was made for; the code works once, within its lifetime."""
-    taken = credentials.take(_key(CredentialKind.LOGIN_CODE, _digest(login_code)))
+    taken = credentials.take(credential_key(CredentialKind.LOGIN_CODE, hash_secret(login_code)))
     if taken is None or taken.expired(now()):
         raise LoginError(detail="This login code is unknown, used or expired.")
     researcher = researchers.get(taken.data.get("researcher_id", ""))
@@ -197,7 +190,7 @@ def end_session(
     try:
         credentials.add(
             Credential(
-                key=_key(CredentialKind.REVOKED_SESSION, token_id),
+                key=credential_key(CredentialKind.REVOKED_SESSION, token_id),
                 kind=CredentialKind.REVOKED_SESSION,
                 created_at=moment,
                 expires_at=expires_at or moment + timedelta(days=1),

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlparse
 
 from chalice.test import Client
 
+from chalicelib.auth.principal import hash_secret
 from chalicelib.services.domain import Credential, CredentialKind, utcnow
 from chalicelib.services.identity import Identity
-from chalicelib.services.login import _digest
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.conftest import FakeIdentityProvider, Person
@@ -104,7 +104,7 @@ def test_an_expired_login_code_is_refused(client: Client, deps: Dependencies, pe
     past = utcnow() - timedelta(seconds=61)
     deps.credentials.add(
         Credential(
-            key=f"login_code#{_digest('old-code')}",
+            key=f"login_code#{hash_secret('old-code')}",
             kind=CredentialKind.LOGIN_CODE,
             created_at=past - timedelta(seconds=60),
             expires_at=past,
