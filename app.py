@@ -1,4 +1,4 @@
-"""Chalice entry point: Sentry first, then the app, its blueprints and its middleware. Thin by design."""
+"""Chalice entry point: Sentry first, then the app, its blueprints, its middleware and its workers. Thin by design."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ from chalicelib.observability import init_sentry
 
 init_sentry(load_settings())
 
-from chalice.app import Chalice  # noqa: E402  (after Sentry, so it sees everything below)
+from chalice.app import Chalice, SQSEvent  # noqa: E402  (after Sentry, so it sees everything below)
 
+from chalicelib import wiring  # noqa: E402
 from chalicelib.api import register  # noqa: E402
 from chalicelib.api.middleware import problem_documents  # noqa: E402
+from chalicelib.workers.mail import BatchResponse, handle_mail_batch  # noqa: E402
 
 app = Chalice(app_name="vre-broker")
 app.register_middleware(problem_documents, "http")
 register(app)
+
+
+@app.on_sqs_message(queue="vre-mail", batch_size=10)
+def deliver_mail(event: SQSEvent) -> BatchResponse:
+    """Invitation mails and their answers, through SES."""
+    return handle_mail_batch(event, wiring.dependencies())

@@ -46,6 +46,15 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     session_signing_key_parameter: str | None = None
     oidc_client_secret_parameter: str | None = None
 
+    # Invitations and the mail family.
+    email_from_address: str = "VRE Broker <no-reply@vre.example.org>"
+    mail_queue_url: str | None = None
+    mail_max_receive_count: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+    invitation_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 14
+    invitations_per_study_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 20
+    invitations_per_inviter_per_day: Annotated[int, msgspec.Meta(ge=1)] = 50
+    invitation_message_max: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 2000
+
     upload_base_url: str = "http://127.0.0.1:1080/upload/"
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024

@@ -98,6 +98,10 @@ class ConflictError(AppError):
     title = "Conflict"
 
 
+class AlreadyMemberError(ConflictError):
+    """Adding a membership that exists already."""
+
+
 class PayloadTooLargeError(AppError):
     status = 413
     slug = "payload-too-large"

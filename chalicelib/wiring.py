@@ -16,14 +16,21 @@ from chalicelib.config import ConfigurationError, Settings, get_settings, reset_
 from chalicelib.models import TableBinding, bind
 from chalicelib.models.access import DynamoAccess
 from chalicelib.models.credentials import DynamoCredentials
+from chalicelib.models.invitations import DynamoInvitations
+from chalicelib.models.ledger import DynamoLedger
 from chalicelib.models.reference import DynamoReference
 from chalicelib.models.researchers import DynamoResearchers
 from chalicelib.models.studies import DynamoStudies
 from chalicelib.providers.secrets import Secrets
+from chalicelib.services.invitations import InvitationSettings, Outbox
 from chalicelib.services.login import LoginSettings
 from chalicelib.services.ports import (
     AccessRepository,
     CredentialRepository,
+    InvitationRepository,
+    Ledger,
+    Mailer,
+    MailQueue,
     ReferenceRepository,
     ResearcherRepository,
     StudyRepository,
@@ -42,7 +49,43 @@ class Dependencies:
     credentials: CredentialRepository
     access: AccessRepository
     secrets: Secrets
+    invitations: InvitationRepository
+    ledger: Ledger
     provider_override: IdentityProvider | None = field(default=None)
+    mail_queue_override: MailQueue | None = field(default=None)
+    mailer_override: Mailer | None = field(default=None)
+
+    @cached_property
+    def mail_queue(self) -> MailQueue:
+        """The invitations' mail queue (SQS), built on first use."""
+        if self.mail_queue_override is not None:
+            return self.mail_queue_override
+        from chalicelib.providers.queues import SqsMailQueue
+
+        return SqsMailQueue(self.settings)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """SES, built on first use (only the mail family sends)."""
+        if self.mailer_override is not None:
+            return self.mailer_override
+        from chalicelib.providers.mail import SesMailer
+
+        return SesMailer(self.settings)
+
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.invitations, self.ledger, self.mail_queue)
+
+    @cached_property
+    def invitation_settings(self) -> InvitationSettings:
+        s = self.settings
+        return InvitationSettings(
+            ttl=timedelta(days=s.invitation_ttl_days),
+            per_study_per_hour=s.invitations_per_study_per_hour,
+            per_inviter_per_day=s.invitations_per_inviter_per_day,
+            message_max=s.invitation_message_max,
+        )
 
     @cached_property
     def token_policy(self) -> TokenPolicy:
@@ -109,6 +152,8 @@ def _build(settings: Settings) -> Dependencies:
         credentials=DynamoCredentials(),
         access=DynamoAccess(connection),
         secrets=Secrets(settings),
+        invitations=DynamoInvitations(connection),
+        ledger=DynamoLedger(),
     )
 
 

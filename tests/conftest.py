@@ -64,7 +64,8 @@ def moto_stack() -> Iterator[Dependencies]:
         _apply_environment(monkeypatch)
         wiring.reset()
         apply_template(boto3.client("cloudformation", region_name="eu-west-1"), "local")
-        built = wiring.dependencies()
+        built = replace(wiring.dependencies(), mail_queue_override=RecordingMailQueue())
+        wiring.install(built)
         seed_reference(built.references)
         yield built
     wiring.reset()
@@ -82,6 +83,30 @@ def aws(moto_stack: Dependencies) -> Iterator[None]:
 def deps(aws: None, moto_stack: Dependencies) -> Dependencies:
     """The real DynamoDB repositories, on moto, with the reference data seeded."""
     return moto_stack
+
+
+class RecordingMailQueue:
+    """The mail queue as the API tests see it: every message kept, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+
+    def send(self, message: dict[str, str]) -> None:
+        self.messages.append(dict(message))
+
+    def last_token_for(self, invitation_id: str) -> str:
+        """The token in the newest invitation mail for this invitation."""
+        for message in reversed(self.messages):
+            if message["type"] == "invitation" and message["invitation_id"] == invitation_id:
+                return message["token"]
+        raise AssertionError(f"no invitation mail queued for {invitation_id}")
+
+
+@pytest.fixture
+def mail_queue(deps: Dependencies) -> RecordingMailQueue:
+    queue = deps.mail_queue
+    assert isinstance(queue, RecordingMailQueue)
+    return queue
 
 
 class FakeIdentityProvider:

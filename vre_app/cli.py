@@ -1,4 +1,5 @@
-"""The ops CLI, `python -m vre_app <command>`: the local stack, local tokens, seed data and the queue pump.
+"""The ops CLI, `python -m vre_app <command>`: the local stack, local tokens, seed data, the queue pump
+and the mail the local stack sent.
 
 Not deployed. Run outside the stack, the commands for the local stage take its variables from
 .chalice/config.json and talk to the stack's moto (see `vre_app.local.environment`).
@@ -7,6 +8,7 @@ Not deployed. Run outside the stack, the commands for the local stage take its v
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -58,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     pump = commands.add_parser("pump", help="run the queue pump alone, against the local stack (local stage only)")
     pump.set_defaults(run=_pump)
+
+    mail = commands.add_parser(
+        "mail", help="list the mail SES (moto) accepted on the local stack, with its links (local stage only)"
+    )
+    mail.add_argument("--to", type=_email, help="only mail to this address")
+    mail.add_argument("--json", action="store_true", help="one JSON array, for scripts and tests")
+    mail.set_defaults(run=_mail)
     return parser
 
 
@@ -152,6 +161,32 @@ def _pump(args: argparse.Namespace) -> int:
             stop.wait()
         finally:
             pump.stop()
+    return EXIT_OK
+
+
+def _mail(args: argparse.Namespace) -> int:
+    if not _local_stage_only("mail"):
+        return EXIT_REFUSED
+    from vre_app.local.sent_mail import SentMailError, format_sent_mail, read_sent_mail
+
+    moto_url = get_settings().aws_endpoint_url
+    if not moto_url:
+        print(
+            f"{PROG} mail: AWS_ENDPOINT_URL is empty; the sent mail is read from the local stack's moto",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    try:
+        mails = read_sent_mail(moto_url)
+    except SentMailError as exc:
+        print(f"{PROG} mail: {exc}; is the local stack running (`make run`)?", file=sys.stderr)
+        return EXIT_FAILED
+    if args.to:
+        mails = [mail for mail in mails if args.to.lower() in (a.lower() for a in mail.to + mail.cc + mail.bcc)]
+    if args.json:
+        print(json.dumps([mail.as_json() for mail in mails], indent=2))
+    else:
+        print(format_sent_mail(mails, moto_url))
     return EXIT_OK
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, auth, me, members, reference, service, studies
+from chalicelib.api import admin, auth, invitations, me, members, reference, service, studies
 from chalicelib.api.framework import Operation, Resource
 
 RESOURCES: tuple[Resource, ...] = (
@@ -16,6 +16,7 @@ RESOURCES: tuple[Resource, ...] = (
     reference.resource,
     studies.resource,
     members.resource,
+    invitations.resource,
     admin.resource,
 )
 

@@ -189,3 +189,39 @@ class ResearcherAdminView(Struct):
 class ResearcherAdminUpdate(Request):
     is_admin: bool | UnsetType = UNSET
     disabled: bool | UnsetType = UNSET
+
+
+Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+InviteRole = Literal["viewer", "contributor", "admin"]
+
+
+class InvitationCreate(Request):
+    email: Email
+    role: InviteRole
+    name: Annotated[str, Meta(max_length=200)] = ""
+    message: Annotated[str, Meta(max_length=10000)] = ""
+
+
+class InvitationView(Struct):
+    id: str
+    study_id: str
+    email: str
+    name: str
+    role: RoleName
+    status: Literal["pending", "accepted", "declined", "revoked", "expired"]
+    mail_status: Literal["queued", "sent", "failed"]
+    inviter_id: str
+    message: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationAnswer(Request):
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class MembershipView(Struct):
+    study_id: str
+    researcher_id: str
+    role: RoleName
+    joined_at: datetime

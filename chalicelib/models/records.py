@@ -10,6 +10,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -169,6 +170,72 @@ class CredentialRecord(Model):
     by_owner = CredentialByOwner()
 
 
+class InvitationByStudy(GlobalSecondaryIndex["InvitationRecord"]):
+    class Meta:
+        index_name = "by_study"
+        projection = AllProjection()
+
+    study_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class InvitationByEmail(GlobalSecondaryIndex["InvitationRecord"]):
+    class Meta:
+        index_name = "by_email"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class InvitationByToken(GlobalSecondaryIndex["InvitationRecord"]):
+    class Meta:
+        index_name = "by_token"
+        projection = AllProjection()
+
+    token_hash = UnicodeAttribute(hash_key=True)
+
+
+class InvitationRecord(Model):
+    """An invitation; `ttl` lets DynamoDB clear it out well after it expired (readers check `expires_at`)."""
+
+    class Meta:
+        table_name = "invitations"
+
+    id = UnicodeAttribute(hash_key=True)
+    study_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    role = UnicodeAttribute()
+    message = UnicodeAttribute(default="")
+    inviter_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    mail_id = UnicodeAttribute(default="")
+    mail_status = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    created_key = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    by_study = InvitationByStudy()
+    by_email = InvitationByEmail()
+    by_token = InvitationByToken()
+
+
+class LedgerRecord(Model):
+    """A claim (work done once) or a counter (a rate limit window), gone by `ttl`."""
+
+    class Meta:
+        table_name = "ledger"
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    ttl = TTLAttribute(null=True)
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     ResearcherRecord,
     ReferenceRecord,
@@ -176,4 +243,6 @@ ALL_RECORDS: tuple[type[Model], ...] = (
     MembershipRecord,
     AuditRecord,
     CredentialRecord,
+    InvitationRecord,
+    LedgerRecord,
 )

@@ -157,6 +157,58 @@ class Credential:
         return self.expires_at is not None and self.expires_at <= now
 
 
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # never stored: a pending invitation past `expires_at`
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Invitation:
+    """An invitation to join a study, bound to one email address; its token is kept only as a hash."""
+
+    id: str
+    study_id: str
+    email: str
+    role: Role
+    inviter_id: str
+    token_hash: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    name: str = ""
+    message: str = ""
+    status: InvitationStatus = InvitationStatus.PENDING
+    mail_id: str = ""  # the mail that carries the current link; a resend makes a new one
+    mail_status: MailStatus = MailStatus.QUEUED
+    version: int | None = None
+
+    def status_at(self, now: datetime) -> InvitationStatus:
+        """The status as the API shows it: a pending invitation past its time is expired."""
+        if self.status is InvitationStatus.PENDING and self.expires_at <= now:
+            return InvitationStatus.EXPIRED
+        return self.status
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """One rendered mail: From is always the configured no-reply address; replies go to `reply_to`."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    reply_to: str | None = None
+
+
 @dataclass(slots=True)
 class StudyAccess:
     """What one request needs to decide: the caller, its credential, and for study routes the study and membership."""

@@ -9,13 +9,17 @@ stored version moved on since the object was read.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from chalicelib.services.domain import (
     AuditEntry,
     Credential,
+    Invitation,
+    MailStatus,
     Member,
     Membership,
+    OutgoingMail,
     Page,
     PageRequest,
     ReferenceItem,
@@ -68,6 +72,63 @@ class CredentialRepository(Protocol):
 
     def delete_owned(self, key: str, owner_id: str) -> bool:
         """Delete the owner's credential; False if there is none by that key for that owner."""
+        ...
+
+
+class InvitationRepository(Protocol):
+    def get(self, invitation_id: str) -> Invitation | None: ...
+
+    def by_token_hash(self, token_hash: str) -> Invitation | None: ...
+
+    def of_study(self, study_id: str, page: PageRequest) -> Page[Invitation]:
+        """The study's invitations, newest first."""
+        ...
+
+    def for_email(self, email: str, page: PageRequest) -> Page[Invitation]:
+        """Invitations addressed to an email, newest first (every status; callers filter)."""
+        ...
+
+    def create(self, invitation: Invitation, audit: AuditEntry) -> Invitation: ...
+
+    def update(self, invitation: Invitation, audit: AuditEntry) -> Invitation:
+        """Store a change to an invitation read earlier (optimistic on its version)."""
+        ...
+
+    def accept(self, invitation: Invitation, membership: Membership | None, audit: AuditEntry) -> Invitation:
+        """Mark accepted and add the membership (None: already a member) in one transaction;
+        `ConflictError` if the invitation changed since it was read or the membership exists."""
+        ...
+
+    def set_mail_status(self, invitation_id: str, mail_id: str, status: MailStatus) -> bool:
+        """Record how the mail `mail_id` went; False (and nothing written) if a newer mail replaced it."""
+        ...
+
+
+class Ledger(Protocol):
+    """Small records that make things happen once, or a bounded number of times."""
+
+    def claim(self, key: str, *, until: datetime) -> bool:
+        """True for the first claim of `key` (kept until `until`), False for every later one."""
+        ...
+
+    def release(self, key: str) -> None:
+        """Forget a claim, so the work it guarded may be tried again."""
+        ...
+
+    def count(self, key: str, *, limit: int, until: datetime) -> bool:
+        """Add one to the counter `key` unless it reached `limit`; True if it was added."""
+        ...
+
+
+class MailQueue(Protocol):
+    def send(self, message: dict[str, str]) -> None:
+        """Queue a message for the mail family (an SQS-triggered function)."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, mail: OutgoingMail) -> None:
+        """Hand one mail to the mail service (SES); raises when it is refused or unreachable."""
         ...
 
 

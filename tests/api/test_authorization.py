@@ -14,10 +14,11 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.services.domain import Role
+from chalicelib.services.domain import Invitation, Role, new_id
+from chalicelib.services.invitations import invite
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
-from tests.conftest import FakeIdentityProvider, Person, StudyCast, join
+from tests.conftest import FakeIdentityProvider, Person, RecordingMailQueue, StudyCast, join
 
 ROLES = ("anonymous", "stranger", "viewer", "contributor", "admin", "owner", "platform_admin", "owner_token")
 
@@ -50,6 +51,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/me/tokens"):                                        "401  200     200    200     200   200   200     200",
     ("POST", "/me/tokens"):                                       "401  201     201    201     201   201   201     201",
     ("DELETE", "/me/tokens/{token_id}"):                          "401  404     404    404     404   204   404     204",
+    ("POST", "/studies/{study_id}/invitations"):                  "401  404     403    403     201   201   403     201",
+    ("GET", "/studies/{study_id}/invitations"):                   "401  404     403    403     200   200   200     200",
+    ("POST", "/studies/{study_id}/invitations/{invitation_id}/resend"): "401 404 403  403     200   200   403     200",
+    ("DELETE", "/studies/{study_id}/invitations/{invitation_id}"): "401 404     403    403     204   204   403     204",
+    ("POST", "/invitations/accept"):                              "401  403     403    403     403   403   403     403",
+    ("POST", "/invitations/decline"):                             "401  403     403    403     403   403   403     403",
+    ("GET", "/me/invitations"):                                   "401  200     200    200     200   200   200     200",
     ("GET", "/admin/researchers"):                                "401  403     403    403     403   403   200     403",
     ("PATCH", "/admin/researchers/{researcher_id}"):              "401  403     403    403     403   403   200     403",
 }
@@ -70,7 +78,10 @@ BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
     ("POST", "/auth/token"): lambda cast: {"login_code": "never-issued"},
     ("POST", "/me/tokens"): lambda cast: {"name": "laptop"},
     ("PATCH", "/admin/researchers/{researcher_id}"): lambda cast: {"disabled": False},
+    ("POST", "/studies/{study_id}/invitations"): lambda cast: {"email": f"{new_id()}@uni.example", "role": "viewer"},
 }
+# Bodies that need the invitation made for the test (its token reaches only the invitee's mail).
+TOKEN_BODIES = {("POST", "/invitations/accept"), ("POST", "/invitations/decline")}
 
 
 def _cases() -> list[tuple[str, str, str, int]]:
@@ -96,23 +107,42 @@ def target(deps: Dependencies, cast: StudyCast, person: Callable[..., Person]) -
     return other
 
 
+@pytest.fixture
+def invitation(deps: Dependencies, cast: StudyCast) -> Invitation:
+    """A pending invitation in the study, to an email none of the cast has."""
+    made, _ = invite(
+        deps.access.load(cast.owner.id, "none#none", cast.study_id),
+        deps.studies,
+        deps.researchers,
+        deps.outbox,
+        deps.invitation_settings,
+        email=f"{new_id()}@elsewhere.example",
+        role=Role.CONTRIBUTOR,
+    )
+    return made
+
+
 @pytest.mark.parametrize(("method", "path", "role", "expected"), _cases())
 def test_route_answers_each_role(
     client: Client,
     cast: StudyCast,
     target: Person,
     identity_provider: FakeIdentityProvider,
+    invitation: Invitation,
+    mail_queue: RecordingMailQueue,
     method: str,
     path: str,
     role: str,
     expected: int,
 ) -> None:
     token_id = cast.owner_token.token.split(".")[1]
-    url = path.format(study_id=cast.study_id, researcher_id=target.id, token_id=token_id)
+    url = path.format(study_id=cast.study_id, researcher_id=target.id, token_id=token_id, invitation_id=invitation.id)
     url += QUERIES.get((method, path), "")
     headers = {} if role == "anonymous" else cast.by_role(role).headers
     make_body = BODIES.get((method, path))
     body = make_body(cast) if make_body else None
+    if (method, path) in TOKEN_BODIES:
+        body = {"token": mail_queue.last_token_for(invitation.id)}
 
     status, payload, response_headers = call(client, method, url, headers=headers, body=body)
 

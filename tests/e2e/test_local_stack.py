@@ -6,6 +6,7 @@ it started is left running and that its ports are free again.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "VRE Broker local stack ready"
 START_TIMEOUT_SECONDS = 60.0
+MAIL_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 20.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 FRONTEND_URL = stage_variables("local")["FRONTEND_URL"]
@@ -71,6 +73,30 @@ class RunningStack:
         )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
+
+    def mail_to(self, email: str) -> list[dict[str, Any]]:
+        """What SES (moto) accepted for `email`, oldest first, as `python -m vre_app mail --json` lists it."""
+        done = subprocess.run(
+            [sys.executable, "-m", "vre_app", "mail", "--json", "--to", email],
+            cwd=ROOT,
+            env=self.environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        mails: list[dict[str, Any]] = json.loads(done.stdout)
+        return mails
+
+    def wait_for_mail(self, email: str, *, subject: str = "") -> dict[str, Any]:
+        """The first mail to `email` whose subject holds `subject`, once the queue pump and SES delivered it."""
+        deadline = time.monotonic() + MAIL_TIMEOUT_SECONDS
+        while not (found := [mail for mail in self.mail_to(email) if subject in mail["subject"]]):
+            if time.monotonic() > deadline:
+                pytest.fail(f"no mail to {email} within {MAIL_TIMEOUT_SECONDS:.0f} s:\n{self.output()}")
+            time.sleep(0.5)
+        return found[0]
 
     def call(
         self, method: str, path: str, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
@@ -337,6 +363,44 @@ def test_a_second_login_refreshes_the_same_researcher(stack: RunningStack) -> No
     assert after["id"] == before["id"]
     assert after["email"] == second_claims["email"]
     assert after["name"] == "Second Name"
+
+
+def test_an_invitee_accepts_with_the_link_from_the_mail(
+    stack: RunningStack, owner: Researcher, study: dict[str, Any]
+) -> None:
+    # GIVEN the owner invites an email address
+    email = f"invitee.{uuid.uuid4().hex[:8]}@example.org"
+    invited = stack.call(
+        "POST",
+        f"/studies/{study['id']}/invitations",
+        owner.token,
+        json={"email": email, "role": "contributor", "message": "Join us <b>soon</b>!"},
+    )
+    assert invited.status_code == 201, invited.text
+
+    # WHEN the mail arrives (the API queued it; the pump fed it to the mail worker; SES took it)
+    mail = stack.wait_for_mail(email)
+
+    # THEN it is from the no-reply address, escapes the message, and carries the link to the frontend
+    assert "no-reply@" in mail["sender"]
+    assert "Join us &lt;b&gt;soon&lt;/b&gt;!" in mail["body"]
+    (link,) = [link for link in mail["links"] if "/invitations/accept?" in link]
+    assert link.startswith(f"{FRONTEND_URL}/invitations/accept?token=")
+    (token,) = parse_qs(urlsplit(link).query)["token"]
+
+    # AND the invitee, logged in with that email, accepts with the token from the link
+    invitee = stack.token(email, "Invited Researcher")
+    accepted = stack.call("POST", "/invitations/accept", invitee, json={"token": token})
+    assert accepted.status_code == 200, accepted.text
+
+    # AND now sees the study
+    listed = stack.call("GET", "/studies", invitee)
+    assert listed.status_code == 200, listed.text
+    assert study["id"] in {item["id"] for item in listed.json()["items"]}
+
+    # AND the owner hears that the invitation was accepted
+    answer = stack.wait_for_mail(owner.email, subject="accepted")
+    assert email in answer["subject"]
 
 
 def test_a_busy_port_is_a_clear_failure(stack: RunningStack) -> None:

@@ -1,22 +1,32 @@
-"""The ops CLI: `token` only on the local stage and only the token on stdout; the local environment it reads."""
+"""The ops CLI: `token` only on the local stage and only the token on stdout; the local environment it reads;
+`mail` lists what SES (moto) accepted."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+import requests
 
 from chalicelib import wiring
 from chalicelib.auth.tokens import verify_session_token
+from chalicelib.config import load_settings
+from chalicelib.providers.mail import SesMailer
+from chalicelib.services.domain import OutgoingMail
 from vre_app.cli import main
 from vre_app.local.environment import (
     LocalEnvironmentError,
     LocalPorts,
+    infrastructure_environment,
     local_ports,
     stack_environment,
     stage_variables,
@@ -216,3 +226,101 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch, restored_environ: None) -> Iterator[str]:
+    """moto over HTTP in a process of its own (so it holds only this test's models), as the local stack runs
+    it; the CLI's AWS_ENDPOINT_URL points at it."""
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not answers(url):
+            assert server.poll() is None, "moto server exited"
+            assert time.monotonic() < deadline, "moto server did not answer within 30 s"
+            time.sleep(0.1)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/moto-api/data.json", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def send_mail(endpoint: str, to: str, *, subject: str, html: str) -> None:
+    """A mail through the broker's SES mailer, from the default (verified) no-reply address."""
+    settings = load_settings({"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "eu-west-1"})
+    boto3.client("ses", endpoint_url=endpoint, region_name="eu-west-1").verify_email_identity(
+        EmailAddress="no-reply@vre.example.org"
+    )
+    SesMailer(settings).send(OutgoingMail(to, subject, "text", html, reply_to="ada@uni.example"))
+
+
+def test_mail_lists_what_ses_accepted_with_its_links(moto_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN two mails SES (moto, over HTTP) accepted for one address, and one for another
+    to = f"grace.{uuid.uuid4().hex[:8]}@example.org"
+    link = "http://127.0.0.1:3000/invitations/accept?token=abc-DEF_123"
+    send_mail(moto_server, to, subject="First", html=f'<a href="{link}">Accept</a><small>{link}</small>')
+    send_mail(moto_server, f"other.{uuid.uuid4().hex[:8]}@example.org", subject="Not yours", html="<p>x</p>")
+    send_mail(moto_server, to, subject="Second", html='<a href="https://x.example/?a=1&amp;b=2">x</a>')
+
+    # WHEN the CLI lists the mail to that address, as JSON
+    assert main(["mail", "--to", to.upper(), "--json"]) == 0
+
+    # THEN both are there, oldest first, with their links (each once, entities undone)
+    mails = json.loads(capsys.readouterr().out)
+    assert [mail["subject"] for mail in mails] == ["First", "Second"]
+    assert mails[0]["to"] == [to]
+    assert mails[0]["sender"] == "VRE Broker <no-reply@vre.example.org>"
+    assert mails[0]["links"] == [link]
+    assert mails[1]["links"] == ["https://x.example/?a=1&b=2"]
+
+    # AND the plain listing shows the same for people
+    assert main(["mail", "--to", to]) == 0
+    out = capsys.readouterr().out
+    assert "newest last" in out
+    assert f"1. To:      {to}" in out
+    assert "Subject: First" in out
+    assert f"Link:    {link}" in out
+    assert "Not yours" not in out
+
+
+def test_mail_without_a_running_stack_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restored_environ: None
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+
+    assert main(["mail"]) == 1
+
+    assert "make run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_mail_is_refused_outside_the_local_stage(
+    stage: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restored_environ: None
+) -> None:
+    monkeypatch.setenv("STAGE", stage)
+
+    assert main(["mail"]) == 2
+
+    assert "refused" in capsys.readouterr().err
+
+
+def test_the_mail_queue_url_comes_from_the_template_outputs() -> None:
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-mail"
+
+    assert infrastructure_environment({"MailQueueUrl": url, "TablePrefix": "vre-local-"}) == {"MAIL_QUEUE_URL": url}
+    with pytest.raises(LocalEnvironmentError, match="MailQueueUrl"):
+        infrastructure_environment({"TablePrefix": "vre-local-"})

@@ -1,7 +1,8 @@
 """The queue pump feeds SQS messages to Chalice SQS handlers the way Lambda's event source mapping does.
 
-The broker has no SQS handlers yet, so these tests use a small Chalice app with one. moto runs
-in-process for the whole session (the `aws` fixture), so each test gets a queue of its own.
+These tests use a small Chalice app with one handler, so each decides what its handler answers;
+tests/workers/test_mail_worker.py pumps the broker's own mail handler. moto runs in-process for the
+whole session (the `aws` fixture), so each test gets a queue of its own.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from vre_app.local.pump import (
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-MAIL_QUEUE = "vre-local-mail"
+MAIL_QUEUE = "vre-mail"
 ACCOUNT = "123456789012"
 Answer = Callable[[list[dict[str, Any]]], Any]
 

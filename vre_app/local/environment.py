@@ -24,6 +24,8 @@ DEFAULT_API_PORT = 8000
 DEFAULT_OIDC_PORT = 9400
 # Where the local identity provider sends the browser back to; the broker's `/auth/callback` route.
 CALLBACK_PATH = "/auth/callback"
+# The settings that name infrastructure, by the template output that holds each one's value.
+OUTPUT_VARIABLES = {"MAIL_QUEUE_URL": "MailQueueUrl"}
 # Credentials that could reach a real account; the stack drops them so nothing it runs can.
 _REAL_CREDENTIALS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -118,6 +120,14 @@ def stack_environment(
         }
     )
     return variables
+
+
+def infrastructure_environment(outputs: Mapping[str, str]) -> dict[str, str]:
+    """The variables that point the broker at the infrastructure the template made (the mail queue's URL)."""
+    missing = sorted(output for output in OUTPUT_VARIABLES.values() if not outputs.get(output))
+    if missing:
+        raise LocalEnvironmentError(f"infra/template.yaml gave no {', '.join(missing)} output")
+    return {variable: outputs[output] for variable, output in OUTPUT_VARIABLES.items()}
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
@@ -27,6 +28,7 @@ import boto3
 import requests
 
 from chalicelib import wiring
+from chalicelib.config import get_settings
 from vre_app.infra import apply_template
 from vre_app.local.environment import (
     API_PORT_VARIABLE,
@@ -36,7 +38,9 @@ from vre_app.local.environment import (
     MOTO_PORT_VARIABLE,
     OIDC_PORT_VARIABLE,
     PROJECT_ROOT,
+    LocalEnvironmentError,
     LocalPorts,
+    infrastructure_environment,
     local_ports,
     stack_environment,
 )
@@ -48,6 +52,7 @@ from vre_app.seed import seed_reference
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger(__name__)
@@ -172,6 +177,7 @@ class LocalStack:
 
         outputs = apply_template(self._cloudformation(), LOCAL_STAGE)
         self.queues = sorted(url.rsplit("/", 1)[-1] for key, url in outputs.items() if key.endswith("QueueUrl"))
+        self._configure_mail(outputs)
         counts = seed_reference(wiring.dependencies().references)
         log.info("tables and queues created; seeded %s", ", ".join(f"{n} {kind}" for kind, n in counts.items()))
         if stop.is_set():
@@ -223,6 +229,20 @@ class LocalStack:
         wiring.reset()
         log.info("identity provider listening on %s", self.ports.oidc_url)
 
+    def _configure_mail(self, outputs: Mapping[str, str]) -> None:
+        """Point every process of the stack at the template's mail queue, and let SES (moto) send from the
+        configured From address (SES refuses unverified senders)."""
+        try:
+            variables = infrastructure_environment(outputs)
+        except LocalEnvironmentError as exc:
+            raise StackError(str(exc)) from exc
+        self.environ.update(variables)
+        os.environ.update(variables)
+        wiring.reset()
+        _, sender = parseaddr(get_settings().email_from_address)
+        self._ses().verify_email_identity(EmailAddress=sender)
+        log.info("mail goes through %s to SES (moto), from %s", variables["MAIL_QUEUE_URL"], sender)
+
     def _adopt_environment(self) -> None:
         os.environ.clear()
         os.environ.update(self.environ)
@@ -230,6 +250,9 @@ class LocalStack:
 
     def _cloudformation(self) -> CloudFormationClient:
         return boto3.client("cloudformation", endpoint_url=self.ports.moto_url, region_name=self._region)
+
+    def _ses(self) -> SESClient:
+        return boto3.client("ses", endpoint_url=self.ports.moto_url, region_name=self._region)
 
     def _sqs(self) -> SQSClient:
         return boto3.client("sqs", endpoint_url=self.ports.moto_url, region_name=self._region)
@@ -294,6 +317,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  OIDC      {ports.oidc_url}  (SurfConext stand-in: pick a predefined researcher or type any subject)",
             f"  log in    {ports.api_url}/auth/login?next=/",
             f"  queues    {', '.join(stack.queues) or 'none'}; SQS handlers pumped: {handlers}",
+            f"  mail      {moto_port}.venv/bin/python -m vre_app mail  (what SES accepted, with its links)",
             "Try:",
             f'  curl -H "Authorization: Bearer {token}" {ports.api_url}/me',
             "Ctrl-C stops everything.",

@@ -1,0 +1,108 @@
+"""Invitations: `/studies/{study_id}/invitations`, `/invitations/accept|decline`, `/me/invitations`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.schemas import InvitationAnswer, InvitationCreate, InvitationView, MembershipView
+from chalicelib.services import invitations as service
+from chalicelib.services.domain import Invitation, Page, Role, utcnow
+
+resource = Resource(__name__, tag="invitations")
+
+
+def render_invitation(invitation: Invitation) -> InvitationView:
+    return InvitationView(
+        id=invitation.id,
+        study_id=invitation.study_id,
+        email=invitation.email,
+        name=invitation.name,
+        role=invitation.role.value,
+        status=invitation.status_at(utcnow()).value,
+        mail_status=invitation.mail_status.value,
+        inviter_id=invitation.inviter_id,
+        message=invitation.message,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
+
+
+@resource.route(
+    "/studies/{study_id}/invitations",
+    "POST",
+    summary="Invite someone by email (a pending invitation to the same email is resent: 200)",
+    body=InvitationCreate,
+    response=InvitationView,
+    status=201,
+)
+def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
+    body, deps = call.body, call.deps
+    invitation, created = service.invite(
+        call.study_access,
+        deps.studies,
+        deps.researchers,
+        deps.outbox,
+        deps.invitation_settings,
+        email=body.email,
+        role=Role(body.role),
+        name=body.name,
+        message=body.message,
+    )
+    location = {"Location": f"/studies/{study_id}/invitations/{invitation.id}"}
+    return Reply(render_invitation(invitation), 201 if created else 200, location)
+
+
+@resource.route(
+    "/studies/{study_id}/invitations", "GET", summary="The study's invitations", response=InvitationView, paged=True
+)
+def list_invitations(call: Call[Any], study_id: str) -> Page[InvitationView]:
+    page = service.list_for_study(call.study_access, call.deps.outbox, call.page)
+    return Page([render_invitation(i) for i in page.items], page.next_start)
+
+
+@resource.route(
+    "/studies/{study_id}/invitations/{invitation_id}/resend",
+    "POST",
+    summary="A new link for an invitation; the old link stops working",
+    response=InvitationView,
+)
+def resend(call: Call[Any], study_id: str, invitation_id: str) -> InvitationView:
+    deps = call.deps
+    invitation = service.resend(
+        call.study_access, deps.studies, deps.outbox, deps.invitation_settings, invitation_id=invitation_id
+    )
+    return render_invitation(invitation)
+
+
+@resource.route("/studies/{study_id}/invitations/{invitation_id}", "DELETE", summary="Revoke an invitation", status=204)
+def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
+    service.revoke(call.study_access, call.deps.studies, call.deps.outbox, invitation_id=invitation_id)
+    return Reply(status=204)
+
+
+@resource.route(
+    "/invitations/accept", "POST", summary="Join a study by invitation", body=InvitationAnswer, response=MembershipView
+)
+def accept(call: Call[InvitationAnswer]) -> MembershipView:
+    membership = service.accept(call.caller, call.deps.studies, call.deps.outbox, token=call.body.token)
+    return MembershipView(
+        study_id=membership.study_id,
+        researcher_id=membership.researcher_id,
+        role=membership.role.value,
+        joined_at=membership.joined_at,
+    )
+
+
+@resource.route("/invitations/decline", "POST", summary="Turn an invitation down", body=InvitationAnswer, status=204)
+def decline(call: Call[InvitationAnswer]) -> Reply:
+    service.decline(call.caller, call.deps.outbox, token=call.body.token)
+    return Reply(status=204)
+
+
+@resource.route(
+    "/me/invitations", "GET", summary="Invitations waiting for the caller", response=InvitationView, paged=True
+)
+def my_invitations(call: Call[Any]) -> Page[InvitationView]:
+    page = service.pending_for(call.caller, call.deps.outbox, call.page)
+    return Page([render_invitation(i) for i in page.items], page.next_start)

@@ -1,0 +1,40 @@
+"""The ledger in DynamoDB: claims (conditional puts) and bounded counters (conditional adds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.models.records import LedgerRecord
+
+_FAILED_CONDITION = "ConditionalCheckFailedException"
+
+
+class DynamoLedger:
+    """`Ledger` on the ledger table; DynamoDB's TTL clears old claims and windows."""
+
+    def claim(self, key: str, *, until: datetime) -> bool:
+        try:
+            LedgerRecord(key=key, hits=1, ttl=until).save(condition=LedgerRecord.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == _FAILED_CONDITION:
+                return False
+            raise
+        return True
+
+    def release(self, key: str) -> None:
+        LedgerRecord(key=key).delete()
+
+    def count(self, key: str, *, limit: int, until: datetime) -> bool:
+        record = LedgerRecord(key=key)
+        try:
+            record.update(
+                actions=[LedgerRecord.hits.add(1), LedgerRecord.ttl.set(until)],
+                condition=LedgerRecord.hits.does_not_exist() | (LedgerRecord.hits < limit),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == _FAILED_CONDITION:
+                return False
+            raise
+        return True

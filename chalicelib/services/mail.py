@@ -1,0 +1,438 @@
+"""The mail family: what an invitation and its answer say, and delivering one queued message once.
+
+The invitations service queues a small message (ids and the raw token, never the mail itself);
+the mail worker hands each message to `deliver`, which reads the invitation as it is now,
+renders the mail in the reader's language and sends it. SQS delivers at least once, so a claim
+in the ledger keyed by the message's `mail_id` makes every mail go out once; a failed send gives
+the claim back so the queue's redrive can try again, and the last try marks the mail failed.
+
+Pure: no boto3 and no Chalice. Every mail is rendered from one list of blocks into both plain text
+and HTML, and the HTML renderer escapes all text, so a study called `<script>` stays text.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from chalicelib.services.domain import (
+    Invitation,
+    InvitationStatus,
+    Locale,
+    MailStatus,
+    OutgoingMail,
+    Researcher,
+    Role,
+    Study,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+    from chalicelib.services.ports import (
+        InvitationRepository,
+        Ledger,
+        Mailer,
+        ResearcherRepository,
+        StudyRepository,
+    )
+
+log = logging.getLogger(__name__)
+
+# SQS keeps a message for at most 14 days, so a claim this long outlives every redelivery of it.
+CLAIM_LIFETIME = timedelta(days=14)
+ACCEPT_PATH = "/invitations/accept"
+
+# What an invitee can answer, as `invitation_answered` messages carry it.
+ANSWERS = frozenset({InvitationStatus.ACCEPTED.value, InvitationStatus.DECLINED.value})
+
+
+class MailDeliveryError(RuntimeError):
+    """The mail service refused a mail or could not be reached; the queue tries again."""
+
+
+class MalformedMailMessageError(ValueError):
+    """A queued message that no retry could deliver: not an object, a key missing, an unknown type."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationMessage:
+    """Send the invitation mail that carries `token` (the current link of the invitation)."""
+
+    mail_id: str
+    invitation_id: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerMessage:
+    """Tell the inviter that the invitee accepted or declined."""
+
+    mail_id: str
+    invitation_id: str
+    answer: InvitationStatus  # accepted or declined
+
+
+MailMessage = InvitationMessage | AnswerMessage
+
+
+def parse_message(message: object) -> MailMessage:
+    """A queued message's decoded JSON body as a typed message; `MalformedMailMessageError` if it is not one."""
+    if not isinstance(message, Mapping):
+        raise MalformedMailMessageError(f"not a JSON object but {type(message).__name__}")
+    kind = message.get("type")
+    if kind == "invitation":
+        return InvitationMessage(*_strings(message, "mail_id", "invitation_id", "token"))
+    if kind == "invitation_answered":
+        mail_id, invitation_id, answer = _strings(message, "mail_id", "invitation_id", "answer")
+        if answer not in ANSWERS:
+            raise MalformedMailMessageError(f"unknown answer {answer!r}")
+        return AnswerMessage(mail_id, invitation_id, InvitationStatus(answer))
+    raise MalformedMailMessageError(f"unknown message type {kind!r}")
+
+
+def _strings(message: Mapping[object, object], *keys: str) -> list[str]:
+    values = [message.get(key) for key in keys]
+    missing = [key for key, value in zip(keys, values, strict=True) if not isinstance(value, str) or not value]
+    if missing:
+        raise MalformedMailMessageError(f"{message.get('type')} message without {', '.join(missing)}")
+    return [value for value in values if isinstance(value, str)]
+
+
+def deliver(
+    message: object,
+    *,
+    receive_count: int,
+    invitations: InvitationRepository,
+    studies: StudyRepository,
+    researchers: ResearcherRepository,
+    ledger: Ledger,
+    mailer: Mailer,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Send the mail one queued message asks for, once, however often the message arrives.
+
+    Returns when the message is done with: sent, sent before, no longer wanted, or malformed.
+    Raises when the send failed, for the queue to deliver the message again; on the last
+    receive before the dead-letter queue it first marks the invitation's mail failed.
+    """
+    try:
+        parsed = parse_message(message)
+    except MalformedMailMessageError as exc:
+        log.error("dropping a mail message that can never be delivered: %s", exc)
+        return
+    mail = _compose(
+        parsed, invitations=invitations, studies=studies, researchers=researchers, settings=settings, now=now
+    )
+    if mail is None:
+        return
+    claim = f"mail#{parsed.mail_id}"
+    if not ledger.claim(claim, until=now + CLAIM_LIFETIME):
+        log.info("mail %s was sent already: not again", parsed.mail_id)
+        return
+    try:
+        mailer.send(mail)
+    except Exception:  # whatever failed, the claim must not outlive a mail that was not sent; re-raised
+        try:
+            if receive_count >= settings.mail_max_receive_count:
+                log.error("mail %s failed on its last try; it goes to the dead-letter queue", parsed.mail_id)
+                invitations.set_mail_status(parsed.invitation_id, parsed.mail_id, MailStatus.FAILED)
+        finally:
+            ledger.release(claim)
+        raise
+    invitations.set_mail_status(parsed.invitation_id, parsed.mail_id, MailStatus.SENT)
+    log.info("mail %s sent (%s)", parsed.mail_id, type(parsed).__name__)
+
+
+def _compose(
+    message: MailMessage,
+    *,
+    invitations: InvitationRepository,
+    studies: StudyRepository,
+    researchers: ResearcherRepository,
+    settings: Settings,
+    now: datetime,
+) -> OutgoingMail | None:
+    """The mail for a message as things stand now, or None (logged) if it should no longer go out."""
+    invitation = invitations.get(message.invitation_id)
+    if invitation is None:
+        log.warning("mail %s: invitation %s is gone; not sent", message.mail_id, message.invitation_id)
+        return None
+    if isinstance(message, InvitationMessage):
+        if invitation.mail_id != message.mail_id:
+            log.info("mail %s: a resend replaced it with mail %s; not sent", message.mail_id, invitation.mail_id)
+            return None
+        status = invitation.status_at(now)
+        if status is not InvitationStatus.PENDING:
+            log.info("mail %s: invitation %s is %s; not sent", message.mail_id, invitation.id, status.value)
+            return None
+    study = studies.get(invitation.study_id)
+    inviter = researchers.get(invitation.inviter_id)
+    if study is None or inviter is None:
+        log.warning("mail %s: the study or the inviter of %s is gone; not sent", message.mail_id, invitation.id)
+        return None
+    invitees = researchers.all_by_email(invitation.email)
+    if isinstance(message, InvitationMessage):
+        return render_invitation(
+            invitation,
+            study,
+            inviter,
+            token=message.token,
+            locale=invitee_locale(invitees, fallback=inviter.locale),
+            frontend_url=settings.frontend_url,
+        )
+    return render_answer(invitation, study, inviter, answer=message.answer, invitee_name=_latest_name(invitees))
+
+
+def invitee_locale(invitees: Sequence[Researcher], *, fallback: Locale) -> Locale:
+    """The language of the researcher with the invited email (the latest updated, if several), else `fallback`."""
+    if not invitees:
+        return fallback
+    return max(invitees, key=lambda researcher: researcher.updated_at).locale
+
+
+def _latest_name(invitees: Sequence[Researcher]) -> str:
+    return max(invitees, key=lambda researcher: researcher.updated_at).name if invitees else ""
+
+
+def accept_link(frontend_url: str, token: str) -> str:
+    """Where the invitee accepts: the configured frontend, never a host taken from a request."""
+    return f"{frontend_url.rstrip('/')}{ACCEPT_PATH}?{urlencode({'token': token})}"
+
+
+# Rendering ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Someone's own words, kept line for line."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+Block = Paragraph | Quote | Link
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    """Everything a mail says in one language; `{name}` fields are filled in per mail."""
+
+    hello: str
+    hello_name: str
+    invitation_subject: str
+    invitation_intro: str
+    wrote: str
+    accept: str
+    expiry: str
+    reply: str
+    accepted_subject: str
+    accepted_body: str
+    declined_subject: str
+    declined_body: str
+    signature: str
+    expires_at: str
+    roles: Mapping[Role, str]
+    months: tuple[str, ...]
+
+
+PHRASES: Mapping[Locale, Phrases] = {
+    Locale.EN: Phrases(
+        hello="Hello,",
+        hello_name="Hello {name},",
+        invitation_subject='{inviter} invites you to the study "{study}"',
+        invitation_intro=(
+            '{inviter} invites you to join the study "{study}" as {role} in the Virtual Research Environment.'
+        ),
+        wrote="{inviter} wrote:",
+        accept="Accept the invitation",
+        expiry="The link works once and expires on {expires}.",
+        reply="Did you not expect this invitation? Then you can ignore this mail. A reply to it reaches {inviter}.",
+        accepted_subject='{invitee} accepted your invitation to "{study}"',
+        accepted_body='{invitee} accepted your invitation to join the study "{study}" and is now a member as {role}.',
+        declined_subject='{invitee} declined your invitation to "{study}"',
+        declined_body='{invitee} declined your invitation to join the study "{study}".',
+        signature="Virtual Research Environment",
+        expires_at="{day} {month} {year} at {time} UTC",
+        roles={Role.VIEWER: "a viewer", Role.CONTRIBUTOR: "a contributor", Role.ADMIN: "an admin", Role.OWNER: "owner"},
+        months=(
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+    ),
+    Locale.NL: Phrases(
+        hello="Hallo,",
+        hello_name="Beste {name},",
+        invitation_subject='{inviter} nodigt je uit voor de studie "{study}"',
+        invitation_intro=(
+            '{inviter} nodigt je uit om als {role} mee te doen aan de studie "{study}" '
+            "in de Virtual Research Environment."
+        ),
+        wrote="{inviter} schreef:",
+        accept="Accepteer de uitnodiging",
+        expiry="De link werkt één keer en verloopt op {expires}.",
+        reply=(
+            "Verwachtte je deze uitnodiging niet? Dan kun je deze mail negeren. "
+            "Een antwoord op deze mail komt bij {inviter} terecht."
+        ),
+        accepted_subject='{invitee} heeft je uitnodiging voor "{study}" geaccepteerd',
+        accepted_body=(
+            '{invitee} heeft je uitnodiging om mee te doen aan de studie "{study}" geaccepteerd '
+            "en is nu lid als {role}."
+        ),
+        declined_subject='{invitee} heeft je uitnodiging voor "{study}" afgewezen',
+        declined_body='{invitee} heeft je uitnodiging om mee te doen aan de studie "{study}" afgewezen.',
+        signature="Virtual Research Environment",
+        expires_at="{day} {month} {year} om {time} UTC",
+        roles={Role.VIEWER: "kijker", Role.CONTRIBUTOR: "bijdrager", Role.ADMIN: "beheerder", Role.OWNER: "eigenaar"},
+        months=(
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ),
+    ),
+}
+
+
+def render_invitation(
+    invitation: Invitation,
+    study: Study,
+    inviter: Researcher,
+    *,
+    token: str,
+    locale: Locale,
+    frontend_url: str,
+) -> OutgoingMail:
+    """The mail that invites `invitation.email`, in `locale`; replies go to the inviter."""
+    words = PHRASES[locale]
+    names = {"inviter": _one_line(inviter.name) or inviter.email, "study": _one_line(study.name)}
+    greeting = words.hello_name.format(name=_one_line(invitation.name)) if invitation.name.strip() else words.hello
+    blocks: list[Block] = [
+        Paragraph(greeting),
+        Paragraph(words.invitation_intro.format(role=words.roles[invitation.role], **names)),
+    ]
+    if invitation.message.strip():
+        blocks += [Paragraph(words.wrote.format(**names)), Quote(invitation.message.strip())]
+    blocks += [
+        Link(words.accept, accept_link(frontend_url, token)),
+        Paragraph(words.expiry.format(expires=_when(invitation.expires_at, words))),
+        Paragraph(words.reply.format(**names)),
+        Paragraph(words.signature),
+    ]
+    subject = words.invitation_subject.format(**names)
+    return OutgoingMail(
+        to=invitation.email,
+        subject=subject,
+        text=render_text(blocks),
+        html=render_html(blocks, title=subject, locale=locale),
+        reply_to=inviter.email,
+    )
+
+
+def render_answer(
+    invitation: Invitation,
+    study: Study,
+    inviter: Researcher,
+    *,
+    answer: InvitationStatus,
+    invitee_name: str = "",
+) -> OutgoingMail:
+    """The mail that tells the inviter, in their own language, how the invitee answered; replies go to the invitee."""
+    words = PHRASES[inviter.locale]
+    invitee = _one_line(invitee_name or invitation.name)
+    names = {
+        "invitee": f"{invitee} ({invitation.email})" if invitee else invitation.email,
+        "study": _one_line(study.name),
+        "role": words.roles[invitation.role],
+    }
+    subject_template, body = (
+        (words.accepted_subject, words.accepted_body)
+        if answer is InvitationStatus.ACCEPTED
+        else (words.declined_subject, words.declined_body)
+    )
+    greeting = words.hello_name.format(name=_one_line(inviter.name)) if inviter.name.strip() else words.hello
+    blocks: list[Block] = [Paragraph(greeting), Paragraph(body.format(**names)), Paragraph(words.signature)]
+    subject = subject_template.format(**names)
+    return OutgoingMail(
+        to=inviter.email,
+        subject=subject,
+        text=render_text(blocks),
+        html=render_html(blocks, title=subject, locale=inviter.locale),
+        reply_to=invitation.email,
+    )
+
+
+def render_text(blocks: Sequence[Block]) -> str:
+    """The plain-text body: paragraphs apart, quotes as `> ` lines, links on a line of their own."""
+    parts = []
+    for block in blocks:
+        if isinstance(block, Quote):
+            parts.append("\n".join(f"> {line}".rstrip() for line in block.text.splitlines()))
+        elif isinstance(block, Link):
+            parts.append(f"{block.label}:\n{block.url}")
+        else:
+            parts.append(block.text)
+    return "\n\n".join(parts) + "\n"
+
+
+_QUOTE_STYLE = ' style="border-left:3px solid #ccc;margin:0;padding-left:1em"'
+
+
+def render_html(blocks: Sequence[Block], *, title: str, locale: Locale) -> str:
+    """The HTML body; every piece of text and every URL is escaped."""
+    body = []
+    for block in blocks:
+        if isinstance(block, Quote):
+            lines = "<br>\n".join(html.escape(line) for line in block.text.splitlines())
+            body.append(f"<blockquote{_QUOTE_STYLE}>{lines}</blockquote>")
+        elif isinstance(block, Link):
+            url = html.escape(block.url)
+            body.append(f'<p><a href="{url}">{html.escape(block.label)}</a><br>\n<small>{url}</small></p>')
+        else:
+            body.append(f"<p>{html.escape(block.text)}</p>")
+    head = f'<head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+    return f'<!DOCTYPE html>\n<html lang="{locale.value}">\n{head}\n<body>\n' + "\n".join(body) + "\n</body>\n</html>\n"
+
+
+def _one_line(value: str) -> str:
+    """A name as one line: a line break in a study or person name would break a subject."""
+    return " ".join(value.split())
+
+
+def _when(moment: datetime, words: Phrases) -> str:
+    at = moment.astimezone(UTC)
+    return words.expires_at.format(day=at.day, month=words.months[at.month - 1], year=at.year, time=f"{at:%H:%M}")
