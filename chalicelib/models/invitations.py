@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,7 +10,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import AlreadyMemberError, ConflictError, NotFoundError
-from chalicelib.models.paging import conflicts_as, page_of, versioned
+from chalicelib.models.paging import page_of, transaction, versioned
 from chalicelib.models.records import InvitationRecord, StudyRecord
 from chalicelib.models.studies import audit_record, membership_record
 from chalicelib.services.domain import (
@@ -79,11 +77,6 @@ class DynamoInvitations:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    @contextmanager
-    def _writes(self, conflict: str) -> Iterator[TransactWrite]:
-        with conflicts_as(conflict), TransactWrite(connection=self._connection) as writes:
-            yield writes
-
     def get(self, invitation_id: str) -> Invitation | None:
         try:
             return to_invitation(InvitationRecord.get(invitation_id))
@@ -109,14 +102,14 @@ class DynamoInvitations:
 
     def create(self, invitation: Invitation, audit: AuditEntry) -> Invitation:
         record = invitation_record(replace(invitation, version=None))
-        with self._writes("An invitation with this id already exists.") as writes:
+        with transaction(self._connection, "An invitation with this id already exists.") as writes:
             writes.save(record)
             writes.save(audit_record(audit))
         return to_invitation(record)
 
     def update(self, invitation: Invitation, audit: AuditEntry) -> Invitation:
         record = invitation_record(invitation)
-        with self._writes(_STALE) as writes:
+        with transaction(self._connection, _STALE) as writes:
             writes.save(record)
             writes.save(audit_record(audit))
         return to_invitation(record)

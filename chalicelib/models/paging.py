@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.models import Model, _ModelFuture
 from pynamodb.pagination import ResultIterator
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Page
@@ -37,6 +39,13 @@ def page_of(results: ResultIterator[R], convert: Callable[[R], T]) -> Page[T]:
     """Consume a query limited to one page; the next start is where DynamoDB would go on."""
     items = [convert(record) for record in results]
     return Page(items, results.last_evaluated_key)
+
+
+@contextmanager
+def transaction(connection: Connection, conflict: str) -> Iterator[TransactWrite]:
+    """One TransactWriteItems; a failed condition in it is a 409 saying `conflict`."""
+    with conflicts_as(conflict), TransactWrite(connection=connection) as writes:
+        yield writes
 
 
 @contextmanager

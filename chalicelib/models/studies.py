@@ -6,16 +6,15 @@ together (caller, study, membership) are one TransactGetItems.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
-from chalicelib.models.paging import conflicts_as, page_of, resolved, versioned
+from chalicelib.models.paging import page_of, resolved, transaction, versioned
 from chalicelib.models.records import AuditRecord, MembershipRecord, ResearcherRecord, StudyRecord
 from chalicelib.models.researchers import to_researcher
 from chalicelib.services.domain import (
@@ -122,12 +121,6 @@ class DynamoStudies:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    @contextmanager
-    def _writes(self, conflict: str) -> Iterator[TransactWrite]:
-        """One transaction; a failed condition in it is a 409 saying `conflict`."""
-        with conflicts_as(conflict), TransactWrite(connection=self._connection) as writes:
-            yield writes
-
     def access(self, researcher_id: str, study_id: str) -> StudyAccess:
         with TransactGet(connection=self._connection) as reads:
             researcher = reads.get(ResearcherRecord, researcher_id)
@@ -176,27 +169,27 @@ class DynamoStudies:
         return page_of(results, to_membership)
 
     def create(self, study: Study, owner: Membership, audit: AuditEntry) -> None:
-        with self._writes("A study with this id already exists.") as writes:
+        with transaction(self._connection, "A study with this id already exists.") as writes:
             writes.save(study_record(study))
             writes.save(membership_record(owner))
             writes.save(audit_record(audit))
 
     def add_member(self, membership: Membership, audit: AuditEntry) -> Membership:
         record = membership_record(replace(membership, version=None))
-        with self._writes("This researcher is already a member of the study.") as writes:
+        with transaction(self._connection, "This researcher is already a member of the study.") as writes:
             writes.save(record)
             writes.save(audit_record(audit))
         return to_membership(record)
 
     def update(self, study: Study, audit: AuditEntry) -> Study:
         record = study_record(study)
-        with self._writes(_STALE) as writes:
+        with transaction(self._connection, _STALE) as writes:
             writes.save(record)
             writes.save(audit_record(audit))
         return to_study(record)
 
     def delete(self, study: Study, audit: AuditEntry) -> None:
-        with self._writes(_STALE) as writes:
+        with transaction(self._connection, _STALE) as writes:
             writes.delete(study_record(study))
             writes.save(audit_record(audit))
         # The study is gone, so its memberships no longer grant anything; clear them out.
@@ -206,19 +199,19 @@ class DynamoStudies:
 
     def set_role(self, membership: Membership, audit: AuditEntry) -> Membership:
         record = membership_record(membership)
-        with self._writes("The membership changed in the meantime; reload and try again.") as writes:
+        with transaction(self._connection, "The membership changed in the meantime; reload and try again.") as writes:
             writes.save(record)
             writes.save(audit_record(audit))
         return to_membership(record)
 
     def remove_member(self, membership: Membership, audit: AuditEntry) -> None:
-        with self._writes("The membership changed in the meantime; reload and try again.") as writes:
+        with transaction(self._connection, "The membership changed in the meantime; reload and try again.") as writes:
             writes.delete(membership_record(membership))
             writes.save(audit_record(audit))
 
     def transfer(self, study: Study, old_owner: Membership, new_owner: Membership, audit: AuditEntry) -> Study:
         record = study_record(study)
-        with self._writes(_STALE) as writes:
+        with transaction(self._connection, _STALE) as writes:
             writes.save(record)
             writes.save(membership_record(old_owner))
             writes.save(membership_record(new_owner))
