@@ -171,13 +171,6 @@ class InMemoryStudies:
         self._memberships: dict[tuple[str, str], Membership] = {}
         self._audit: dict[str, AuditEntry] = {}
 
-    def access(self, researcher_id: str, study_id: str) -> StudyAccess:
-        return StudyAccess(
-            researcher=self.researchers.get(researcher_id),
-            study=self.get(study_id),
-            membership=self.membership(study_id, researcher_id),
-        )
-
     def get(self, study_id: str) -> Study | None:
         found = self._studies.get(study_id)
         return None if found is None else replace(found)

@@ -1,7 +1,8 @@
 """Studies, their memberships and their audit log in DynamoDB.
 
 A change and its audit entry are written in one transaction; reads a request needs
-together (caller, study, membership) are one TransactGetItems.
+together (a membership and the member's profile) are one TransactGetItems; the caller's own
+access is read in `chalicelib.models.access`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from chalicelib.services.domain import (
     PageRequest,
     Role,
     Study,
-    StudyAccess,
 )
 
 M = TypeVar("M", bound=Model)
@@ -120,17 +120,6 @@ class DynamoStudies:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-
-    def access(self, researcher_id: str, study_id: str) -> StudyAccess:
-        with TransactGet(connection=self._connection) as reads:
-            researcher = reads.get(ResearcherRecord, researcher_id)
-            study = reads.get(StudyRecord, study_id)
-            membership = reads.get(MembershipRecord, study_id, researcher_id)
-        return StudyAccess(
-            researcher=resolved(researcher, to_researcher),
-            study=resolved(study, to_study),
-            membership=resolved(membership, to_membership),
-        )
 
     def get(self, study_id: str) -> Study | None:
         try:

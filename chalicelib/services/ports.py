@@ -147,10 +147,6 @@ class ReferenceRepository(Protocol):
 
 
 class StudyRepository(Protocol):
-    def access(self, researcher_id: str, study_id: str) -> StudyAccess:
-        """The caller, the study and the caller's membership, read together in one round trip."""
-        ...
-
     def get(self, study_id: str) -> Study | None: ...
 
     def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]: ...

@@ -264,54 +264,6 @@ def test_reference_list_of_an_empty_kind_is_one_empty_page(repos: Repositories) 
     assert page.next_start is None
 
 
-# Study access --------------------------------------------------------------------------------
-
-
-def test_access_reads_caller_study_and_membership_together(repos: Repositories) -> None:
-    owner = a_researcher(repos)
-    study = a_study(repos, owner)
-
-    access = repos.studies.access(owner.id, study.id)
-
-    assert access.researcher == owner
-    assert access.study == study
-    assert access.membership is not None
-    assert (access.membership.researcher_id, access.membership.role) == (owner.id, Role.OWNER)
-
-
-def test_access_without_membership_has_no_membership(repos: Repositories) -> None:
-    study = a_study(repos, a_researcher(repos))
-    stranger = a_researcher(repos)
-
-    access = repos.studies.access(stranger.id, study.id)
-
-    assert access.researcher == stranger
-    assert access.study == study
-    assert access.membership is None
-
-
-def test_access_to_an_unknown_study_has_no_study(repos: Repositories) -> None:
-    caller = a_researcher(repos)
-
-    access = repos.studies.access(caller.id, new_id())
-
-    assert access.researcher == caller
-    assert access.study is None
-    assert access.membership is None
-
-
-def test_access_by_an_unknown_researcher_has_no_researcher(repos: Repositories) -> None:
-    study = a_study(repos, a_researcher(repos))
-    ghost = new_id()
-    join(repos, study, ghost)
-
-    access = repos.studies.access(ghost, study.id)
-
-    assert access.researcher is None
-    assert access.study == study
-    assert access.membership is not None
-
-
 # Creating and reading studies ----------------------------------------------------------------
 
 
