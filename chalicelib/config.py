@@ -55,6 +55,13 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     invitations_per_inviter_per_day: Annotated[int, msgspec.Meta(ge=1)] = 50
     invitation_message_max: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 2000
 
+    # OpenStack, for the provisioning family: the cloud's name in clouds.yaml (found where openstacksdk
+    # looks, or at OS_CLIENT_CONFIG_FILE) and how long one API call may take. Deployed stages may keep the
+    # application credential's secret in SSM (a SecureString's name); it overrides the one in clouds.yaml.
+    openstack_cloud: str = "hpc"
+    openstack_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    openstack_application_credential_secret_parameter: str | None = None
+
     upload_base_url: str = "http://127.0.0.1:1080/upload/"
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Secrets:
-    """The signing key and the OIDC client secret, resolved lazily."""
+    """The signing key, the OIDC client secret and the OpenStack credential's secret, resolved lazily."""
 
     def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
         self._settings = settings
@@ -58,3 +58,9 @@ class Secrets:
         if s.oidc_client_secret_parameter:
             return self._parameter(s.oidc_client_secret_parameter)
         raise ConfigurationError("neither OIDC_CLIENT_SECRET nor OIDC_CLIENT_SECRET_PARAMETER is set")
+
+    @cached_property
+    def openstack_application_credential_secret(self) -> str | None:
+        """The OpenStack application credential's secret when SSM holds it; None leaves clouds.yaml's in force."""
+        name = self._settings.openstack_application_credential_secret_parameter
+        return self._parameter(name) if name else None
