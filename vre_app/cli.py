@@ -1,5 +1,5 @@
-"""The ops CLI, `python -m vre_app <command>`: the local stack, local tokens, seed data, the queue pump
-and the mail the local stack sent.
+"""The ops CLI, `python -m vre_app <command>`: the local stack, local tokens, seed data, the queue pump,
+the mail the local stack sent and the local OpenStack on its own.
 
 Not deployed. Run outside the stack, the commands for the local stage take its variables from
 .chalice/config.json and talk to the stack's moto (see `vre_app.local.environment`).
@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
@@ -21,6 +22,7 @@ from pynamodb.exceptions import PynamoDBException
 from chalicelib import wiring
 from chalicelib.config import ConfigurationError, get_settings
 from vre_app.local.environment import LOCAL_STAGE, LocalEnvironmentError, use_local_defaults
+from vre_app.local.openstack.state import Knobs
 
 log = logging.getLogger("vre_app")
 
@@ -67,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_argument("--to", type=_email, help="only mail to this address")
     mail.add_argument("--json", action="store_true", help="one JSON array, for scripts and tests")
     mail.set_defaults(run=_mail)
+
+    openstack = commands.add_parser(
+        "openstack", help="run the local OpenStack alone until Ctrl-C, with a clouds.yaml for it (not on AWS)"
+    )
+    openstack.add_argument("--port", type=int, help="default $VRE_OPENSTACK_PORT, else 9500")
+    openstack.add_argument("--seed", type=int, help="seeds ids and fault draws (default $VRE_OPENSTACK_SEED, else 0)")
+    openstack.add_argument("--clouds-yaml", help="where to write clouds.yaml (default .local-stack/clouds-<port>.yaml)")
+    knobs = openstack.add_argument_group(
+        "knobs", "each also read from VRE_OPENSTACK_<KNOB>, e.g. VRE_OPENSTACK_BOOT_SECONDS"
+    )
+    for knob in Knobs.__struct_fields__:
+        knobs.add_argument(f"--{knob.replace('_', '-')}", dest=f"knob_{knob}", metavar="VALUE")
+    openstack.set_defaults(run=_openstack)
     return parser
 
 
@@ -190,6 +205,33 @@ def _mail(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _openstack(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vre_app.local.environment import local_ports
+    from vre_app.local.openstack import KnobsError, knobs_from
+    from vre_app.local.openstack.server import run_local_openstack
+    from vre_app.local.openstack.state import KNOB_VARIABLE_PREFIX, knobs_from_environ
+
+    ports = local_ports(os.environ)
+    port = args.port if args.port is not None else ports.openstack
+    flags = {
+        knob: getattr(args, f"knob_{knob}")
+        for knob in Knobs.__struct_fields__
+        if getattr(args, f"knob_{knob}") is not None
+    }
+    if "services" in flags:
+        flags["services"] = [name.strip() for name in flags["services"].split(",") if name.strip()]
+    try:
+        knobs = knobs_from(flags, knobs_from_environ(os.environ), strict=False)
+        seed = args.seed if args.seed is not None else int(os.environ.get(KNOB_VARIABLE_PREFIX + "SEED") or 0)
+    except (KnobsError, ValueError) as exc:
+        print(f"{PROG} openstack: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    clouds_yaml = Path(args.clouds_yaml) if args.clouds_yaml else replace(ports, openstack=port).clouds_yaml
+    return run_local_openstack(port=port, knobs=knobs, seed=seed, clouds_yaml=clouds_yaml)
+
+
 def _use_environment() -> None:
     """Fill in the local stage's defaults (if the stage is local) and read the settings afresh."""
     use_local_defaults(os.environ)
@@ -231,7 +273,7 @@ def _name(value: str) -> str:
 
 def _configure_logging(command: str) -> None:
     # `token` prints only the token on stdout; everything else goes to stderr, and it stays quiet.
-    level = logging.INFO if command in ("local", "pump") else logging.WARNING
+    level = logging.INFO if command in ("local", "pump", "openstack") else logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

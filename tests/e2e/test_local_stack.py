@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import requests
 
+from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
+from chalicelib.services.cloud import ServerSpec
 from vre_app.local.environment import stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -56,6 +58,10 @@ class RunningStack:
     def oidc(self) -> str:
         """The local identity provider, which is also the issuer."""
         return f"http://127.0.0.1:{self.oidc_port}"
+
+    @property
+    def openstack_port(self) -> int:
+        return int(self.environ["VRE_OPENSTACK_PORT"])
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -113,13 +119,16 @@ class Researcher:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    api_port, moto_port, oidc_port = free_ports(3)
+    api_port, moto_port, oidc_port, openstack_port = free_ports(4)
     # Only what a fresh shell has, plus the ports: nothing of the test session's own environment.
     environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
     environ |= {
         "VRE_API_PORT": str(api_port),
         "VRE_MOTO_PORT": str(moto_port),
         "VRE_OIDC_PORT": str(oidc_port),
+        "VRE_OPENSTACK_PORT": str(openstack_port),
+        # Stays out: the stack uses its own OpenStack unless VRE_OPENSTACK_CLOUDS_YAML says otherwise.
+        "OS_CLOUD": "a-real-cloud",
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path_factory.mktemp("local-stack") / "stack.log"
@@ -175,6 +184,8 @@ def test_the_stack_prints_where_everything_is(stack: RunningStack) -> None:
     assert f"{stack.api}/docs" in output
     assert f"http://127.0.0.1:{stack.moto_port}" in output
     assert f"OIDC      {stack.oidc}" in output
+    assert f"OpenStack http://127.0.0.1:{stack.openstack_port}" in output
+    assert f"clouds.yaml .local-stack/clouds-{stack.openstack_port}.yaml" in output
     assert f"{stack.api}/auth/login" in output
     assert (
         f'curl -H "Authorization: Bearer $(VRE_MOTO_PORT={stack.moto_port} .venv/bin/python -m vre_app token' in output
@@ -438,6 +449,59 @@ def test_a_busy_identity_provider_port_is_a_clear_failure(stack: RunningStack) -
     assert port_is_free(moto_port)
 
 
+def test_the_broker_reaches_the_stacks_openstack_through_the_clouds_yaml_it_wrote(
+    stack: RunningStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the clouds.yaml the stack gave its processes
+    clouds_yaml = ROOT / ".local-stack" / f"clouds-{stack.openstack_port}.yaml"
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds_yaml))
+    cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=REQUEST_TIMEOUT_SECONDS))
+    workspace_id = uuid.uuid4().hex
+
+    # WHEN the provisioning family's cloud boots a workspace's server from the catalog's names
+    created = cloud.create_server(
+        ServerSpec(
+            workspace_id=workspace_id,
+            study_id="e2e",
+            name=f"vre-{workspace_id}",
+            image="Ubuntu 24.04",
+            flavor="vre.small",
+            network="vre-research",
+            volume_gb=20,
+        )
+    )
+
+    # THEN the stack's OpenStack has it, tagged for the workspace, and lets it go again
+    found = cloud.find_server(workspace_id)
+    assert found is not None
+    assert found.id == created.id
+    cloud.delete_server(created.id)
+    assert cloud.get_server(created.id) is None
+    cloud.close()
+
+
+def test_a_busy_openstack_port_is_a_clear_failure(stack: RunningStack) -> None:
+    # GIVEN something already listening where a second stack's OpenStack would go
+    api_port, moto_port, oidc_port = free_ports(3)
+    environ = stack.environ | {
+        "VRE_API_PORT": str(api_port),
+        "VRE_MOTO_PORT": str(moto_port),
+        "VRE_OIDC_PORT": str(oidc_port),
+    }
+
+    # WHEN a second stack starts
+    done = subprocess.run(
+        [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+    # THEN it names the port and the variable, and leaves nothing behind
+    assert done.returncode == 1
+    assert f"port {stack.openstack_port}" in done.stderr
+    assert "VRE_OPENSTACK_PORT" in done.stderr
+    assert port_is_free(api_port)
+    assert port_is_free(moto_port)
+
+
 def test_sigint_stops_everything_and_frees_the_ports(stack: RunningStack) -> None:
     # GIVEN the stack and what it started
     started = descendants(stack.process.pid)
@@ -455,6 +519,8 @@ def test_sigint_stops_everything_and_frees_the_ports(stack: RunningStack) -> Non
     assert port_is_free(stack.api_port)
     assert port_is_free(stack.moto_port)
     assert port_is_free(stack.oidc_port)
+    assert port_is_free(stack.openstack_port)
+    assert not (ROOT / ".local-stack" / f"clouds-{stack.openstack_port}.yaml").exists()
     assert "Local stack stopped." in stack.output()
 
 

@@ -110,3 +110,15 @@ def test_neither_value_nor_parameter_is_a_configuration_error(read: str, names: 
     with pytest.raises(ConfigurationError, match=names):
         getattr(secrets, read)
     assert ssm.calls == []
+
+
+def test_the_openstack_secret_is_none_without_a_parameter_and_fetched_once_with_one() -> None:
+    parameter = "/vre/prod/openstack-application-credential-secret"
+    ssm = FakeSSM({parameter: "app-credential-secret"})
+
+    assert secrets_of({}, ssm).openstack_application_credential_secret is None
+    secrets = secrets_of({"OPENSTACK_APPLICATION_CREDENTIAL_SECRET_PARAMETER": parameter}, ssm)
+    assert secrets.openstack_application_credential_secret == "app-credential-secret"
+    assert secrets.openstack_application_credential_secret == "app-credential-secret"
+
+    assert ssm.calls == [{"Name": parameter, "WithDecryption": True}]

@@ -19,15 +19,24 @@ HOST = "127.0.0.1"
 MOTO_PORT_VARIABLE = "VRE_MOTO_PORT"
 API_PORT_VARIABLE = "VRE_API_PORT"
 OIDC_PORT_VARIABLE = "VRE_OIDC_PORT"
+OPENSTACK_PORT_VARIABLE = "VRE_OPENSTACK_PORT"
+# A real cloud's clouds.yaml for the local stack instead of its local OpenStack (an explicit choice: a
+# shell's own OS_CLIENT_CONFIG_FILE or OS_CLOUD never reaches the stack, so it never boots real servers by surprise).
+CLOUDS_YAML_VARIABLE = "VRE_OPENSTACK_CLOUDS_YAML"
 DEFAULT_MOTO_PORT = 5000
 DEFAULT_API_PORT = 8000
 DEFAULT_OIDC_PORT = 9400
+DEFAULT_OPENSTACK_PORT = 9500
+# What the local stack writes for itself (the local OpenStack's clouds.yaml); git ignores it.
+LOCAL_STATE_DIR = PROJECT_ROOT / ".local-stack"
 # Where the local identity provider sends the browser back to; the broker's `/auth/callback` route.
 CALLBACK_PATH = "/auth/callback"
 # The settings that name infrastructure, by the template output that holds each one's value.
 OUTPUT_VARIABLES = {"MAIL_QUEUE_URL": "MailQueueUrl"}
 # Credentials that could reach a real account; the stack drops them so nothing it runs can.
 _REAL_CREDENTIALS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# openstacksdk's variables (OS_CLOUD, OS_AUTH_URL, OS_CLIENT_CONFIG_FILE, ...): a shell's own cloud stays out.
+_OPENSTACK_PREFIX = "OS_"
 
 
 class LocalEnvironmentError(RuntimeError):
@@ -41,6 +50,7 @@ class LocalPorts:
     api: int = DEFAULT_API_PORT
     moto: int = DEFAULT_MOTO_PORT
     oidc: int = DEFAULT_OIDC_PORT
+    openstack: int = DEFAULT_OPENSTACK_PORT
 
     @property
     def api_url(self) -> str:
@@ -55,13 +65,23 @@ class LocalPorts:
         """The local identity provider, which is also its issuer."""
         return f"http://{HOST}:{self.oidc}"
 
+    @property
+    def openstack_url(self) -> str:
+        return f"http://{HOST}:{self.openstack}"
+
+    @property
+    def clouds_yaml(self) -> Path:
+        """Where the stack writes the clouds.yaml of its local OpenStack (one per port: stacks may run side by side)."""
+        return LOCAL_STATE_DIR / f"clouds-{self.openstack}.yaml"
+
 
 def local_ports(environ: Mapping[str, str]) -> LocalPorts:
-    """The ports named by `VRE_API_PORT`, `VRE_MOTO_PORT` and `VRE_OIDC_PORT`, or the defaults."""
+    """The ports named by `VRE_API_PORT`, `VRE_MOTO_PORT`, `VRE_OIDC_PORT` and `VRE_OPENSTACK_PORT`, or the defaults."""
     return LocalPorts(
         api=_port(environ, API_PORT_VARIABLE, DEFAULT_API_PORT),
         moto=_port(environ, MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT),
         oidc=_port(environ, OIDC_PORT_VARIABLE, DEFAULT_OIDC_PORT),
+        openstack=_port(environ, OPENSTACK_PORT_VARIABLE, DEFAULT_OPENSTACK_PORT),
     )
 
 
@@ -99,14 +119,18 @@ def use_local_defaults(environ: MutableMapping[str, str], *, config: Path = CHAL
 def stack_environment(
     environ: Mapping[str, str], ports: LocalPorts, *, config: Path = CHALICE_CONFIG
 ) -> dict[str, str]:
-    """The environment of every process in the local stack: the local stage, pointed at its moto
-    and its identity provider.
+    """The environment of every process in the local stack: the local stage, pointed at its moto,
+    its identity provider and its OpenStack (or the clouds.yaml `VRE_OPENSTACK_CLOUDS_YAML` names).
 
     The stage's variables override the caller's, as `chalice local` does, so the API and the
     processes beside it agree on settings. `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET` are not
     here: the provider assigns them when the stack registers the broker (`LocalClient.environment`).
     """
-    variables = {name: value for name, value in environ.items() if name not in _REAL_CREDENTIALS}
+    variables = {
+        name: value
+        for name, value in environ.items()
+        if name not in _REAL_CREDENTIALS and not name.startswith(_OPENSTACK_PREFIX)
+    }
     variables.update(stage_variables(LOCAL_STAGE, config=config))
     variables.update(
         {
@@ -117,9 +141,22 @@ def stack_environment(
             API_PORT_VARIABLE: str(ports.api),
             MOTO_PORT_VARIABLE: str(ports.moto),
             OIDC_PORT_VARIABLE: str(ports.oidc),
+            OPENSTACK_PORT_VARIABLE: str(ports.openstack),
+            "OS_CLIENT_CONFIG_FILE": str(real_clouds_yaml(environ) or ports.clouds_yaml),
         }
     )
     return variables
+
+
+def real_clouds_yaml(environ: Mapping[str, str]) -> Path | None:
+    """The real cloud's clouds.yaml that `VRE_OPENSTACK_CLOUDS_YAML` names, if it names one."""
+    value = environ.get(CLOUDS_YAML_VARIABLE, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser().resolve()
+    if not path.is_file():
+        raise LocalEnvironmentError(f"{CLOUDS_YAML_VARIABLE}={value!r} is not a file")
+    return path
 
 
 def infrastructure_environment(outputs: Mapping[str, str]) -> dict[str, str]:

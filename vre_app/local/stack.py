@@ -2,8 +2,9 @@
 
 It starts moto in server mode, creates the tables and queues from infra/template.yaml through
 moto's CloudFormation (the same definitions that deploy to AWS), seeds the reference data,
-starts an OpenID Connect provider in SurfConext's place and registers the broker with it,
-runs `chalice local` and the queue pump, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
+starts a local OpenStack and writes the clouds.yaml that points openstacksdk at it, starts an
+OpenID Connect provider in SurfConext's place and registers the broker with it, runs
+`chalice local` and the queue pump, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -37,15 +38,19 @@ from vre_app.local.environment import (
     LOCAL_STAGE,
     MOTO_PORT_VARIABLE,
     OIDC_PORT_VARIABLE,
+    OPENSTACK_PORT_VARIABLE,
     PROJECT_ROOT,
     LocalEnvironmentError,
     LocalPorts,
     infrastructure_environment,
     local_ports,
+    real_clouds_yaml,
     stack_environment,
 )
 from vre_app.local.identity_provider import IdentityProviderError, LocalIdentityProvider
 from vre_app.local.moto_server import MotoServer
+from vre_app.local.openstack import KnobsError, LocalOpenStack
+from vre_app.local.openstack.state import KNOB_VARIABLE_PREFIX, knobs_from_environ
 from vre_app.local.pump import PumpError, QueuePump, load_app, sqs_handlers, subscribe
 from vre_app.local.signals import stop_on_signals
 from vre_app.seed import seed_reference
@@ -60,6 +65,7 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 READY_LINE = "VRE Broker local stack ready"
+OPENSTACK_SEED_VARIABLE = KNOB_VARIABLE_PREFIX + "SEED"
 _CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
 
 
@@ -117,7 +123,8 @@ class ChaliceLocal:
 
 
 class LocalStack:
-    """moto, the infrastructure, seed data, the identity provider, `chalice local` and the queue pump, as one.
+    """moto, the infrastructure, seed data, OpenStack, the identity provider, `chalice local` and the queue pump,
+    as one.
 
     The stack's own process seeds the tables and runs the pump, so `start()` gives that process
     the stack's environment too (`environ`, as `stack_environment` builds it).
@@ -140,6 +147,7 @@ class LocalStack:
         self.queues: list[str] = []
         self._moto: MotoServer | None = None
         self._identity: LocalIdentityProvider | None = None
+        self._openstack: LocalOpenStack | None = None
         self._api: ChaliceLocal | None = None
         self._pump: QueuePump | None = None
 
@@ -159,13 +167,18 @@ class LocalStack:
     def identity_provider(self) -> LocalIdentityProvider | None:
         return self._identity
 
+    @property
+    def openstack(self) -> LocalOpenStack | None:
+        """The local OpenStack; None before start and when `VRE_OPENSTACK_CLOUDS_YAML` names a real cloud."""
+        return self._openstack
+
     def start(self, stop: threading.Event) -> bool:
         """Start every part in order; False if `stop` was set before the API answered.
 
         Raises `StackError` when a port is taken or a part fails to start; whatever had
         started is still running then, and `stop()` ends it.
         """
-        _check_ports(self.ports)
+        _check_ports(self.ports, openstack=real_clouds_yaml(self.environ) is None)
         self._adopt_environment()
 
         self._moto = MotoServer(HOST, self.ports.moto)
@@ -183,6 +196,7 @@ class LocalStack:
         if stop.is_set():
             return False
 
+        self._start_openstack()
         self._start_identity_provider()
         self._api = ChaliceLocal(self.project_dir, self.ports.api, self.environ)
         self._api.start()
@@ -204,16 +218,41 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop everything that was started, the API first and moto last; safe to call more than once."""
-        pump, api, identity, moto = self._pump, self._api, self._identity, self._moto
-        self._pump = self._api = self._identity = self._moto = None
+        pump, api, identity, openstack, moto = self._pump, self._api, self._identity, self._openstack, self._moto
+        self._pump = self._api = self._identity = self._openstack = self._moto = None
         if pump is not None:
             pump.stop()
         if api is not None:
             api.stop()
         if identity is not None:
             identity.stop()
+        if openstack is not None:
+            openstack.stop()
+            # Its clouds.yaml names a port nothing listens on any more.
+            Path(self.environ["OS_CLIENT_CONFIG_FILE"]).unlink(missing_ok=True)
         if moto is not None:
             moto.stop()
+
+    def _start_openstack(self) -> None:
+        """Start the local OpenStack and write the clouds.yaml that the stack's environment names
+        (`OS_CLIENT_CONFIG_FILE`); nothing when that clouds.yaml is a real cloud's."""
+        if real_clouds_yaml(self.environ) is not None:
+            log.info("OpenStack: the real cloud in %s", self.environ["OS_CLIENT_CONFIG_FILE"])
+            return
+        try:
+            knobs = knobs_from_environ(self.environ)
+            seed = int(self.environ.get(OPENSTACK_SEED_VARIABLE) or 0)
+        except (KnobsError, ValueError) as exc:
+            raise StackError(f"the local OpenStack's {KNOB_VARIABLE_PREFIX}* settings: {exc}") from exc
+        self._openstack = LocalOpenStack(HOST, self.ports.openstack, knobs=knobs, seed=seed)
+        try:
+            self._openstack.start()
+        except OSError as exc:
+            raise StackError(_port_taken(self.ports.openstack, "OpenStack", OPENSTACK_PORT_VARIABLE, exc)) from exc
+        self._openstack.write_clouds_yaml(Path(self.environ["OS_CLIENT_CONFIG_FILE"]))
+        log.info(
+            "local OpenStack listening on %s (servers boot in %.1f s)", self.ports.openstack_url, knobs.boot_seconds
+        )
 
     def _start_identity_provider(self) -> None:
         """Start the provider and give every process of the stack the client it registered."""
@@ -315,6 +354,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  API docs  {ports.api_url}/docs  (ReDoc {ports.api_url}/redoc, OpenAPI {ports.api_url}/openapi.json)",
             f"  moto      {ports.moto_url}  (dashboard {ports.moto_url}/moto-api/)",
             f"  OIDC      {ports.oidc_url}  (SurfConext stand-in: pick a predefined researcher or type any subject)",
+            _openstack_line(stack),
             f"  log in    {ports.api_url}/auth/login?next=/",
             f"  queues    {', '.join(stack.queues) or 'none'}; SQS handlers pumped: {handlers}",
             f"  mail      {moto_port}.venv/bin/python -m vre_app mail  (what SES accepted, with its links)",
@@ -325,12 +365,23 @@ def banner(stack: LocalStack, seconds: float) -> str:
     )
 
 
-def _check_ports(ports: LocalPorts) -> None:
+def _openstack_line(stack: LocalStack) -> str:
+    clouds_yaml = Path(stack.environ.get("OS_CLIENT_CONFIG_FILE", ""))
+    if stack.openstack is None:
+        return f"  OpenStack the REAL cloud in {clouds_yaml}: workspaces boot real servers"
+    shown = clouds_yaml.relative_to(stack.project_dir) if clouds_yaml.is_relative_to(stack.project_dir) else clouds_yaml
+    return (
+        f"  OpenStack {stack.ports.openstack_url}  (Keystone, Nova, Glance, Neutron; clouds.yaml {shown}; "
+        "knobs at /_control/knobs, calls at /_control/calls)"
+    )
+
+
+def _check_ports(ports: LocalPorts, *, openstack: bool = True) -> None:
     named = (
         (ports.moto, "moto", MOTO_PORT_VARIABLE),
         (ports.api, "the API", API_PORT_VARIABLE),
         (ports.oidc, "the identity provider", OIDC_PORT_VARIABLE),
-    )
+    ) + (((ports.openstack, "OpenStack", OPENSTACK_PORT_VARIABLE),) if openstack else ())
     for (port, _, variable), (other_port, _, other_variable) in itertools.combinations(named, 2):
         if port == other_port:
             raise StackError(f"{variable} and {other_variable} are both {port}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -328,3 +329,28 @@ def free_port(host: str = HOST) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def run_local_openstack(*, port: int, knobs: Knobs, seed: int, clouds_yaml: Path, host: str = HOST) -> int:
+    """`python -m vre_app openstack`: serve until a stop signal, with a clouds.yaml for the endpoint."""
+    from vre_app.local.signals import stop_on_signals
+
+    local = LocalOpenStack(host, port, knobs=knobs, seed=seed)
+    try:
+        local.start()
+    except OSError as exc:
+        print(f"local OpenStack: cannot listen on {host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    try:
+        local.write_clouds_yaml(clouds_yaml)
+        print(
+            f"Local OpenStack on {local.url} (Keystone {local.auth_url}; knobs at {local.url}/_control/knobs)\n"
+            f"  export OS_CLIENT_CONFIG_FILE={clouds_yaml.resolve()}  # cloud {DEFAULT_CLOUD_NAME}\n"
+            "Ctrl-C stops it.",
+            flush=True,
+        )
+        with stop_on_signals(threading.Event()) as stop:
+            stop.wait()
+    finally:
+        local.stop()
+    return 0

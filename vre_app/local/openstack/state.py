@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import IPv4Network
@@ -30,6 +30,8 @@ SERVICES = ("identity", "compute", "image", "network")
 Fault = Literal["drop", 500, 503]
 # What Nova says when the scheduler finds no host: the fault of a server that `server_error_rate` fails.
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+# `VRE_OPENSTACK_BOOT_SECONDS=5` and the like set knobs for the local stack and `python -m vre_app openstack`.
+KNOB_VARIABLE_PREFIX = "VRE_OPENSTACK_"
 # How many calls `calls()["log"]` keeps, newest last.
 CALL_LOG_SIZE = 1000
 
@@ -71,17 +73,27 @@ class KnobsError(ValueError):
     """Knob values the local OpenStack cannot take."""
 
 
-def knobs_from(values: dict[str, Any], base: Knobs | None = None) -> Knobs:
-    """`base` (the defaults if None) with `values` applied and checked."""
+def knobs_from(values: dict[str, Any], base: Knobs | None = None, *, strict: bool = True) -> Knobs:
+    """`base` (the defaults if None) with `values` applied and checked; `strict=False` takes numbers as text."""
     merged = msgspec.structs.asdict(base or Knobs()) | values
     try:
-        knobs = msgspec.convert(merged, Knobs)
+        knobs = msgspec.convert(merged, Knobs, strict=strict)
     except msgspec.ValidationError as exc:
         raise KnobsError(str(exc)) from exc
     unknown = sorted(set(knobs.services) - set(SERVICES))
     if unknown:
         raise KnobsError(f"unknown services {unknown}; known: {list(SERVICES)}")
     return knobs
+
+
+def knobs_from_environ(environ: Mapping[str, str], base: Knobs | None = None) -> Knobs:
+    """The knobs `VRE_OPENSTACK_<KNOB>` variables set (`VRE_OPENSTACK_BOOT_SECONDS=5`; services comma-separated)."""
+    values: dict[str, Any] = {}
+    for name in Knobs.__struct_fields__:
+        raw = environ.get(KNOB_VARIABLE_PREFIX + name.upper(), "").strip()
+        if raw:
+            values[name] = [part.strip() for part in raw.split(",") if part.strip()] if name == "services" else raw
+    return knobs_from(values, base, strict=False)
 
 
 @dataclass(frozen=True, slots=True)
