@@ -652,3 +652,20 @@ def test_a_real_clock_boots_a_server_in_boot_seconds(tmp_path: Path, monkeypatch
 
     assert statuses[0] == ServerStatus.BUILD
     assert statuses[-1] == ServerStatus.ACTIVE
+
+
+def test_clouds_yaml_example_and_the_local_one_are_configurations_openstacksdk_takes(
+    local: LocalOpenStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openstack.config.loader import OpenStackConfig
+
+    monkeypatch.delenv("OS_CLIENT_CONFIG_FILE")
+    root = Path(__file__).resolve().parents[2]
+    local_yaml = local.write_clouds_yaml(tmp_path / "local.yaml")
+
+    example = OpenStackConfig(config_files=[str(root / "clouds.yaml.example")], load_envvars=False).get_one("hpc")
+    ours = OpenStackConfig(config_files=[str(local_yaml)], load_envvars=False).get_one("hpc")
+
+    assert example.config["auth_type"] == ours.config["auth_type"] == "v3applicationcredential"
+    assert set(example.config["auth"]) == set(ours.config["auth"])
+    assert example.get_region_name() == ours.get_region_name() == "RegionOne"
