@@ -83,9 +83,8 @@ class OpenStackConfig:
 class OpenStackCloud:
     """`Cloud` on OpenStack: Nova for servers, Glance and Neutron only to turn names into ids."""
 
-    def __init__(self, config: OpenStackConfig, *, connect: Callable[[OpenStackConfig], Connection] | None = None):
+    def __init__(self, config: OpenStackConfig) -> None:
         self.config = config
-        self._connect = connect or _connect
         self._connection: Connection | None = None
         # Names (and ids) already resolved to ids, for the life of the warm worker.
         self._flavors: dict[str, str] = {}
@@ -108,7 +107,7 @@ class OpenStackCloud:
         """The connection, made on first use (it authenticates on its first call)."""
         if self._connection is None:
             with _translated("connect to OpenStack"):
-                self._connection = self._connect(self.config)
+                self._connection = _connect(self.config)
         return self._connection
 
     def close(self) -> None:

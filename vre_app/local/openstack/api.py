@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # A path segment after one of these names an item of the collection (for counting calls by kind).
-COLLECTIONS = frozenset({"servers", "flavors", "images", "networks", "tags", "metadata"})
-RESERVED_SEGMENTS = frozenset({"detail", "action", "tags", "metadata", "os-extra_specs", "file"})
+COLLECTIONS = frozenset({"servers", "flavors", "images", "networks"})
+# ... unless it is one of these: a view of the collection, not an item.
+COLLECTION_VIEWS = frozenset({"detail"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +44,10 @@ class ApiRequest:
     @property
     def kind(self) -> str:
         """The path with item ids replaced by `{id}`: what the call counters count by."""
-        kinds: list[str] = []
-        for index, segment in enumerate(self.path):
-            after_collection = index > 0 and self.path[index - 1] in COLLECTIONS
-            is_item = after_collection and segment not in RESERVED_SEGMENTS and self.path[index - 1] != "tags"
-            kinds.append("{id}" if is_item else segment)
-        if self.path[-2:-1] == ("tags",):
-            kinds[-1] = "{tag}"
+        kinds = [
+            "{id}" if index > 0 and self.path[index - 1] in COLLECTIONS and segment not in COLLECTION_VIEWS else segment
+            for index, segment in enumerate(self.path)
+        ]
         return "/" + "/".join(kinds)
 
 
