@@ -7,12 +7,13 @@ from chalicelib.observability import init_sentry
 
 init_sentry(load_settings())
 
-from chalice.app import Chalice, SQSEvent  # noqa: E402  (after Sentry, so it sees everything below)
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent  # noqa: E402  (after Sentry, so it sees everything below)
 
 from chalicelib import wiring  # noqa: E402
 from chalicelib.api import register  # noqa: E402
 from chalicelib.api.middleware import problem_documents  # noqa: E402
 from chalicelib.workers.mail import BatchResponse, handle_mail_batch  # noqa: E402
+from chalicelib.workers.provisioning import handle_provisioning_batch, run_reconciler  # noqa: E402
 
 app = Chalice(app_name="vre-broker")
 app.register_middleware(problem_documents, "http")
@@ -23,3 +24,15 @@ register(app)
 def deliver_mail(event: SQSEvent) -> BatchResponse:
     """Invitation mails and their answers, through SES."""
     return handle_mail_batch(event, wiring.dependencies())
+
+
+@app.on_sqs_message(queue="vre-provisioning", batch_size=5)
+def provision_workspaces(event: SQSEvent) -> BatchResponse:
+    """Workspace steps on OpenStack: create, check, start, stop, reboot, delete."""
+    return handle_provisioning_batch(event, wiring.dependencies())
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def reconcile_workspaces(event: CloudWatchEvent) -> None:
+    """Repair what is stuck, lost or orphaned; reminders, stops and deletions at expiry."""
+    run_reconciler(wiring.dependencies())

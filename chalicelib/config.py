@@ -62,6 +62,23 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     openstack_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     openstack_application_credential_secret_parameter: str | None = None
 
+    # Workspaces: quota per study (platform admins override per study), lifetime, prices' currency.
+    provisioning_queue_url: str | None = None
+    workspace_quota_workspaces: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 5
+    workspace_quota_vcpus: Annotated[int, msgspec.Meta(ge=0, le=100000)] = 32
+    workspace_lifetime_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
+    workspace_max_lifetime_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+    workspace_delete_grace_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 7
+    workspace_provision_deadline_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 30
+    workspace_first_check_seconds: Annotated[int, msgspec.Meta(ge=0, le=900)] = 45
+    workspace_check_interval_seconds: Annotated[int, msgspec.Meta(ge=1, le=900)] = 30
+    workspace_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    currency: str = "EUR"
+    # Whether VRW configures new workspaces (CONFIGURING until it reports ready) on this stage.
+    vrw_enabled: bool = False
+    # Whether the reconciler deletes servers tagged by the broker that no live workspace owns.
+    reconcile_delete_orphans: bool = False
+
     upload_base_url: str = "http://127.0.0.1:1080/upload/"
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024

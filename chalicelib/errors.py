@@ -151,3 +151,10 @@ def internal_problem(request_id: str) -> dict[str, Any]:
         "detail": "The broker failed to handle this request; quote the request id when reporting it.",
         "request_id": request_id,
     }
+
+
+class QuotaExceededError(ConflictError):
+    """A new workspace would take the study past its quota."""
+
+    slug = "quota-exceeded"
+    title = "Quota exceeded"

@@ -15,26 +15,34 @@ from chalicelib.auth.tokens import TokenPolicy
 from chalicelib.config import ConfigurationError, Settings, get_settings, reset_settings
 from chalicelib.models import TableBinding, bind
 from chalicelib.models.access import DynamoAccess
+from chalicelib.models.catalog import DynamoCatalog
 from chalicelib.models.credentials import DynamoCredentials
 from chalicelib.models.invitations import DynamoInvitations
 from chalicelib.models.ledger import DynamoLedger
 from chalicelib.models.reference import DynamoReference
 from chalicelib.models.researchers import DynamoResearchers
 from chalicelib.models.studies import DynamoStudies
+from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
+from chalicelib.services.cloud import Cloud
 from chalicelib.services.invitations import InvitationSettings, Outbox
+from chalicelib.services.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.login import LoginSettings
 from chalicelib.services.ports import (
     AccessRepository,
+    CatalogRepository,
     CredentialRepository,
     InvitationRepository,
     Ledger,
     Mailer,
     MailQueue,
+    ProvisioningQueue,
     ReferenceRepository,
     ResearcherRepository,
     StudyRepository,
+    WorkspaceRepository,
 )
+from chalicelib.services.provisioning import Family
 
 if TYPE_CHECKING:
     from chalicelib.services.identity import IdentityProvider
@@ -51,9 +59,56 @@ class Dependencies:
     secrets: Secrets
     invitations: InvitationRepository
     ledger: Ledger
+    workspaces: WorkspaceRepository
+    catalog: CatalogRepository
     provider_override: IdentityProvider | None = field(default=None)
     mail_queue_override: MailQueue | None = field(default=None)
     mailer_override: Mailer | None = field(default=None)
+    provisioning_queue_override: ProvisioningQueue | None = field(default=None)
+    cloud_override: Cloud | None = field(default=None)
+
+    @cached_property
+    def provisioning_queue(self) -> ProvisioningQueue:
+        """The provisioning family's queue (SQS), built on first use."""
+        if self.provisioning_queue_override is not None:
+            return self.provisioning_queue_override
+        from chalicelib.providers.queues import SqsProvisioningQueue
+
+        return SqsProvisioningQueue(self.settings)
+
+    @cached_property
+    def cloud(self) -> Cloud:
+        """OpenStack, connected on first use; only the provisioning family gets here (it imports openstacksdk)."""
+        if self.cloud_override is not None:
+            return self.cloud_override
+        from chalicelib.providers.openstack import OpenStackCloud
+
+        return OpenStackCloud.from_settings(self.settings, self.secrets)
+
+    @cached_property
+    def workspace_settings(self) -> WorkspaceSettings:
+        s = self.settings
+        defaults = WorkspaceSettings()
+        deadlines = dict(defaults.deadlines)
+        deadlines[WorkspaceStatus.PROVISIONING] = timedelta(minutes=s.workspace_provision_deadline_minutes)
+        return WorkspaceSettings(
+            quota=Quota(s.workspace_quota_workspaces, s.workspace_quota_vcpus),
+            lifetime=timedelta(days=s.workspace_lifetime_days),
+            max_lifetime=timedelta(days=s.workspace_max_lifetime_days),
+            currency=s.currency,
+            vrw_enabled=s.vrw_enabled,
+            deadlines=deadlines,
+            first_check=timedelta(seconds=s.workspace_first_check_seconds),
+            check_interval=timedelta(seconds=s.workspace_check_interval_seconds),
+            max_attempts=s.workspace_max_attempts,
+            delete_grace=timedelta(days=s.workspace_delete_grace_days),
+            delete_orphans=s.reconcile_delete_orphans,
+        )
+
+    @property
+    def provisioning(self) -> Family:
+        """What the provisioning family and the reconciler work with."""
+        return Family(self.workspaces, self.cloud, self.provisioning_queue, self.mail_queue, self.workspace_settings)
 
     @cached_property
     def mail_queue(self) -> MailQueue:
@@ -154,6 +209,8 @@ def _build(settings: Settings) -> Dependencies:
         secrets=Secrets(settings),
         invitations=DynamoInvitations(connection),
         ledger=DynamoLedger(),
+        workspaces=DynamoWorkspaces(connection),
+        catalog=DynamoCatalog(),
     )
 
 

@@ -20,6 +20,7 @@ from chalicelib.services.domain import AuditEntry, Membership, Outcome, Research
 from chalicelib.services.identity import Identity, LoginError
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
+from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 
@@ -64,9 +65,14 @@ def moto_stack() -> Iterator[Dependencies]:
         _apply_environment(monkeypatch)
         wiring.reset()
         apply_template(boto3.client("cloudformation", region_name="eu-west-1"), "local")
-        built = replace(wiring.dependencies(), mail_queue_override=RecordingMailQueue())
+        built = replace(
+            wiring.dependencies(),
+            mail_queue_override=RecordingMailQueue(),
+            provisioning_queue_override=RecordingProvisioningQueue(),
+            cloud_override=FakeCloud(),
+        )
         wiring.install(built)
-        seed_reference(built.references)
+        seed_reference(built.references, built.catalog)
         yield built
     wiring.reset()
 

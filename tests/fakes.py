@@ -168,6 +168,8 @@ class InMemoryStudies:
     def __init__(self, researchers: InMemoryResearchers | None = None) -> None:
         self.researchers = researchers if researchers is not None else InMemoryResearchers()
         self._studies: dict[str, Study] = {}
+        # Live workspaces per study, kept by `InMemoryWorkspaces` (DynamoDB keeps it in the ledger).
+        self.live_workspaces: dict[str, int] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
         self._audit: dict[str, AuditEntry] = {}
 
@@ -220,6 +222,8 @@ class InMemoryStudies:
         return replace(stored)
 
     def delete(self, study: Study, audit: AuditEntry) -> None:
+        if self.live_workspaces.get(study.id, 0) > 0:
+            raise ConflictError(detail="The study still has workspaces; delete them first.")
         _check_version(self._studies.get(study.id), study.version, _STALE)
         self._studies.pop(study.id, None)
         self._put_audit(audit)

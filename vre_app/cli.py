@@ -124,7 +124,7 @@ def _seed(args: argparse.Namespace) -> int:
     _use_environment()
     deps = wiring.dependencies()
     try:
-        counts = seed_reference(deps.references)
+        counts = seed_reference(deps.references, deps.catalog)
     except _UNREACHABLE as exc:
         return _unreachable(exc)
     settings = deps.settings

@@ -1,13 +1,15 @@
-"""Initial data: universities and research fields, from the JSON files beside this module."""
+"""Initial data: universities, research fields and the workspace catalog, from the JSON files in `data/`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from chalicelib.services import catalog as catalog_service
 from chalicelib.services import reference
+from chalicelib.services.catalog import CatalogItem, CatalogKind
 from chalicelib.services.domain import ReferenceItem
-from chalicelib.services.ports import ReferenceRepository
+from chalicelib.services.ports import CatalogRepository, ReferenceRepository
 
 DATA = Path(__file__).resolve().parent / "data"
 FILES = {reference.UNIVERSITIES: "universities.json", reference.RESEARCH_FIELDS: "research_fields.json"}
@@ -26,6 +28,31 @@ def load_items(kind: str) -> list[ReferenceItem]:
     ]
 
 
-def seed_reference(references: ReferenceRepository) -> dict[str, int]:
-    """Write every kind of initial data; returns how many items of each."""
-    return {kind: reference.seed(references, kind, load_items(kind)) for kind in FILES}
+def seed_reference(references: ReferenceRepository, catalog: CatalogRepository | None = None) -> dict[str, int]:
+    """Write every kind of initial data (the catalog only if it is empty); returns how many items of each."""
+    counts = {kind: reference.seed(references, kind, load_items(kind)) for kind in FILES}
+    if catalog is not None:
+        counts["catalog"] = seed_catalog(catalog)
+    return counts
+
+
+def load_catalog() -> list[CatalogItem]:
+    """The initial workspace catalog, validated as an admin's edit would be."""
+    rows = json.loads((DATA / "catalog.json").read_text())
+    items = []
+    for kind_name, entries in rows.items():
+        kind = CatalogKind(kind_name)
+        for row in entries:
+            attributes = {k: v for k, v in row.items() if k not in ("id", "name", "price_per_day")}
+            items.append(catalog_service.validate_item(kind, row["id"], row["name"], row["price_per_day"], attributes))
+    return items
+
+
+def seed_catalog(repository: CatalogRepository, *, only_if_empty: bool = True) -> int:
+    """Write the initial catalog (by default only into an empty one, so admins' edits survive); returns how many."""
+    if only_if_empty and repository.all():
+        return 0
+    items = load_catalog()
+    for item in items:
+        catalog_service.put_item(repository, item)
+    return len(items)

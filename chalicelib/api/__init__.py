@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, auth, invitations, me, members, reference, service, studies
+from chalicelib.api import admin, auth, catalog, invitations, me, members, reference, service, studies, workspaces
 from chalicelib.api.framework import Operation, Resource
 
 RESOURCES: tuple[Resource, ...] = (
@@ -17,6 +17,8 @@ RESOURCES: tuple[Resource, ...] = (
     studies.resource,
     members.resource,
     invitations.resource,
+    catalog.resource,
+    workspaces.resource,
     admin.resource,
 )
 

@@ -6,8 +6,11 @@ from typing import Any
 
 from chalicelib.api.framework import Call, Resource
 from chalicelib.api.schemas import ResearcherAdminUpdate, ResearcherAdminView
+from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
+from chalicelib.api.workspaces import render_workspace
 from chalicelib.services import admin as service
 from chalicelib.services.domain import Page, Researcher
+from chalicelib.services.workspaces import quota_of
 
 resource = Resource(__name__, tag="admin")
 
@@ -45,3 +48,36 @@ def update_researcher(call: Call[ResearcherAdminUpdate], researcher_id: str) -> 
         call.caller, call.deps.researchers, researcher_id=researcher_id, is_admin=body.is_admin, disabled=body.disabled
     )
     return render_researcher(updated)
+
+
+@resource.route(
+    "/admin/studies/{study_id}",
+    "PATCH",
+    summary="Override a study's workspace quota (null: the stage's default)",
+    body=StudyQuotaUpdate,
+    response=QuotaView,
+)
+def update_study_quota(call: Call[StudyQuotaUpdate], study_id: str) -> QuotaView:
+    body, deps = call.body, call.deps
+    study = service.set_quota(
+        call.caller, call.study_access, deps.studies, max_workspaces=body.max_workspaces, max_vcpus=body.max_vcpus
+    )
+    quota = quota_of(study, deps.workspace_settings)
+    return QuotaView(quota.max_workspaces, quota.max_vcpus)
+
+
+@resource.route(
+    "/admin/workspaces",
+    "GET",
+    summary="Every workspace, optionally of one status (a page may hold fewer items than the limit)",
+    query=WorkspaceListQuery,
+    response=WorkspaceView,
+    paged=True,
+)
+def list_all_workspaces(call: Call[Any]) -> Page[WorkspaceView]:
+    service.require_platform_admin(call.caller)
+    page = call.deps.workspaces.every(call.page)
+    status = call.query.status
+    settings = call.deps.workspace_settings
+    items = [render_workspace(w, settings) for w in page.items if status is None or w.status.value == status]
+    return Page(items, page.next_start)

@@ -34,6 +34,7 @@ from chalicelib.errors import (
 from chalicelib.observability import report_exception
 from chalicelib.services.access import active_caller, ensure_visible
 from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess, utcnow
+from chalicelib.services.lifecycle import Workspace
 from chalicelib.wiring import Dependencies, dependencies
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Call(Generic[T]):
     principal: Principal | None = None
     researcher: Researcher | None = None
     access: StudyAccess | None = None
+    workspace: Workspace | None = None
     body: Any = None
     query: Any = None
     page: PageRequest = field(default_factory=PageRequest)
@@ -109,6 +111,11 @@ class Call(Generic[T]):
     def study_access(self) -> StudyAccess:
         assert self.access is not None, "only study routes load study access"
         return self.access
+
+    @property
+    def target_workspace(self) -> Workspace:
+        assert self.workspace is not None, "only workspace routes load the workspace"
+        return self.workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,13 +241,21 @@ def _check_body_size(request: Request, limit: int) -> None:
 def _identify(call: Call[Any], request: Request, path_params: dict[str, str]) -> None:
     principal = authenticate(request.headers, call.deps.token_policy)
     study_id = path_params.get("study_id")
-    access = call.deps.access.load(principal.researcher_id, principal.credential_key, study_id)
+    workspace_id = path_params.get("workspace_id") if study_id is None else None
+    if workspace_id is not None:
+        # Workspace routes belong to the workspace's study: one read for it, one for the access.
+        call.workspace = call.deps.workspaces.get(workspace_id)
+        study_id = call.workspace.study_id if call.workspace is not None else ""
+    access = call.deps.access.load(principal.researcher_id, principal.credential_key, study_id or None)
     check_credential(principal, access.credential, utcnow())
     call.principal, call.access = principal, access
     call.researcher = active_caller(access.researcher)
     if study_id is not None:
         # Before the body is even read: a study the caller may not know of is simply not found.
-        ensure_visible(access)
+        try:
+            ensure_visible(access)
+        except NotFoundError:
+            raise NotFoundError(detail="No such workspace." if workspace_id else "No such study.") from None
 
 
 def _field_errors(exc: msgspec.ValidationError) -> list[FieldError]:

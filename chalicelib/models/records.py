@@ -89,6 +89,9 @@ class StudyRecord(Model):
     research_field_id = UnicodeAttribute(null=True)
     owner_id = UnicodeAttribute()
     upload_code = UnicodeAttribute()
+    # A platform admin's quota overrides (unset: the stage's defaults).
+    max_workspaces = NumberAttribute(null=True)
+    max_vcpus = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -226,14 +229,82 @@ class InvitationRecord(Model):
 
 
 class LedgerRecord(Model):
-    """A claim (work done once) or a counter (a rate limit window), gone by `ttl`."""
+    """A claim (work done once), a counter (a rate limit window, a study's workspace usage), gone by `ttl`.
+
+    Usage counters (`usage#<study>`) count live workspaces in `hits` and their vCPUs in `amount`;
+    idempotency keys (`idempotency#<caller>#<key>`) point at what they made (`ref`).
+    """
 
     class Meta:
         table_name = "ledger"
 
     key = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
+    amount = NumberAttribute(null=True)
+    ref = UnicodeAttribute(null=True)
+    fingerprint = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
+
+
+class WorkspaceByStudy(GlobalSecondaryIndex["WorkspaceRecord"]):
+    class Meta:
+        index_name = "by_study"
+        projection = AllProjection()
+
+    study_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class WorkspaceRecord(Model):
+    """A workspace: what was asked for (`machine`, resolved from the catalog), its state and its server."""
+
+    class Meta:
+        table_name = "workspaces"
+
+    id = UnicodeAttribute(hash_key=True)
+    study_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    machine = MapAttribute[str, str](default=dict)
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    deadline_at = UTCDateTimeAttribute(null=True)
+    server_id = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    access_url = UnicodeAttribute(null=True)
+    access_username = UnicodeAttribute(null=True)
+    ssh_public_key = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    check_token = UnicodeAttribute(default="")
+    attempts = NumberAttribute(default=0)
+    cloud_step = UnicodeAttribute(default="")
+    reminders = UnicodeAttribute(default="")
+    vrw_updated_at = UTCDateTimeAttribute(null=True)
+    billing_started_at = UTCDateTimeAttribute(null=True)
+    billing_ended_at = UTCDateTimeAttribute(null=True)
+    created_key = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_study = WorkspaceByStudy()
+
+
+class WorkspaceEventRecord(Model):
+    """One step of a workspace's history; `event_key` sorts by time."""
+
+    class Meta:
+        table_name = "workspace_events"
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)
+    study_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    previous = UnicodeAttribute(null=True)
+    actor_id = UnicodeAttribute()
+    reason = UnicodeAttribute(default="")
+    at = UTCDateTimeAttribute()
 
 
 ALL_RECORDS: tuple[type[Model], ...] = (
@@ -245,4 +316,6 @@ ALL_RECORDS: tuple[type[Model], ...] = (
     CredentialRecord,
     InvitationRecord,
     LedgerRecord,
+    WorkspaceRecord,
+    WorkspaceEventRecord,
 )

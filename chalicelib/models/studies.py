@@ -12,11 +12,13 @@ from dataclasses import replace
 from typing import TypeVar
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
+from chalicelib.errors import ConflictError
 from chalicelib.models.paging import page_of, resolved, transaction, versioned
-from chalicelib.models.records import AuditRecord, MembershipRecord, ResearcherRecord, StudyRecord
+from chalicelib.models.records import AuditRecord, LedgerRecord, MembershipRecord, ResearcherRecord, StudyRecord
 from chalicelib.models.researchers import to_researcher
 from chalicelib.services.domain import (
     AuditEntry,
@@ -33,6 +35,7 @@ M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 
 _STALE = "The study changed in the meantime; reload and try again."
+WORKSPACES_LEFT = "The study still has workspaces; delete them first."
 
 
 def to_study(record: StudyRecord) -> Study:
@@ -45,6 +48,8 @@ def to_study(record: StudyRecord) -> Study:
         upload_code=record.upload_code,
         created_at=record.created_at,
         updated_at=record.updated_at,
+        max_workspaces=int(record.max_workspaces) if record.max_workspaces is not None else None,
+        max_vcpus=int(record.max_vcpus) if record.max_vcpus is not None else None,
         version=record.version,
     )
 
@@ -57,6 +62,8 @@ def study_record(study: Study) -> StudyRecord:
         research_field_id=study.research_field_id,
         owner_id=study.owner_id,
         upload_code=study.upload_code,
+        max_workspaces=study.max_workspaces,
+        max_vcpus=study.max_vcpus,
         created_at=study.created_at,
         updated_at=study.updated_at,
         **versioned(study.version),
@@ -178,9 +185,22 @@ class DynamoStudies:
         return to_study(record)
 
     def delete(self, study: Study, audit: AuditEntry) -> None:
-        with transaction(self._connection, _STALE) as writes:
-            writes.delete(study_record(study))
-            writes.save(audit_record(audit))
+        try:
+            with transaction(self._connection, _STALE) as writes:
+                # No live workspace may be left behind (their usage counter is kept with the ledger).
+                writes.condition_check(
+                    LedgerRecord,
+                    f"usage#{study.id}",
+                    condition=LedgerRecord.hits.does_not_exist() | (LedgerRecord.hits <= 0),
+                )
+                writes.delete(study_record(study))
+                writes.save(audit_record(audit))
+        except ConflictError as exc:
+            cause = exc.__cause__
+            reasons = cause.cancellation_reasons if isinstance(cause, TransactWriteError) else []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                raise ConflictError(detail=WORKSPACES_LEFT) from exc
+            raise
         # The study is gone, so its memberships no longer grant anything; clear them out.
         with MembershipRecord.batch_write() as batch:
             for record in MembershipRecord.query(study.id):

@@ -1,4 +1,4 @@
-"""The mail queue on SQS: how the invitations service hands a mail to the mail worker.
+"""The queues on SQS: mail for the mail worker, work for the provisioning family.
 
 Only ids and the raw token travel; the worker renders the mail from the invitation as it is when
 the message arrives, so a resend or a revoke in between is honoured.
@@ -13,6 +13,12 @@ from chalicelib.config import ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+
+def sqs_client(settings: Settings) -> SQSClient:
+    import boto3
+
+    return boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
 
 
 class SqsMailQueue:
@@ -30,9 +36,28 @@ class SqsMailQueue:
 
     def _client(self) -> SQSClient:
         if self._sqs is None:
-            import boto3
+            self._sqs = sqs_client(self._settings)
+        return self._sqs
 
-            self._sqs = boto3.client(
-                "sqs", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url
-            )
+
+class SqsProvisioningQueue:
+    """`ProvisioningQueue` on the queue at `PROVISIONING_QUEUE_URL`; checks come back as delayed messages."""
+
+    def __init__(self, settings: Settings, sqs: SQSClient | None = None) -> None:
+        self._settings = settings
+        self._sqs = sqs
+
+    def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+        url = self._settings.provisioning_queue_url
+        if not url:
+            raise ConfigurationError("PROVISIONING_QUEUE_URL must be set to provision workspaces")
+        self._client().send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(message, separators=(",", ":")),
+            DelaySeconds=max(0, min(900, delay_seconds)),
+        )
+
+    def _client(self) -> SQSClient:
+        if self._sqs is None:
+            self._sqs = sqs_client(self._settings)
         return self._sqs

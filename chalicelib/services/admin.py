@@ -7,8 +7,19 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
-from chalicelib.services.domain import UNSET, Page, PageRequest, Researcher, Unset, utcnow
-from chalicelib.services.ports import ResearcherRepository
+from chalicelib.services.domain import (
+    UNSET,
+    AuditEntry,
+    Outcome,
+    Page,
+    PageRequest,
+    Researcher,
+    Study,
+    StudyAccess,
+    Unset,
+    utcnow,
+)
+from chalicelib.services.ports import ResearcherRepository, StudyRepository
 from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
@@ -67,3 +78,27 @@ def set_platform_admin(
     if found.is_admin == is_admin:
         return found
     return researchers.save(replace(found, is_admin=is_admin, updated_at=now()))
+
+
+def set_quota(
+    caller: Researcher,
+    access: StudyAccess,
+    studies: StudyRepository,
+    *,
+    max_workspaces: int | Unset | None = UNSET,
+    max_vcpus: int | Unset | None = UNSET,
+    now: Clock = utcnow,
+) -> Study:
+    """Override a study's workspace quota (None: back to the stage's default); audited in the study."""
+    require_platform_admin(caller)
+    study = access.study
+    if study is None:
+        raise NotFoundError(detail="No such study.")
+    changed = replace(study, updated_at=now())
+    if not isinstance(max_workspaces, Unset):
+        changed.max_workspaces = max_workspaces
+    if not isinstance(max_vcpus, Unset):
+        changed.max_vcpus = max_vcpus
+    detail = f"max_workspaces={changed.max_workspaces}, max_vcpus={changed.max_vcpus}"
+    audit = AuditEntry(study.id, caller.id, "study.quota_changed", f"study:{study.id}", Outcome.SUCCESS, now(), detail)
+    return studies.update(changed, audit)

@@ -84,6 +84,9 @@ class Study:
     updated_at: datetime
     description: str = ""
     research_field_id: str | None = None
+    # A platform admin's quota overrides for this study (None: the settings' defaults).
+    max_workspaces: int | None = None
+    max_vcpus: int | None = None
     version: int | None = None
 
 

@@ -9,8 +9,9 @@ stored version moved on since the object was read.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.services.domain import (
     AuditEntry,
@@ -27,6 +28,10 @@ from chalicelib.services.domain import (
     Study,
     StudyAccess,
 )
+from chalicelib.services.lifecycle import Quota, StudyUsage, Workspace, WorkspaceEvent
+
+if TYPE_CHECKING:
+    from chalicelib.services.catalog import CatalogItem
 
 
 class ResearcherRepository(Protocol):
@@ -187,4 +192,80 @@ class StudyRepository(Protocol):
 
     def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
         """The study's audit entries, newest first."""
+        ...
+
+
+class CatalogRepository(Protocol):
+    """The workspace catalog: small, read whole."""
+
+    def all(self) -> list[CatalogItem]: ...
+
+    def put(self, item: CatalogItem) -> None: ...
+
+    def delete(self, kind: str, item_id: str) -> bool:
+        """Remove an entry; False if there was none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An `Idempotency-Key` of one caller, with a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+class WorkspaceRepository(Protocol):
+    """Workspaces, their history and their study's usage counter.
+
+    Every state change writes its event (and audit entry, if any) in the same transaction,
+    conditional on the version read; a stale write raises `ConflictError`.
+    """
+
+    def get(self, workspace_id: str) -> Workspace | None: ...
+
+    def for_study(self, study_id: str, page: PageRequest) -> Page[Workspace]:
+        """The study's workspaces, newest first."""
+        ...
+
+    def every(self, page: PageRequest) -> Page[Workspace]:
+        """Every workspace (platform admins, the reconciler): a Scan, never on a researcher's path."""
+        ...
+
+    def create(
+        self,
+        workspace: Workspace,
+        event: WorkspaceEvent,
+        audit: AuditEntry,
+        quota: Quota,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Workspace:
+        """Store a new workspace if the study's usage stays within `quota`; returns it as stored.
+
+        Raises `QuotaExceededError` when it would not, `IdempotencyReplay` when the key was used.
+        """
+        ...
+
+    def replay(self, caller_id: str, key: str) -> tuple[str, str] | None:
+        """The workspace id and request fingerprint an `Idempotency-Key` was first used for."""
+        ...
+
+    def move(self, workspace: Workspace, event: WorkspaceEvent, audit: AuditEntry | None = None) -> Workspace:
+        """Store a state change (the workspace already carries its new state); DELETED frees its quota."""
+        ...
+
+    def save(self, workspace: Workspace) -> Workspace:
+        """Store bookkeeping that is not a state change (server id, lease, check token, access)."""
+        ...
+
+    def events(self, workspace_id: str, page: PageRequest) -> Page[WorkspaceEvent]:
+        """A workspace's history, oldest first."""
+        ...
+
+    def usage(self, study_id: str) -> StudyUsage: ...
+
+
+class ProvisioningQueue(Protocol):
+    def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+        """Queue work for the provisioning family, visible after `delay_seconds` (at most 900)."""
         ...

@@ -144,8 +144,7 @@ def update_study(
 
 
 def delete_study(access: StudyAccess, studies: StudyRepository, *, now: Clock = utcnow) -> None:
-    """Delete the study (owner only)."""
-    # Workspaces (a later issue) will make this a 409 while any is not DELETED.
+    """Delete the study (owner only); 409 while any of its workspaces is not DELETED."""
     granted = require(access, Permission.OWN, studies=studies, action="study.deleted", now=now)
     studies.delete(granted.study, _audit(granted, "study.deleted", now()))
 

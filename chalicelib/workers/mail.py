@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.observability import report_exception
 from chalicelib.services.domain import utcnow
 from chalicelib.services.mail import deliver
+from chalicelib.services.workspace_mail import deliver_workspace_mail
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         Mailer,
         ResearcherRepository,
         StudyRepository,
+        WorkspaceRepository,
     )
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class MailDependencies(Protocol):
     def ledger(self) -> Ledger: ...
     @property
     def mailer(self) -> Mailer: ...
+    @property
+    def workspaces(self) -> WorkspaceRepository: ...
 
 
 def handle_mail_batch(event: SQSEvent, deps: MailDependencies) -> BatchResponse:
@@ -62,6 +66,18 @@ def handle_mail_batch(event: SQSEvent, deps: MailDependencies) -> BatchResponse:
             log.error("dropping mail message %s: its body is not JSON", message_id)
             continue
         try:
+            if isinstance(message, dict) and message.get("type") == "workspace":
+                deliver_workspace_mail(
+                    message,
+                    workspaces=deps.workspaces,
+                    studies=deps.studies,
+                    researchers=deps.researchers,
+                    ledger=deps.ledger,
+                    mailer=deps.mailer,
+                    frontend_url=deps.settings.frontend_url,
+                    now=utcnow(),
+                )
+                continue
             deliver(
                 message,
                 receive_count=_receive_count(raw),

@@ -8,14 +8,18 @@ platform admin who is not a member, and the owner calling with a personal API to
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.services.catalog import CatalogKind, validate_item
 from chalicelib.services.domain import Invitation, Role, new_id
 from chalicelib.services.invitations import invite
+from chalicelib.services.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import FakeIdentityProvider, Person, RecordingMailQueue, StudyCast, join
@@ -60,6 +64,23 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/me/invitations"):                                   "401  200     200    200     200   200   200     200",
     ("GET", "/admin/researchers"):                                "401  403     403    403     403   403   200     403",
     ("PATCH", "/admin/researchers/{researcher_id}"):              "401  403     403    403     403   403   200     403",
+    ("GET", "/catalog"):                                          "401  200     200    200     200   200   200     200",
+    ("PUT", "/admin/catalog/{kind}/{item_id}"):                   "401  403     403    403     403   403   200     403",
+    ("DELETE", "/admin/catalog/{kind}/{item_id}"):                "401  403     403    403     403   403   204     403",
+    ("PATCH", "/admin/studies/{study_id}"):                       "401  404     403    403     403   403   200     403",
+    ("GET", "/admin/workspaces"):                                 "401  403     403    403     403   403   200     403",
+    ("POST", "/studies/{study_id}/workspaces"):                   "401  404     403    202     202   202   403     202",
+    ("GET", "/studies/{study_id}/workspaces"):                    "401  404     200    200     200   200   200     200",
+    ("GET", "/studies/{study_id}/usage"):                         "401  404     200    200     200   200   200     200",
+    # {workspace_id} is the contributor's own workspace, in the state the action needs.
+    ("GET", "/workspaces/{workspace_id}"):                        "401  404     200    200     200   200   200     200",
+    ("PATCH", "/workspaces/{workspace_id}"):                      "401  404     403    200     200   200   403     200",
+    ("DELETE", "/workspaces/{workspace_id}"):                     "401  404     403    202     202   202   403     202",
+    ("POST", "/workspaces/{workspace_id}/start"):                 "401  404     403    202     202   202   403     202",
+    ("POST", "/workspaces/{workspace_id}/stop"):                  "401  404     403    202     202   202   403     202",
+    ("POST", "/workspaces/{workspace_id}/reboot"):                "401  404     403    202     202   202   403     202",
+    ("POST", "/workspaces/{workspace_id}/retry"):                 "401  404     403    202     202   202   403     202",
+    ("GET", "/workspaces/{workspace_id}/events"):                 "401  404     200    200     200   200   200     200",
 }
 # fmt: on
 
@@ -68,6 +89,8 @@ QUERIES: dict[tuple[str, str], str] = {
     ("GET", "/auth/login"): "?next=/studies",
     ("GET", "/auth/callback"): "?code=some-code&state=nobody-started-this",
 }
+
+WORKSPACE_REQUEST = {"name": "Box", "profile": "small", "operating_system": "rocky-9"}
 
 BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
     ("PATCH", "/me"): lambda cast: {"name": "Renamed Researcher", "locale": "nl"},
@@ -79,6 +102,23 @@ BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
     ("POST", "/me/tokens"): lambda cast: {"name": "laptop"},
     ("PATCH", "/admin/researchers/{researcher_id}"): lambda cast: {"disabled": False},
     ("POST", "/studies/{study_id}/invitations"): lambda cast: {"email": f"{new_id()}@uni.example", "role": "viewer"},
+    ("PUT", "/admin/catalog/{kind}/{item_id}"): lambda cast: {
+        "name": "Lab net",
+        "price_per_day": "0",
+        "network": "lab",
+    },
+    ("PATCH", "/admin/studies/{study_id}"): lambda cast: {"max_workspaces": 7},
+    ("POST", "/studies/{study_id}/workspaces"): lambda cast: {
+        "name": "Box",
+        "profile": "small",
+        "operating_system": "rocky-9",
+    },
+    ("PATCH", "/workspaces/{workspace_id}"): lambda cast: {"name": "Renamed box"},
+}
+# The state the matrix's workspace is in for each route (RUNNING for the others).
+WORKSPACE_STATES = {
+    ("POST", "/workspaces/{workspace_id}/start"): WorkspaceStatus.STOPPED,
+    ("POST", "/workspaces/{workspace_id}/retry"): WorkspaceStatus.FAILED,
 }
 # Bodies that need the invitation made for the test (its token reaches only the invitee's mail).
 TOKEN_BODIES = {("POST", "/invitations/accept"), ("POST", "/invitations/decline")}
@@ -122,6 +162,29 @@ def invitation(deps: Dependencies, cast: StudyCast) -> Invitation:
     return made
 
 
+@pytest.fixture
+def catalog_entry(deps: Dependencies) -> str:
+    """A network entry of the catalog made for this test (so deleting it touches nobody else's)."""
+    item_id = f"net-{new_id()[:12]}"
+    deps.catalog.put(validate_item(CatalogKind.NETWORK, item_id, "Test net", "0", {"network": "test"}))
+    return item_id
+
+
+def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -> str:
+    """The contributor's workspace, put straight into `status` (as if the provisioning family had run)."""
+    made = request_workspace(
+        deps.access.load(cast.contributor.id, "none#none", cast.study_id),
+        deps.studies,
+        deps.catalog,
+        deps.workspaces,
+        deps.provisioning_queue,
+        deps.workspace_settings,
+        WorkspaceRequest(name="Matrix box", profile="small", operating_system="rocky-9"),
+    )
+    deps.workspaces.save(replace(made, status=status, server_id="srv-matrix"))
+    return made.id
+
+
 @pytest.mark.parametrize(("method", "path", "role", "expected"), _cases())
 def test_route_answers_each_role(
     client: Client,
@@ -130,13 +193,26 @@ def test_route_answers_each_role(
     identity_provider: FakeIdentityProvider,
     invitation: Invitation,
     mail_queue: RecordingMailQueue,
+    catalog_entry: str,
+    deps: Dependencies,
     method: str,
     path: str,
     role: str,
     expected: int,
 ) -> None:
     token_id = cast.owner_token.token.split(".")[1]
-    url = path.format(study_id=cast.study_id, researcher_id=target.id, token_id=token_id, invitation_id=invitation.id)
+    workspace_id = ""
+    if "{workspace_id}" in path:
+        workspace_id = workspace_in(deps, cast, WORKSPACE_STATES.get((method, path), WorkspaceStatus.RUNNING))
+    url = path.format(
+        study_id=cast.study_id,
+        researcher_id=target.id,
+        token_id=token_id,
+        invitation_id=invitation.id,
+        kind="networks",
+        item_id=catalog_entry,
+        workspace_id=workspace_id,
+    )
     url += QUERIES.get((method, path), "")
     headers = {} if role == "anonymous" else cast.by_role(role).headers
     make_body = BODIES.get((method, path))

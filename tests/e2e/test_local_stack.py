@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "VRE Broker local stack ready"
 START_TIMEOUT_SECONDS = 60.0
 MAIL_TIMEOUT_SECONDS = 30.0
+WORKSPACE_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 FRONTEND_URL = stage_variables("local")["FRONTEND_URL"]
@@ -478,6 +479,64 @@ def test_the_broker_reaches_the_stacks_openstack_through_the_clouds_yaml_it_wrot
     cloud.delete_server(created.id)
     assert cloud.get_server(created.id) is None
     cloud.close()
+
+
+def test_a_requested_workspace_runs_on_the_stacks_openstack_and_is_deleted(
+    stack: RunningStack, owner: Researcher, study: dict[str, Any]
+) -> None:
+    openstack = f"http://127.0.0.1:{stack.openstack_port}"
+
+    def ask(name: str) -> dict[str, Any]:
+        asked = stack.call(
+            "POST",
+            f"/studies/{study['id']}/workspaces",
+            owner.token,
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+            json={"name": name, "profile": "small", "operating_system": "ubuntu-2404"},
+        )
+        assert asked.status_code == 202, asked.text
+        body: dict[str, Any] = asked.json()
+        return body
+
+    # GIVEN a provisioning worker warmed by a first workspace (its Keystone login, discovery, name lookups)
+    first = ask("Warm-up box")
+    wait_for_status(stack, owner, first["id"], "RUNNING")
+    requests.post(f"{openstack}/_control/reset?only=calls", timeout=REQUEST_TIMEOUT_SECONDS).raise_for_status()
+
+    # WHEN the researcher asks for another one, and the pump feeds the provisioning family
+    workspace = ask("E2E box")
+    assert workspace["cost_estimate"]["per_day"] == 1.3
+    running = wait_for_status(stack, owner, workspace["id"], "RUNNING")
+
+    # THEN it has an address and its history, and it cost OpenStack at most four calls and no login
+    assert running["access"]["ip"]
+    assert running["access"]["username"] == "ubuntu"
+    events = stack.call("GET", f"/workspaces/{workspace['id']}/events", owner.token).json()["items"]
+    assert [e["status"] for e in events] == ["REQUESTED", "PROVISIONING", "RUNNING"]
+    calls = requests.get(f"{openstack}/_control/calls", timeout=REQUEST_TIMEOUT_SECONDS).json()
+    assert calls["total"] <= 4, calls
+    assert calls["auths"] == 0, calls
+    mail = stack.wait_for_mail(owner.email, subject="E2E box")
+    assert running["access"]["ip"] in mail["body"]
+
+    # AND deleting them removes their servers and frees the study's quota
+    for made in (first, workspace):
+        deleted = stack.call("DELETE", f"/workspaces/{made['id']}", owner.token)
+        assert deleted.status_code == 202, deleted.text
+        wait_for_status(stack, owner, made["id"], "DELETED")
+    usage = stack.call("GET", f"/studies/{study['id']}/usage", owner.token).json()
+    assert usage["workspaces"] == 0
+
+
+def wait_for_status(stack: RunningStack, who: Researcher, workspace_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WORKSPACE_TIMEOUT_SECONDS
+    while True:
+        found: dict[str, Any] = stack.call("GET", f"/workspaces/{workspace_id}", who.token).json()
+        if found["status"] == status:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"workspace still {found['status']} ({found['status_reason']}):\n{stack.output()[-5000:]}")
+        time.sleep(0.5)
 
 
 def test_a_busy_openstack_port_is_a_clear_failure(stack: RunningStack) -> None:

@@ -39,7 +39,14 @@ from chalicelib.services.domain import (
     utcnow,
 )
 from chalicelib.services.mail import MailDeliveryError, deliver
-from chalicelib.services.ports import InvitationRepository, Ledger, Mailer, ResearcherRepository, StudyRepository
+from chalicelib.services.ports import (
+    InvitationRepository,
+    Ledger,
+    Mailer,
+    ResearcherRepository,
+    StudyRepository,
+    WorkspaceRepository,
+)
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
@@ -78,6 +85,7 @@ class MailDeps:
     researchers: ResearcherRepository
     ledger: Ledger
     mailer: Mailer
+    workspaces: WorkspaceRepository
 
 
 @dataclass
@@ -180,7 +188,9 @@ def mailer() -> RecordingMailer:
 
 @pytest.fixture
 def worker_deps(deps: Dependencies, mailer: RecordingMailer) -> MailDeps:
-    return MailDeps(deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, mailer)
+    return MailDeps(
+        deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, mailer, deps.workspaces
+    )
 
 
 def settings_with(settings: Settings, **changes: Any) -> Settings:
@@ -193,7 +203,13 @@ def test_the_same_message_delivered_three_times_sends_one_mail(
     # GIVEN an invitation and its queued message, and the worker on SES (moto)
     invitation = scene.invite()
     on_ses = MailDeps(
-        deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, SesMailer(deps.settings)
+        deps.settings,
+        deps.invitations,
+        deps.studies,
+        deps.researchers,
+        deps.ledger,
+        SesMailer(deps.settings),
+        deps.workspaces,
     )
     body = invitation_message(invitation)
     message_id = str(uuid.uuid4())

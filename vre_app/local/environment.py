@@ -32,7 +32,7 @@ LOCAL_STATE_DIR = PROJECT_ROOT / ".local-stack"
 # Where the local identity provider sends the browser back to; the broker's `/auth/callback` route.
 CALLBACK_PATH = "/auth/callback"
 # The settings that name infrastructure, by the template output that holds each one's value.
-OUTPUT_VARIABLES = {"MAIL_QUEUE_URL": "MailQueueUrl"}
+OUTPUT_VARIABLES = {"MAIL_QUEUE_URL": "MailQueueUrl", "PROVISIONING_QUEUE_URL": "ProvisioningQueueUrl"}
 # Credentials that could reach a real account; the stack drops them so nothing it runs can.
 _REAL_CREDENTIALS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 # openstacksdk's variables (OS_CLOUD, OS_AUTH_URL, OS_CLIENT_CONFIG_FILE, ...): a shell's own cloud stays out.
@@ -160,7 +160,7 @@ def real_clouds_yaml(environ: Mapping[str, str]) -> Path | None:
 
 
 def infrastructure_environment(outputs: Mapping[str, str]) -> dict[str, str]:
-    """The variables that point the broker at the infrastructure the template made (the mail queue's URL)."""
+    """The variables that point the broker at the infrastructure the template made (the queues' URLs)."""
     missing = sorted(output for output in OUTPUT_VARIABLES.values() if not outputs.get(output))
     if missing:
         raise LocalEnvironmentError(f"infra/template.yaml gave no {', '.join(missing)} output")

@@ -52,6 +52,7 @@ from vre_app.local.moto_server import MotoServer
 from vre_app.local.openstack import KnobsError, LocalOpenStack
 from vre_app.local.openstack.state import KNOB_VARIABLE_PREFIX, knobs_from_environ
 from vre_app.local.pump import PumpError, QueuePump, load_app, sqs_handlers, subscribe
+from vre_app.local.schedule import DEFAULT_SCHEDULE_SECONDS, SCHEDULE_SECONDS_VARIABLE, Scheduler, scheduled_handlers
 from vre_app.local.signals import stop_on_signals
 from vre_app.seed import seed_reference
 
@@ -150,6 +151,7 @@ class LocalStack:
         self._openstack: LocalOpenStack | None = None
         self._api: ChaliceLocal | None = None
         self._pump: QueuePump | None = None
+        self._scheduler: Scheduler | None = None
 
     def __enter__(self) -> LocalStack:
         return self
@@ -191,7 +193,7 @@ class LocalStack:
         outputs = apply_template(self._cloudformation(), LOCAL_STAGE)
         self.queues = sorted(url.rsplit("/", 1)[-1] for key, url in outputs.items() if key.endswith("QueueUrl"))
         self._configure_mail(outputs)
-        counts = seed_reference(wiring.dependencies().references)
+        counts = seed_reference(wiring.dependencies().references, wiring.dependencies().catalog)
         log.info("tables and queues created; seeded %s", ", ".join(f"{n} {kind}" for kind, n in counts.items()))
         if stop.is_set():
             return False
@@ -208,6 +210,9 @@ class LocalStack:
             raise StackError(str(exc)) from exc
         self._pump = QueuePump(sqs, subscriptions)
         self._pump.start()
+        interval = float(self.environ.get(SCHEDULE_SECONDS_VARIABLE) or DEFAULT_SCHEDULE_SECONDS)
+        self._scheduler = Scheduler(scheduled_handlers(load_app(self.project_dir)), interval)
+        self._scheduler.start()
 
         return self._wait_until_healthy(stop)
 
@@ -220,6 +225,9 @@ class LocalStack:
         """Stop everything that was started, the API first and moto last; safe to call more than once."""
         pump, api, identity, openstack, moto = self._pump, self._api, self._identity, self._openstack, self._moto
         self._pump = self._api = self._identity = self._openstack = self._moto = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.stop()
         if pump is not None:
             pump.stop()
         if api is not None:

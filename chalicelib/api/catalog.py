@@ -1,0 +1,72 @@
+"""The workspace catalog: `/catalog` for everyone logged in, `/admin/catalog/{kind}/{item_id}` for platform admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
+from chalicelib.errors import NotFoundError
+from chalicelib.services import catalog as service
+from chalicelib.services.admin import require_platform_admin
+from chalicelib.services.catalog import CatalogItem, CatalogKind
+
+resource = Resource(__name__, tag="catalog")
+
+
+def render_item(item: CatalogItem) -> CatalogItemView:
+    return CatalogItemView(
+        id=item.id, name=item.name, price_per_day=float(item.price_per_day), attributes=dict(item.attributes)
+    )
+
+
+def _kind(kind: str) -> CatalogKind:
+    try:
+        return CatalogKind(kind)
+    except ValueError:
+        raise NotFoundError(detail=f"No catalog kind {kind}; the kinds are {', '.join(CatalogKind)}.") from None
+
+
+@resource.route("/catalog", "GET", summary="What a workspace can be made of, with prices", response=CatalogView)
+def read_catalog(call: Call[Any]) -> CatalogView:
+    catalog = service.read(call.deps.catalog)
+
+    def of(kind: CatalogKind) -> list[CatalogItemView]:
+        return [render_item(i) for i in sorted(catalog.of(kind), key=lambda i: i.id)]
+
+    return CatalogView(
+        operating_systems=of(CatalogKind.OPERATING_SYSTEM),
+        profiles=of(CatalogKind.PROFILE),
+        storage=of(CatalogKind.STORAGE),
+        networks=of(CatalogKind.NETWORK),
+        currency=call.deps.workspace_settings.currency,
+    )
+
+
+@resource.route(
+    "/admin/catalog/{kind}/{item_id}",
+    "PUT",
+    summary="Create or replace a catalog entry (existing workspaces keep what they have)",
+    body=CatalogItemWrite,
+    response=CatalogItemView,
+)
+def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> CatalogItemView:
+    require_platform_admin(call.caller)
+    body = call.body
+    attributes = {k: v for k, v in msgspec.structs.asdict(body).items() if k not in ("name", "price_per_day")}
+    item = service.validate_item(_kind(kind), item_id, body.name, body.price_per_day, attributes)
+    return render_item(service.put_item(call.deps.catalog, item))
+
+
+@resource.route(
+    "/admin/catalog/{kind}/{item_id}",
+    "DELETE",
+    summary="Withdraw a catalog entry from new requests",
+    status=204,
+)
+def delete_catalog_item(call: Call[Any], kind: str, item_id: str) -> Reply:
+    require_platform_admin(call.caller)
+    service.delete_item(call.deps.catalog, _kind(kind), item_id)
+    return Reply(status=204)
