@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 S = WorkspaceStatus
 BROKER = "broker"  # the actor of the steps the broker takes on its own
+CLEANUP = "cleanup"  # a FAILED workspace's server still to be deleted
 
 # The cloud call each action state makes once, and the server status that ends it.
 _ACTIONS: dict[WorkspaceStatus, tuple[str, ServerStatus]] = {
@@ -124,16 +125,27 @@ def notify(family: Family, workspace: Workspace, event: str) -> None:
 
 def fail(family: Family, workspace: Workspace, reason: str, moment: datetime) -> None:
     """FAILED with a reason the researcher can read, a half-made server cleaned up, and a mail."""
-    server_id = workspace.server_id
+    server_id, step = workspace.server_id, ""
     if server_id is not None and workspace.status is S.PROVISIONING:
         # A server that never became a workspace is cleaned up; one that ran keeps its disk for a retry.
-        try:
-            family.cloud.delete_server(server_id)
+        if clean_up(family, server_id, workspace.id):
             server_id = None
-        except CloudError as error:
-            log.warning("could not clean up server %s of failed workspace %s: %s", server_id, workspace.id, error)
-    failed = move(family, workspace, S.FAILED, moment, status_reason=reason, server_id=server_id, check_token="")
+        else:
+            step = CLEANUP  # the reconciler tries again
+    failed = move(
+        family, workspace, S.FAILED, moment, status_reason=reason, server_id=server_id, check_token="", cloud_step=step
+    )
     notify(family, failed, "failed")
+
+
+def clean_up(family: Family, server_id: str, workspace_id: str) -> bool:
+    """Delete a failed workspace's half-made server; False (logged) if OpenStack would not."""
+    try:
+        family.cloud.delete_server(server_id)
+    except CloudError as error:
+        log.warning("could not clean up server %s of failed workspace %s: %s", server_id, workspace_id, error.reason)
+        return False
+    return True
 
 
 def _cloud_failed(family: Family, workspace: Workspace, error: CloudError, moment: datetime) -> None:

@@ -2,7 +2,8 @@
 
 - a transitional workspace past its deadline is FAILED with a reason; one that has not moved
   for a while gets a fresh message (the one that should have moved it may be lost);
-- a RUNNING or STOPPED workspace whose server OpenStack no longer has is FAILED;
+- a RUNNING or STOPPED workspace whose server OpenStack no longer has is FAILED; a FAILED one whose
+  half-made server could not be deleted then gets it deleted now;
 - servers tagged by the broker with no live workspace are reported (and deleted, if the stage says so);
 - expiry: reminder mails before `expires_at`, stop at expiry, delete after the grace period.
 """
@@ -18,7 +19,7 @@ from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import CloudError, CloudServer
 from chalicelib.services.domain import PageRequest, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
-from chalicelib.services.provisioning import Family, fail, move, notify
+from chalicelib.services.provisioning import CLEANUP, Family, clean_up, fail, move, notify
 from chalicelib.services.workspaces import converge_message
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Report:
     reminded: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
 
 
 def reconcile(family: Family, *, now: Clock = utcnow) -> Report:
@@ -82,6 +84,11 @@ def _round(
         elif _quiet(family, workspace, moment):
             family.queue.send(converge_message(workspace))
             report.nudged.append(workspace.id)
+        return
+    if status is S.FAILED and workspace.cloud_step == CLEANUP and workspace.server_id is not None:
+        if clean_up(family, workspace.server_id, workspace.id):
+            family.workspaces.save(replace(workspace, server_id=None, cloud_step=""))
+            report.cleaned.append(workspace.id)
         return
     if _lost(workspace, servers):
         failed = move(

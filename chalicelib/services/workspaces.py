@@ -38,6 +38,7 @@ from chalicelib.services.ports import (
 )
 
 Clock = Callable[[], datetime]
+USAGE_PAGE = 1000
 _SSH_KEY = re.compile(
     r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( [^\n\r]*)?$"
 )
@@ -329,13 +330,14 @@ def usage(
     month_start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     counted = workspaces.usage(study.id)
     total = Decimal(0)
-    page = PageRequest(limit=100)
+    # One Query covers a study of up to USAGE_PAGE workspaces (deleted ones included); more take more.
+    page = PageRequest(limit=USAGE_PAGE)
     while True:
         batch = workspaces.for_study(study.id, page)
         total += sum((cost_between(w, month_start, moment) for w in batch.items), start=Decimal(0))
         if batch.next_start is None:
             break
-        page = PageRequest(limit=100, start=batch.next_start)
+        page = PageRequest(limit=USAGE_PAGE, start=batch.next_start)
     quota = quota_of(study, settings)
     return Usage(
         study.id,

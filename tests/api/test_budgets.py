@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -18,8 +20,10 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
-from chalicelib.models.records import MembershipRecord, StudyRecord
+from chalicelib.models.records import MembershipRecord, StudyRecord, WorkspaceEventRecord, WorkspaceRecord
+from chalicelib.models.workspaces import event_record, workspace_record
 from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
+from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import ENVIRONMENT
@@ -27,6 +31,20 @@ from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 
 BUDGET = 3
+MACHINE = Machine(
+    "small",
+    "rocky-9",
+    "research",
+    50,
+    "Rocky Linux 9",
+    "vre.small",
+    "vre-research",
+    2,
+    8,
+    False,
+    Decimal("1.30"),
+    "rocky",
+)
 REGION = "eu-central-1"
 ROUTES = [
     "/studies",
@@ -34,6 +52,11 @@ ROUTES = [
     "/studies/{study_id}/members",
     "/studies/{study_id}/audit",
     "/universities",
+    "/catalog",
+    "/studies/{study_id}/workspaces",
+    "/studies/{study_id}/usage",
+    "/workspaces/{workspace_id}",
+    "/workspaces/{workspace_id}/events",
 ]
 
 
@@ -61,6 +84,7 @@ class DynamoCalls:
 class Owner:
     headers: dict[str, str]
     study_id: str
+    workspace_id: str
 
 
 @dataclass(frozen=True)
@@ -70,8 +94,9 @@ class BudgetStack:
     large: Owner
 
 
-def _owner(deps: Dependencies, studies: int, members: int) -> Owner:
-    """A researcher owning `studies` studies, the first with `members` more members, written in batches."""
+def _owner(deps: Dependencies, studies: int, members: int, workspaces: int) -> Owner:
+    """A researcher owning `studies` studies, the first with `members` more members and `workspaces`
+    workspaces (the first with as many events), written in batches."""
     now = utcnow()
     owner = deps.researchers.add(
         Researcher(id=new_id(), email=f"{new_id()}@uni.example", name="Owner", created_at=now, updated_at=now)
@@ -97,8 +122,31 @@ def _owner(deps: Dependencies, studies: int, members: int) -> Owner:
             member_batch.save(
                 MembershipRecord(study_id=ids[0], researcher_id=new_id(), role="viewer", joined_at=now, version=1)
             )
+    workspace_ids = [new_id() for _ in range(workspaces)]
+    with WorkspaceRecord.batch_write() as workspace_batch, WorkspaceEventRecord.batch_write() as event_batch:
+        for workspace_id in workspace_ids:
+            workspace_batch.save(
+                workspace_record(
+                    Workspace(
+                        workspace_id,
+                        ids[0],
+                        owner.id,
+                        "Box",
+                        MACHINE,
+                        WorkspaceStatus.RUNNING,
+                        now,
+                        now,
+                        now + timedelta(days=90),
+                        billing_started_at=now,
+                        version=1,
+                    )
+                )
+            )
+            event_batch.save(
+                event_record(WorkspaceEvent(workspace_ids[0], ids[0], WorkspaceStatus.RUNNING, now, owner.id))
+            )
     token = issue_session_token(deps.token_policy, owner.id)
-    return Owner({"Authorization": f"Bearer {token}"}, ids[0])
+    return Owner({"Authorization": f"Bearer {token}"}, ids[0], workspace_ids[0])
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +164,8 @@ def budget_stack(moto_stack: Dependencies) -> Iterator[BudgetStack]:
             apply_template(boto3.client("cloudformation", region_name=REGION), "local")
             # Built now, with the hook in place, so every DynamoDB client it makes is counted.
             deps = wiring.dependencies()
-            seed_reference(deps.references)
-            yield BudgetStack(counter, small=_owner(deps, 10, 10), large=_owner(deps, 2000, 300))
+            seed_reference(deps.references, deps.catalog)
+            yield BudgetStack(counter, small=_owner(deps, 10, 10, 10), large=_owner(deps, 2000, 300, 300))
         finally:
             botocore.handlers.BUILTIN_HANDLERS.remove(handler)
             wiring.install(moto_stack)
@@ -128,7 +176,7 @@ def test_round_trips_are_few_and_do_not_grow_with_the_data(budget_stack: BudgetS
     counts = {}
     with Client(app, stage_name="local") as client:
         for label, owner in (("small", budget_stack.small), ("large", budget_stack.large)):
-            url = route.format(study_id=owner.study_id)
+            url = route.format(study_id=owner.study_id, workspace_id=owner.workspace_id)
             operations = budget_stack.calls.during(
                 lambda url=url, owner=owner: call(client, "GET", url, headers=owner.headers)  # type: ignore[misc]
             )

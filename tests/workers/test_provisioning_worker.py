@@ -1,0 +1,170 @@
+"""The provisioning family as Lambda runs it: SQS batches, DynamoDB (moto), and openstacksdk talking HTTP
+to the local OpenStack with its fault knobs turned up."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.app import SQSEvent
+
+from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
+from chalicelib.services import workspaces as service
+from chalicelib.services.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.provisioning import Family, handle_message
+from chalicelib.services.reconciler import reconcile
+from chalicelib.wiring import Dependencies
+from chalicelib.workers.provisioning import handle_provisioning_batch
+from tests.conftest import RecordingMailQueue, StudyCast
+from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
+from vre_app.local.openstack import Knobs, LocalOpenStack
+
+pytestmark = pytest.mark.xdist_group("local-openstack")
+S = WorkspaceStatus
+
+
+def sqs_event(*bodies: str) -> SQSEvent:
+    records = [
+        {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": "r",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:vre-provisioning",
+            "awsRegion": "eu-west-1",
+        }
+        for body in bodies
+    ]
+    return SQSEvent({"Records": records}, None)
+
+
+@dataclass
+class Wired:
+    provisioning: Family
+
+
+def test_a_batch_drops_what_can_never_succeed_and_reports_what_failed(deps: Dependencies, cast: StudyCast) -> None:
+    family = Family(
+        deps.workspaces, FakeCloud(), RecordingProvisioningQueue(), RecordingMailQueue(), WorkspaceSettings()
+    )
+    workspace = service.request_workspace(
+        deps.access.load(cast.contributor.id, "none#none", cast.study_id),
+        deps.studies,
+        deps.catalog,
+        deps.workspaces,
+        family.queue,
+        family.settings,
+        service.WorkspaceRequest(name="Box", profile="small", operating_system="rocky-9"),
+    )
+
+    class Exploding(RecordingProvisioningQueue):
+        def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+            raise RuntimeError("SQS is down")
+
+    broken = Family(family.workspaces, family.cloud, Exploding(), family.mail, family.settings)
+    event = sqs_event(
+        "not json",
+        json.dumps([1, 2]),
+        json.dumps({"workspace_id": 7}),
+        json.dumps({"kind": "converge", "workspace_id": workspace.id}),
+    )
+
+    answer = handle_provisioning_batch(event, Wired(broken))
+
+    failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
+    assert failed == [event.to_dict()["Records"][3]["messageId"]]  # only the one that can succeed later
+
+
+@dataclass
+class SimulatedTime:
+    """One clock for the broker and the local OpenStack, moved by the messages' delays."""
+
+    seconds: float = 0.0
+    start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds)
+
+
+@pytest.fixture
+def faulty_openstack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalOpenStack, SimulatedTime]]:
+    time = SimulatedTime()
+    knobs = Knobs(boot_seconds=20, error_rate=0.3, server_error_rate=0.1)
+    with LocalOpenStack(port=0, knobs=knobs, seed=11, clock=time.monotonic) as cloud:
+        clouds_yaml = tmp_path / "clouds.yaml"
+        cloud.write_clouds_yaml(clouds_yaml)
+        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds_yaml))
+        yield cloud, time
+
+
+def test_thirty_percent_faults_over_a_hundred_requests_leave_every_workspace_settled_and_one_server_each(
+    deps: Dependencies, cast: StudyCast, faulty_openstack: tuple[LocalOpenStack, SimulatedTime]
+) -> None:
+    openstack, time = faulty_openstack
+    queue, mail = RecordingProvisioningQueue(), RecordingMailQueue()
+    settings = WorkspaceSettings(quota=Quota(1000, 100_000), max_attempts=4)
+    cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=5))
+    family = Family(deps.workspaces, cloud, queue, mail, settings)
+    access = deps.access.load(cast.contributor.id, "none#none", cast.study_id)
+    requested = [
+        service.request_workspace(
+            access,
+            deps.studies,
+            deps.catalog,
+            deps.workspaces,
+            queue,
+            settings,
+            service.WorkspaceRequest(name=f"box {n}", profile="small", operating_system="rocky-9"),
+            now=time.now,
+        )
+        for n in range(100)
+    ]
+
+    # Each message is delivered twice (at least once means sometimes more), in delay order.
+    handled = 0
+    while (pending := queue.sent[queue._taken :]) and handled < 5000:
+        queue._taken += 1
+        message, delay = pending[0]
+        time.seconds += delay
+        for _copy in range(2):
+            handle_message(family, message, now=time.now)
+        handled += 1
+    # The faults also hit some clean-ups of failed workspaces' servers; the reconciler finishes them.
+    openstack.state.set_knobs({"error_rate": 0.0})
+    report = reconcile(family, now=time.now)
+    cloud.close()
+
+    outcomes = [deps.workspaces.get(w.id) for w in requested]
+    servers: dict[str, list[str]] = {}
+    for server in openstack.state.servers.values():
+        servers.setdefault(server_workspace(server), []).append(server.id)
+    assert all(w is not None and w.status in (S.RUNNING, S.FAILED) for w in outcomes)
+    for workspace in outcomes:
+        assert workspace is not None
+        if workspace.status is S.FAILED:
+            assert workspace.status_reason, workspace
+            assert servers.get(workspace.id, []) == [], workspace.status_reason
+        else:
+            assert servers.get(workspace.id) == [workspace.server_id]
+    running = sum(1 for w in outcomes if w is not None and w.status is S.RUNNING)
+    print(
+        f"\n{running} RUNNING, {100 - running} FAILED after {handled} messages (each delivered twice);"
+        f" the reconciler cleaned up {len(report.cleaned)} servers"
+    )
+    assert running >= 50
+
+
+def server_workspace(server: Any) -> str:
+    metadata = getattr(server, "metadata", {}) or {}
+    return str(metadata.get("vre_workspace_id", ""))
