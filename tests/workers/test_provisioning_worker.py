@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -168,3 +168,61 @@ def test_thirty_percent_faults_over_a_hundred_requests_leave_every_workspace_set
 def server_workspace(server: Any) -> str:
     metadata = getattr(server, "metadata", {}) or {}
     return str(metadata.get("vre_workspace_id", ""))
+
+
+class Killed(BaseException):
+    """What a Lambda killed mid-batch looks like from inside: nothing after it runs, nothing is acknowledged."""
+
+
+def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_duplicates_nothing(
+    deps: Dependencies, cast: StudyCast
+) -> None:
+    cloud, queue = FakeCloud(), RecordingProvisioningQueue()
+    settings = WorkspaceSettings(quota=Quota(1000, 100_000), first_check=timedelta(0))
+    family = Family(deps.workspaces, cloud, queue, RecordingMailQueue(), settings)
+    access = deps.access.load(cast.contributor.id, "none#none", cast.study_id)
+    made = [
+        service.request_workspace(
+            access,
+            deps.studies,
+            deps.catalog,
+            deps.workspaces,
+            queue,
+            settings,
+            service.WorkspaceRequest(name=f"box {n}", profile="small", operating_system="rocky-9"),
+        )
+        for n in range(5)
+    ]
+    batch = sqs_event(*(json.dumps(message) for message in queue.take()))
+    real_create = cloud.create_server
+    creates = 0
+
+    def create_then_die(spec):  # type: ignore[no-untyped-def]
+        nonlocal creates
+        creates += 1
+        server = real_create(spec)
+        if creates == 3:
+            raise Killed  # the third server exists, but the worker never records it
+        return server
+
+    cloud.create_server = create_then_die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        handle_provisioning_batch(batch, Wired(family))
+
+    # SQS hands the whole unacknowledged batch out again after its visibility timeout (6 minutes), by
+    # which time the creating worker's 2-minute lease has run out.
+    for workspace in made:
+        stored = deps.workspaces.get(workspace.id)
+        assert stored is not None
+        if stored.lease_until is not None:
+            deps.workspaces.save(replace(stored, lease_until=stored.lease_until - timedelta(minutes=6)))
+    cloud.create_server = real_create  # type: ignore[method-assign]
+    assert handle_provisioning_batch(batch, Wired(family)) == {"batchItemFailures": []}
+    while waiting := queue.take():
+        handle_provisioning_batch(sqs_event(*(json.dumps(m) for m in waiting)), Wired(family))
+
+    for workspace in made:
+        stored = deps.workspaces.get(workspace.id)
+        assert stored is not None
+        assert stored.status is S.RUNNING
+        assert len(cloud.servers_of(workspace.id)) == 1
