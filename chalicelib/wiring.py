@@ -21,6 +21,7 @@ from chalicelib.models.ledger import DynamoLedger
 from chalicelib.models.reference import DynamoReference
 from chalicelib.models.researchers import DynamoResearchers
 from chalicelib.models.studies import DynamoStudies
+from chalicelib.models.uploads import DynamoUploads
 from chalicelib.providers.secrets import Secrets
 from chalicelib.services.invitations import InvitationSettings, Outbox
 from chalicelib.services.login import LoginSettings
@@ -34,7 +35,9 @@ from chalicelib.services.ports import (
     ReferenceRepository,
     ResearcherRepository,
     StudyRepository,
+    UploadRepository,
 )
+from chalicelib.services.uploads import UploadPolicy
 
 if TYPE_CHECKING:
     from chalicelib.services.identity import IdentityProvider
@@ -51,6 +54,7 @@ class Dependencies:
     secrets: Secrets
     invitations: InvitationRepository
     ledger: Ledger
+    uploads: UploadRepository
     provider_override: IdentityProvider | None = field(default=None)
     mail_queue_override: MailQueue | None = field(default=None)
     mailer_override: Mailer | None = field(default=None)
@@ -86,6 +90,11 @@ class Dependencies:
             per_inviter_per_day=s.invitations_per_inviter_per_day,
             message_max=s.invitation_message_max,
         )
+
+    @cached_property
+    def upload_policy(self) -> UploadPolicy:
+        s = self.settings
+        return UploadPolicy(denied_extensions=s.denied_extensions, max_bytes=s.upload_max_bytes)
 
     @cached_property
     def token_policy(self) -> TokenPolicy:
@@ -154,6 +163,7 @@ def _build(settings: Settings) -> Dependencies:
         secrets=Secrets(settings),
         invitations=DynamoInvitations(connection),
         ledger=DynamoLedger(),
+        uploads=DynamoUploads(connection),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, auth, invitations, me, members, reference, service, studies
+from chalicelib.api import admin, auth, invitations, me, members, reference, service, studies, tusd, uploads
 from chalicelib.api.framework import Operation, Resource
 
 RESOURCES: tuple[Resource, ...] = (
@@ -18,6 +18,8 @@ RESOURCES: tuple[Resource, ...] = (
     members.resource,
     invitations.resource,
     admin.resource,
+    uploads.resource,
+    tusd.resource,
 )
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Secrets:
-    """The signing key and the OIDC client secret, resolved lazily."""
+    """The signing key, the OIDC client secret and the tusd hook secret, resolved lazily."""
 
     def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
         self._settings = settings
@@ -58,3 +58,13 @@ class Secrets:
         if s.oidc_client_secret_parameter:
             return self._parameter(s.oidc_client_secret_parameter)
         raise ConfigurationError("neither OIDC_CLIENT_SECRET nor OIDC_CLIENT_SECRET_PARAMETER is set")
+
+    @cached_property
+    def tusd_hook_secret(self) -> str:
+        """The secret tusd carries in its hook URL (`/hooks/tusd?secret=...`)."""
+        s = self._settings
+        if s.tusd_hook_secret:
+            return s.tusd_hook_secret
+        if s.tusd_hook_secret_parameter:
+            return self._parameter(s.tusd_hook_secret_parameter)
+        raise ConfigurationError("neither TUSD_HOOK_SECRET nor TUSD_HOOK_SECRET_PARAMETER is set")

@@ -26,6 +26,7 @@ from chalicelib.services.domain import (
     Researcher,
     Study,
     StudyAccess,
+    Upload,
 )
 
 
@@ -151,6 +152,14 @@ class StudyRepository(Protocol):
 
     def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]: ...
 
+    def by_upload_code(self, upload_code: str) -> Study | None:
+        """The study the upload-code index names for `upload_code`, read consistently; None if none.
+
+        The index lags a fresh code by a moment, so the study returned may already carry a newer
+        code: callers compare `study.upload_code` themselves.
+        """
+        ...
+
     def membership(self, study_id: str, researcher_id: str) -> Membership | None: ...
 
     def member(self, study_id: str, researcher_id: str) -> Member | None:
@@ -187,4 +196,21 @@ class StudyRepository(Protocol):
 
     def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
         """The study's audit entries, newest first."""
+        ...
+
+
+class UploadRepository(Protocol):
+    def get(self, tusd_id: str) -> Upload | None: ...
+
+    def add(self, upload: Upload, audit: AuditEntry) -> bool:
+        """Store a new upload and its audit entry in one transaction; False (nothing written) if the
+        tusd id is on record already, which makes a repeated hook harmless."""
+        ...
+
+    def update(self, upload: Upload, audit: AuditEntry) -> Upload:
+        """Store a change to an upload read earlier (optimistic on its version), with its audit entry."""
+        ...
+
+    def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
+        """The study's uploads, newest first."""
         ...

@@ -60,6 +60,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/me/invitations"):                                   "401  200     200    200     200   200   200     200",
     ("GET", "/admin/researchers"):                                "401  403     403    403     403   403   200     403",
     ("PATCH", "/admin/researchers/{researcher_id}"):              "401  403     403    403     403   403   200     403",
+    ("GET", "/studies/{study_id}/uploads"):                       "401  404     200    200     200   200   200     200",
+    # tusd authenticates with the secret in its hook URL; a bearer token alone gets nowhere (tests/security).
+    ("POST", "/hooks/tusd"):                                      "401  401     401    401     401   401   401     401",
 }
 # fmt: on
 

@@ -39,7 +39,14 @@ from chalicelib.services.domain import (
     utcnow,
 )
 from chalicelib.services.mail import MailDeliveryError, deliver
-from chalicelib.services.ports import InvitationRepository, Ledger, Mailer, ResearcherRepository, StudyRepository
+from chalicelib.services.ports import (
+    InvitationRepository,
+    Ledger,
+    Mailer,
+    ResearcherRepository,
+    StudyRepository,
+    UploadRepository,
+)
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
@@ -78,6 +85,7 @@ class MailDeps:
     researchers: ResearcherRepository
     ledger: Ledger
     mailer: Mailer
+    uploads: UploadRepository
 
 
 @dataclass
@@ -180,7 +188,7 @@ def mailer() -> RecordingMailer:
 
 @pytest.fixture
 def worker_deps(deps: Dependencies, mailer: RecordingMailer) -> MailDeps:
-    return MailDeps(deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, mailer)
+    return MailDeps(deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, mailer, deps.uploads)
 
 
 def settings_with(settings: Settings, **changes: Any) -> Settings:
@@ -193,7 +201,13 @@ def test_the_same_message_delivered_three_times_sends_one_mail(
     # GIVEN an invitation and its queued message, and the worker on SES (moto)
     invitation = scene.invite()
     on_ses = MailDeps(
-        deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, SesMailer(deps.settings)
+        deps.settings,
+        deps.invitations,
+        deps.studies,
+        deps.researchers,
+        deps.ledger,
+        SesMailer(deps.settings),
+        deps.uploads,
     )
     body = invitation_message(invitation)
     message_id = str(uuid.uuid4())
@@ -272,6 +286,7 @@ def test_the_last_try_before_the_dead_letter_queue_marks_the_mail_failed(
                 invitations=deps.invitations,
                 studies=deps.studies,
                 researchers=deps.researchers,
+                uploads=deps.uploads,
                 ledger=deps.ledger,
                 mailer=refusing,
                 settings=deps.settings,
