@@ -289,12 +289,13 @@ class InMemoryUploads:
         found = self._items.get(tusd_id)
         return None if found is None else _copy_upload(found)
 
-    def add(self, upload: Upload, audit: AuditEntry) -> bool:
+    def add(self, upload: Upload, audit: AuditEntry) -> Upload | None:
         if upload.tusd_id in self._items:
-            return False
-        self._items[upload.tusd_id] = _next_version(_copy_upload(replace(upload, version=None)))
+            return None
+        stored = _next_version(_copy_upload(replace(upload, version=None)))
+        self._items[upload.tusd_id] = stored
         self.studies.record(audit)
-        return True
+        return _copy_upload(stored)
 
     def update(self, upload: Upload, audit: AuditEntry) -> Upload:
         _check_version(self._items.get(upload.tusd_id), upload.version, "The upload changed in the meantime.")

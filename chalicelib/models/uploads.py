@@ -65,15 +65,16 @@ class DynamoUploads:
         except UploadRecord.DoesNotExist:
             return None
 
-    def add(self, upload: Upload, audit: AuditEntry) -> bool:
+    def add(self, upload: Upload, audit: AuditEntry) -> Upload | None:
         # A new record carries no version, so pynamodb makes the write conditional on the item being absent.
+        record = upload_record(replace(upload, version=None))
         try:
             with transaction(self._connection, "This upload is on record already.") as writes:
-                writes.save(upload_record(replace(upload, version=None)))
+                writes.save(record)
                 writes.save(audit_record(audit))
         except ConflictError:
-            return False
-        return True
+            return None
+        return to_upload(record)
 
     def update(self, upload: Upload, audit: AuditEntry) -> Upload:
         record = upload_record(upload)

@@ -190,7 +190,7 @@ def _deliver_upload_notice(
     settings: Settings,
     now: datetime,
 ) -> None:
-    """Tell each admin and the owner of the study, once each; a failed send is retried, the others are not."""
+    """Tell each admin and the owner of the study, once each; only the sends that failed are tried again."""
     upload = uploads.get(message.tusd_id)
     if upload is None or upload.status is not UploadStatus.RECEIVED:
         log.info("mail %s: upload %s is not (or no longer) received; not sent", message.mail_id, message.tusd_id)
@@ -199,16 +199,21 @@ def _deliver_upload_notice(
     if study is None:
         log.warning("mail %s: the study of upload %s is gone; not sent", message.mail_id, upload.id)
         return
+    failed: list[str] = []
     for admin in study_admins(studies, researchers, study.id):
         claim = f"mail#{message.mail_id}#{admin.id}"
         if not ledger.claim(claim, until=now + CLAIM_LIFETIME):
             continue
         try:
             mailer.send(render_upload_received(upload, study, admin, frontend_url=settings.frontend_url))
-        except Exception:  # whatever failed, the claim must not outlive a mail that was not sent; re-raised
+        except Exception:  # one admin's failure must not hold up the others; the message is retried below
+            log.exception("mail %s to admin %s failed", message.mail_id, admin.id)
             ledger.release(claim)
-            raise
+            failed.append(admin.id)
+            continue
         log.info("mail %s sent to admin %s", message.mail_id, admin.id)
+    if failed:
+        raise MailDeliveryError(f"mail {message.mail_id} failed for {len(failed)} admin(s); it is tried again")
 
 
 def study_admins(studies: StudyRepository, researchers: ResearcherRepository, study_id: str) -> list[Researcher]:

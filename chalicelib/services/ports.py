@@ -202,9 +202,9 @@ class StudyRepository(Protocol):
 class UploadRepository(Protocol):
     def get(self, tusd_id: str) -> Upload | None: ...
 
-    def add(self, upload: Upload, audit: AuditEntry) -> bool:
-        """Store a new upload and its audit entry in one transaction; False (nothing written) if the
-        tusd id is on record already, which makes a repeated hook harmless."""
+    def add(self, upload: Upload, audit: AuditEntry) -> Upload | None:
+        """Store a new upload and its audit entry in one transaction and return it as stored; None
+        (nothing written) if the tusd id is on record already, which makes a repeated hook harmless."""
         ...
 
     def update(self, upload: Upload, audit: AuditEntry) -> Upload:

@@ -345,12 +345,12 @@ def record_finished(
     arrived = _arrived(upload, study, upload_id, UploadStatus.RECEIVED, moment)
     detail = f"{arrived.file_name}, {human_size(arrived.size)}{_from(arrived.sender_name, arrived.sender_email)}"
     audit = _audit(study.id, "upload.received", Outcome.SUCCESS, moment, f"upload:{upload_id}", detail)
-    if not uploads.add(arrived, audit):
-        stored = uploads.get(upload.tusd_id)
+    stored = uploads.add(arrived, audit)
+    if stored is None:
         log.info("upload %s was on record already", upload_id)
-        arrived = stored if stored is not None else arrived
+        stored = uploads.get(upload.tusd_id) or arrived
     mail.send({"type": "upload_received", "mail_id": notice_mail_id(upload.tusd_id), "tusd_id": upload.tusd_id})
-    return arrived
+    return stored
 
 
 def record_terminated(
@@ -364,9 +364,8 @@ def record_terminated(
         aborted = _arrived(upload, study, upload_id, UploadStatus.ABORTED, moment)
         detail = f"{aborted.file_name}: {human_size(aborted.received_bytes)} of {human_size(aborted.size)}"
         audit = _audit(study.id, "upload.aborted", Outcome.SUCCESS, moment, f"upload:{upload_id}", detail)
-        if uploads.add(aborted, audit):
-            return aborted
-        stored = uploads.get(upload.tusd_id)  # post-finish came in between
+        # If the add finds a record, post-finish came in between: that upload is then deleted below.
+        stored = uploads.add(aborted, audit) or uploads.get(upload.tusd_id)
         if stored is None:
             return aborted
     if stored.status is not UploadStatus.RECEIVED:

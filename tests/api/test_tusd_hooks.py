@@ -167,9 +167,7 @@ def test_post_finish_for_a_deleted_study_is_a_404(client: Client, cast: StudyCas
 
 
 @pytest.mark.parametrize("tusd_id", ["5d892c228ec8d0451dfec588697e8930", "", "a/b/c", "../x/" + "0" * 32])
-def test_post_finish_for_an_id_the_broker_did_not_give_is_a_422(
-    client: Client, cast: StudyCast, tusd_id: str
-) -> None:
+def test_post_finish_for_an_id_the_broker_did_not_give_is_a_422(client: Client, cast: StudyCast, tusd_id: str) -> None:
     before = snapshot()
 
     status, payload, _ = post_hook(client, hook("post-finish", tusd_id=tusd_id))

@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 READY_LINE = "VRE Broker local stack ready"
-_CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
+# chalice's command line, with an access log that filters credentials out of query strings.
+_CHALICE_MAIN = "import sys; from vre_app.local.chalice_local import main; sys.exit(main())"
 
 
 class StackError(RuntimeError):
