@@ -110,7 +110,7 @@ class UploadRefusedError(Exception):
 
 
 def human_size(size: int, *, decimal_mark: str = ".") -> str:
-    """`1536` as `1.5 KB` (binary multiples, as file managers show them)."""
+    """`1536` as `1.5 KB`: binary multiples, as Windows shows sizes."""
     value = float(size)
     for unit in _UNITS:
         if value < 1024 or unit == _UNITS[-1]:
