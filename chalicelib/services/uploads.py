@@ -172,12 +172,7 @@ def _base_name(path: str) -> str:
 def looks_like_email(value: str) -> bool:
     """`local@domain.tld`, without spaces: what mail can be sent to, not a full RFC 5322 check."""
     local, at, domain = value.partition("@")
-    return (
-        bool(at and local)
-        and "@" not in domain
-        and "." in domain.strip(".")
-        and not any(c.isspace() for c in value)
-    )
+    return bool(at and local) and "@" not in domain and "." in domain.strip(".") and not any(c.isspace() for c in value)
 
 
 def extension_of(name: str) -> str:
