@@ -80,11 +80,24 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     reconcile_delete_orphans: bool = False
 
     upload_base_url: str = "http://127.0.0.1:1080/upload/"
+    # The data drop-off (tusd): the hook's shared secret (the value on `local`, an SSM name when deployed),
+    # the file extensions refused (comma-separated, any case, with or without the dot) and the size limit.
+    tusd_hook_secret: str | None = None
+    tusd_hook_secret_parameter: str | None = None
+    disallowed_extensions: str = "exe,com,bat,lnk,sh"
+    upload_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 50 * 1024**3
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024
 
     sentry_dsn: str | None = None
     log_level: str = "INFO"
+
+    @property
+    def denied_extensions(self) -> frozenset[str]:
+        """`DISALLOWED_EXTENSIONS` as a set of lower-case extensions without their dot."""
+        return frozenset(
+            cleaned for item in self.disallowed_extensions.split(",") if (cleaned := item.strip().lstrip(".").lower())
+        )
 
     @property
     def tables_prefix(self) -> str:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode
+
 from chalicelib.config import Settings
 
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
+
 _enabled = False
+# Query parameters that carry credentials: tusd's hook secret, and the login callback's code and state.
+SECRET_QUERY_PARAMETERS = frozenset({"secret", "code", "state", "token"})
+FILTERED = "[Filtered]"
 
 
 def init_sentry(settings: Settings) -> bool:
@@ -23,6 +32,7 @@ def init_sentry(settings: Settings) -> bool:
         release=f"vre-broker@{__version__}",
         integrations=[ChaliceIntegration()],
         send_default_pii=False,
+        before_send=scrub_event,
     )
     _enabled = True
     return True
@@ -34,3 +44,25 @@ def report_exception() -> None:
         import sentry_sdk
 
         sentry_sdk.capture_exception()
+
+
+def scrub_event(event: Event, hint: Hint) -> Event:
+    """Filter credentials out of the request's query string before an event leaves for Sentry.
+
+    Sentry's own scrubber reads headers, cookies and bodies, not the query string, which carries
+    tusd's hook secret (`/hooks/tusd?secret=...`).
+    """
+    request = event.get("request")
+    if not isinstance(request, dict):
+        return event
+    query = request.get("query_string")
+    if isinstance(query, dict):
+        request["query_string"] = {k: FILTERED if _secret(k) else v for k, v in query.items()}
+    elif isinstance(query, str):
+        pairs = parse_qsl(query, keep_blank_values=True)
+        request["query_string"] = urlencode([(k, FILTERED if _secret(k) else v) for k, v in pairs])
+    return event
+
+
+def _secret(name: object) -> bool:
+    return isinstance(name, str) and name.lower() in SECRET_QUERY_PARAMETERS

@@ -22,6 +22,7 @@ from chalicelib.models.ledger import DynamoLedger
 from chalicelib.models.reference import DynamoReference
 from chalicelib.models.researchers import DynamoResearchers
 from chalicelib.models.studies import DynamoStudies
+from chalicelib.models.uploads import DynamoUploads
 from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
 from chalicelib.services.cloud import Cloud
@@ -40,9 +41,11 @@ from chalicelib.services.ports import (
     ReferenceRepository,
     ResearcherRepository,
     StudyRepository,
+    UploadRepository,
     WorkspaceRepository,
 )
 from chalicelib.services.provisioning import Family
+from chalicelib.services.uploads import UploadPolicy
 
 if TYPE_CHECKING:
     from chalicelib.services.identity import IdentityProvider
@@ -61,6 +64,7 @@ class Dependencies:
     ledger: Ledger
     workspaces: WorkspaceRepository
     catalog: CatalogRepository
+    uploads: UploadRepository
     provider_override: IdentityProvider | None = field(default=None)
     mail_queue_override: MailQueue | None = field(default=None)
     mailer_override: Mailer | None = field(default=None)
@@ -143,6 +147,11 @@ class Dependencies:
         )
 
     @cached_property
+    def upload_policy(self) -> UploadPolicy:
+        s = self.settings
+        return UploadPolicy(denied_extensions=s.denied_extensions, max_bytes=s.upload_max_bytes)
+
+    @cached_property
     def token_policy(self) -> TokenPolicy:
         s = self.settings
         return TokenPolicy(
@@ -211,6 +220,7 @@ def _build(settings: Settings) -> Dependencies:
         ledger=DynamoLedger(),
         workspaces=DynamoWorkspaces(connection),
         catalog=DynamoCatalog(),
+        uploads=DynamoUploads(connection),
     )
 
 

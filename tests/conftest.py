@@ -25,6 +25,7 @@ from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
+TUSD_HOOK_SECRET = "test-tusd-hook-secret-0123456789abcdef"
 
 
 ENVIRONMENT = {
@@ -36,6 +37,7 @@ ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "eu-west-1",
     "SESSION_SIGNING_KEY": SIGNING_KEY,
     "UPLOAD_BASE_URL": "https://upload.test/u/",
+    "TUSD_HOOK_SECRET": TUSD_HOOK_SECRET,
 }
 UNSET_ENVIRONMENT = ("AWS_ENDPOINT_URL", "TABLE_PREFIX", "SENTRY_DSN", "AWS_PROFILE")
 

@@ -30,6 +30,7 @@ from chalicelib.services.domain import (
     Role,
     Study,
     StudyAccess,
+    Upload,
     new_id,
     new_upload_code,
 )
@@ -39,6 +40,7 @@ from chalicelib.services.ports import (
     ReferenceRepository,
     ResearcherRepository,
     StudyRepository,
+    UploadRepository,
 )
 from chalicelib.services.reference import RESEARCH_FIELDS, UNIVERSITIES
 from vre_app.seed import load_items
@@ -180,6 +182,12 @@ class InMemoryStudies:
     def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]:
         return {i: replace(self._studies[i]) for i in study_ids if i in self._studies}
 
+    def by_upload_code(self, upload_code: str) -> Study | None:
+        for study in self._studies.values():
+            if study.upload_code == upload_code:
+                return replace(study)
+        return None
+
     def membership(self, study_id: str, researcher_id: str) -> Membership | None:
         found = self._memberships.get((study_id, researcher_id))
         return None if found is None else replace(found)
@@ -263,6 +271,47 @@ class InMemoryStudies:
 
     def _put_audit(self, audit: AuditEntry) -> None:
         self._audit[f"{audit.study_id}#{_audit_key(audit)}"] = replace(audit)
+
+
+def _copy_upload(upload: Upload) -> Upload:
+    return replace(upload, storage=dict(upload.storage))
+
+
+def _upload_key(upload: Upload) -> str:
+    """The DynamoDB study index's sort key: creation time, ties broken by tusd id."""
+    return f"{upload.created_at.isoformat()}#{upload.tusd_id}"
+
+
+class InMemoryUploads:
+    """`UploadRepository` in a dict; audit entries go to the `InMemoryStudies` it is given, as in one transaction."""
+
+    def __init__(self, studies: InMemoryStudies | None = None) -> None:
+        self.studies = studies if studies is not None else InMemoryStudies()
+        self._items: dict[str, Upload] = {}
+
+    def get(self, tusd_id: str) -> Upload | None:
+        found = self._items.get(tusd_id)
+        return None if found is None else _copy_upload(found)
+
+    def add(self, upload: Upload, audit: AuditEntry) -> Upload | None:
+        if upload.tusd_id in self._items:
+            return None
+        stored = _next_version(_copy_upload(replace(upload, version=None)))
+        self._items[upload.tusd_id] = stored
+        self.studies.record(audit)
+        return _copy_upload(stored)
+
+    def update(self, upload: Upload, audit: AuditEntry) -> Upload:
+        _check_version(self._items.get(upload.tusd_id), upload.version, "The upload changed in the meantime.")
+        stored = _next_version(_copy_upload(upload))
+        self._items[upload.tusd_id] = stored
+        self.studies.record(audit)
+        return _copy_upload(stored)
+
+    def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
+        theirs = (u for u in self._items.values() if u.study_id == study_id)
+        found = _page(theirs, _upload_key, page, newest_first=True)
+        return Page([_copy_upload(u) for u in found.items], found.next_start)
 
 
 def _key(membership: Membership) -> tuple[str, str]:
@@ -358,6 +407,7 @@ class FakeBroker:
         self.studies = InMemoryStudies(self.researchers)
         self.credentials = InMemoryCredentials()
         self.access_repository = InMemoryAccess(self.researchers, self.studies, self.credentials)
+        self.uploads = InMemoryUploads(self.studies)
         for field_id, name in ((self.RESEARCH_FIELD, "Health sciences"), ("physics", "Physical sciences")):
             self.references.put(RESEARCH_FIELDS, ReferenceItem(field_id, name))
         for university in load_items(UNIVERSITIES):
@@ -417,3 +467,4 @@ _reference: ReferenceRepository = InMemoryReference()
 _studies: StudyRepository = InMemoryStudies()
 _credentials: CredentialRepository = InMemoryCredentials()
 _access: AccessRepository = InMemoryAccess(InMemoryResearchers(), InMemoryStudies(), InMemoryCredentials())
+_uploads: UploadRepository = InMemoryUploads()

@@ -6,7 +6,20 @@ from collections.abc import Iterator
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, auth, catalog, invitations, me, members, reference, service, studies, workspaces
+from chalicelib.api import (
+    admin,
+    auth,
+    catalog,
+    invitations,
+    me,
+    members,
+    reference,
+    service,
+    studies,
+    tusd,
+    uploads,
+    workspaces,
+)
 from chalicelib.api.framework import Operation, Resource
 
 RESOURCES: tuple[Resource, ...] = (
@@ -20,6 +33,8 @@ RESOURCES: tuple[Resource, ...] = (
     catalog.resource,
     workspaces.resource,
     admin.resource,
+    uploads.resource,
+    tusd.resource,
 )
 
 

@@ -47,6 +47,8 @@ _ERROR_PATH = re.compile(r"at `\$\.?([^`]*)`$")
 _NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]*)`")
 
 T = TypeVar("T")
+# A public route's own authentication (an integration hook's shared secret): runs before the body is read.
+Guard = Callable[[Request, Dependencies], None]
 
 # The frontend calls from another origin. Any origin may: credentials are bearer tokens, never
 # cookies, so a foreign page gains nothing it did not already hold.
@@ -82,6 +84,7 @@ class Operation:
     public: bool = False
     # What a body-less `response` route answers with instead (the docs pages, the document itself).
     media_type: str | None = None
+    guard: Guard | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -151,6 +154,7 @@ class Resource:
         paged: bool = False,
         public: bool = False,
         media_type: str | None = None,
+        guard: Guard | None = None,
     ) -> Callable[[View], View]:
         """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
 
@@ -168,6 +172,7 @@ class Resource:
                 paged=paged,
                 public=public,
                 media_type=media_type,
+                guard=guard,
             )
             self.operations.append(operation)
             blueprint = self.blueprint
@@ -191,6 +196,8 @@ def handle(operation: Operation, view: View, request: Request, path_params: dict
         call: Call[Any] = Call(request=request, deps=deps)
         _check_path(path_params)
         _check_body_size(request, deps.settings.max_body_bytes)
+        if operation.guard is not None:
+            operation.guard(request, deps)
         if not operation.public:
             _identify(call, request, path_params)
         if operation.query is not None:
@@ -284,10 +291,11 @@ def _parse_body(request: Request, schema: type) -> Any:
         # msgspec stops at the first mismatch; malformed JSON further on is still a 400.
         try:
             msgspec.json.decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             raise malformed from exc
         raise ValidationError(detail="The request body is not valid.", errors=_field_errors(exc)) from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # Bytes that are not UTF-8 are as malformed as broken JSON.
         raise malformed from exc
 
 

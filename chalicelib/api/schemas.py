@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="1-200 characters")]
 Description = Annotated[str, Meta(max_length=5000)]
@@ -225,3 +225,78 @@ class MembershipView(Struct):
     researcher_id: str
     role: RoleName
     joined_at: datetime
+
+
+class UploadView(Struct, omit_defaults=True):
+    id: str
+    file_name: str
+    size: int
+    received_bytes: int
+    status: Literal["received", "aborted", "deleted"]
+    at: datetime
+    updated_at: datetime
+    tusd_id: str
+    storage: dict[str, str]
+    sender_name: str | UnsetType = UNSET
+    sender_email: str | UnsetType = UNSET
+
+
+# tusd v2 HTTP hooks (github.com/tus/tusd/v2/pkg/hooks: HookRequest, HookResponse), field for field with
+# tusd's Go names. tusd may add fields: these structs take what they know and ignore the rest.
+
+Int64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
+
+class TusdUpload(Struct):
+    """`Event.Upload`: tusd's FileInfo; ID is empty and Storage null in pre-create."""
+
+    ID: str = ""
+    Size: Int64 | None = None
+    SizeIsDeferred: bool = False
+    Offset: Int64 = 0
+    MetaData: dict[str, str] | None = None
+    IsPartial: bool = False
+    IsFinal: bool = False
+    PartialUploads: list[str] | None = None
+    Storage: dict[str, str] | None = None
+
+
+class TusdHttpRequest(Struct):
+    """`Event.HTTPRequest`: the uploader's request to tusd."""
+
+    Method: str = ""
+    URI: str = ""
+    RemoteAddr: str = ""
+    Header: dict[str, list[str]] | None = None
+
+
+class TusdEvent(Struct):
+    Upload: TusdUpload
+    HTTPRequest: TusdHttpRequest | None = None
+
+
+class TusdHookRequest(Struct):
+    """What tusd v2 posts to its hook URL; `Upload` at the top level is how tusd v1 posted."""
+
+    Type: Annotated[str, Meta(max_length=64)] | UnsetType = UNSET
+    Event: TusdEvent | UnsetType = UNSET
+    Upload: Raw | UnsetType = UNSET
+
+
+class TusdHttpResponse(Struct, omit_defaults=True):
+    StatusCode: int
+    Body: str
+    Header: dict[str, str]
+
+
+class TusdFileInfoChanges(Struct, omit_defaults=True):
+    ID: str
+    MetaData: dict[str, str]
+
+
+class TusdHookResponse(Struct, omit_defaults=True):
+    """The hook's answer: empty to let tusd go on; pre-create may reject, or set the id and metadata."""
+
+    HTTPResponse: TusdHttpResponse | UnsetType = UNSET
+    RejectUpload: bool = False
+    ChangeFileInfo: TusdFileInfoChanges | UnsetType = UNSET

@@ -246,6 +246,15 @@ class LedgerRecord(Model):
     ttl = TTLAttribute(null=True)
 
 
+class UploadByStudy(GlobalSecondaryIndex["UploadRecord"]):
+    class Meta:
+        index_name = "by_study"
+        projection = AllProjection()
+
+    study_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 class WorkspaceByStudy(GlobalSecondaryIndex["WorkspaceRecord"]):
     class Meta:
         index_name = "by_study"
@@ -307,6 +316,30 @@ class WorkspaceEventRecord(Model):
     at = UTCDateTimeAttribute()
 
 
+class UploadRecord(Model):
+    """A file dropped off through tusd, keyed by the id tusd stores it under (so a repeated hook finds it)."""
+
+    class Meta:
+        table_name = "uploads"
+
+    tusd_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    study_id = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    file_name = UnicodeAttribute()
+    size = NumberAttribute()
+    received_bytes = NumberAttribute()
+    status = UnicodeAttribute()
+    sender_name = UnicodeAttribute(null=True)
+    sender_email = UnicodeAttribute(null=True)
+    storage = MapAttribute[str, str](default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_study = UploadByStudy()
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     ResearcherRecord,
     ReferenceRecord,
@@ -318,4 +351,5 @@ ALL_RECORDS: tuple[type[Model], ...] = (
     LedgerRecord,
     WorkspaceRecord,
     WorkspaceEventRecord,
+    UploadRecord,
 )

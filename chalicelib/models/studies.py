@@ -140,6 +140,15 @@ class DynamoStudies:
             return {}
         return {s.id: to_study(s) for s in StudyRecord.batch_get(unique)}
 
+    def by_upload_code(self, upload_code: str) -> Study | None:
+        # The index is keys-only: it names the study, and the study is then read consistently.
+        for hit in StudyRecord.by_upload_code.query(upload_code, limit=1):
+            try:
+                return to_study(StudyRecord.get(hit.id, consistent_read=True))
+            except StudyRecord.DoesNotExist:
+                return None
+        return None
+
     def membership(self, study_id: str, researcher_id: str) -> Membership | None:
         try:
             return to_membership(MembershipRecord.get(study_id, researcher_id))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Secrets:
-    """The signing key, the OIDC client secret and the OpenStack credential's secret, resolved lazily."""
+    """The signing key and the OIDC client, OpenStack credential and tusd hook secrets, resolved lazily."""
 
     def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
         self._settings = settings
@@ -64,3 +64,13 @@ class Secrets:
         """The OpenStack application credential's secret when SSM holds it; None leaves clouds.yaml's in force."""
         name = self._settings.openstack_application_credential_secret_parameter
         return self._parameter(name) if name else None
+
+    @cached_property
+    def tusd_hook_secret(self) -> str:
+        """The secret tusd carries in its hook URL (`/hooks/tusd?secret=...`)."""
+        s = self._settings
+        if s.tusd_hook_secret:
+            return s.tusd_hook_secret
+        if s.tusd_hook_secret_parameter:
+            return self._parameter(s.tusd_hook_secret_parameter)
+        raise ConfigurationError("neither TUSD_HOOK_SECRET nor TUSD_HOOK_SECRET_PARAMETER is set")

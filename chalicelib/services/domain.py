@@ -212,6 +212,32 @@ class OutgoingMail:
     reply_to: str | None = None
 
 
+class UploadStatus(StrEnum):
+    RECEIVED = "received"  # every byte arrived (tusd's post-finish)
+    ABORTED = "aborted"  # terminated before it finished
+    DELETED = "deleted"  # terminated after it finished: the data is gone from storage
+
+
+@dataclass(slots=True)
+class Upload:
+    """A file dropped off for a study through tusd; `tusd_id` is `<study id>/<id>`, the id tusd stores it under."""
+
+    id: str
+    tusd_id: str
+    study_id: str
+    file_name: str
+    size: int
+    received_bytes: int
+    status: UploadStatus
+    created_at: datetime
+    updated_at: datetime
+    sender_name: str | None = None
+    sender_email: str | None = None
+    # Where tusd put it, as tusd reports it (filestore: Path, InfoPath; s3store: Bucket, Key).
+    storage: dict[str, str] = field(default_factory=dict)
+    version: int | None = None
+
+
 @dataclass(slots=True)
 class StudyAccess:
     """What one request needs to decide: the caller, its credential, and for study routes the study and membership."""

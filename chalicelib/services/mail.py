@@ -1,10 +1,12 @@
-"""The mail family: what an invitation and its answer say, and delivering one queued message once.
+"""The mail family: what an invitation, its answer and an upload notice say, and delivering one queued message once.
 
 The invitations service queues a small message (ids and the raw token, never the mail itself);
 the mail worker hands each message to `deliver`, which reads the invitation as it is now,
 renders the mail in the reader's language and sends it. SQS delivers at least once, so a claim
 in the ledger keyed by the message's `mail_id` makes every mail go out once; a failed send gives
 the claim back so the queue's redrive can try again, and the last try marks the mail failed.
+An upload notice goes to every admin and the owner of the study, with a claim per recipient, so a
+retry sends only what did not go out.
 
 Pure: no boto3 and no Chalice. Every mail is rendered from one list of blocks into both plain text
 and HTML, and the HTML renderer escapes all text, so a study called `<script>` stays text.
@@ -26,10 +28,14 @@ from chalicelib.services.domain import (
     Locale,
     MailStatus,
     OutgoingMail,
+    PageRequest,
     Researcher,
     Role,
     Study,
+    Upload,
+    UploadStatus,
 )
+from chalicelib.services.uploads import human_size
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
         Mailer,
         ResearcherRepository,
         StudyRepository,
+        UploadRepository,
     )
 
 log = logging.getLogger(__name__)
@@ -77,10 +84,18 @@ class AnswerMessage:
     answer: InvitationStatus  # accepted or declined
 
 
+@dataclass(frozen=True, slots=True)
+class UploadReceivedMessage:
+    """Tell the study's admins that the upload `tusd_id` arrived."""
+
+    mail_id: str
+    tusd_id: str
+
+
 MailMessage = InvitationMessage | AnswerMessage
 
 
-def parse_message(message: object) -> MailMessage:
+def parse_message(message: object) -> MailMessage | UploadReceivedMessage:
     """A queued message's decoded JSON body as a typed message; `MalformedMailMessageError` if it is not one."""
     if not isinstance(message, Mapping):
         raise MalformedMailMessageError(f"not a JSON object but {type(message).__name__}")
@@ -92,6 +107,8 @@ def parse_message(message: object) -> MailMessage:
         if answer not in ANSWERS:
             raise MalformedMailMessageError(f"unknown answer {answer!r}")
         return AnswerMessage(mail_id, invitation_id, InvitationStatus(answer))
+    if kind == "upload_received":
+        return UploadReceivedMessage(*_strings(message, "mail_id", "tusd_id"))
     raise MalformedMailMessageError(f"unknown message type {kind!r}")
 
 
@@ -110,6 +127,7 @@ def deliver(
     invitations: InvitationRepository,
     studies: StudyRepository,
     researchers: ResearcherRepository,
+    uploads: UploadRepository,
     ledger: Ledger,
     mailer: Mailer,
     settings: Settings,
@@ -125,6 +143,18 @@ def deliver(
         parsed = parse_message(message)
     except MalformedMailMessageError as exc:
         log.error("dropping a mail message that can never be delivered: %s", exc)
+        return
+    if isinstance(parsed, UploadReceivedMessage):
+        _deliver_upload_notice(
+            parsed,
+            uploads=uploads,
+            studies=studies,
+            researchers=researchers,
+            ledger=ledger,
+            mailer=mailer,
+            settings=settings,
+            now=now,
+        )
         return
     mail = _compose(
         parsed, invitations=invitations, studies=studies, researchers=researchers, settings=settings, now=now
@@ -147,6 +177,57 @@ def deliver(
         raise
     invitations.set_mail_status(parsed.invitation_id, parsed.mail_id, MailStatus.SENT)
     log.info("mail %s sent (%s)", parsed.mail_id, type(parsed).__name__)
+
+
+def _deliver_upload_notice(
+    message: UploadReceivedMessage,
+    *,
+    uploads: UploadRepository,
+    studies: StudyRepository,
+    researchers: ResearcherRepository,
+    ledger: Ledger,
+    mailer: Mailer,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Tell each admin and the owner of the study, once each; only the sends that failed are tried again."""
+    upload = uploads.get(message.tusd_id)
+    if upload is None or upload.status is not UploadStatus.RECEIVED:
+        log.info("mail %s: upload %s is not (or no longer) received; not sent", message.mail_id, message.tusd_id)
+        return
+    study = studies.get(upload.study_id)
+    if study is None:
+        log.warning("mail %s: the study of upload %s is gone; not sent", message.mail_id, upload.id)
+        return
+    failed: list[str] = []
+    for admin in study_admins(studies, researchers, study.id):
+        claim = f"mail#{message.mail_id}#{admin.id}"
+        if not ledger.claim(claim, until=now + CLAIM_LIFETIME):
+            continue
+        try:
+            mailer.send(render_upload_received(upload, study, admin, frontend_url=settings.frontend_url))
+        except Exception:  # one admin's failure must not hold up the others; the message is retried below
+            log.exception("mail %s to admin %s failed", message.mail_id, admin.id)
+            ledger.release(claim)
+            failed.append(admin.id)
+            continue
+        log.info("mail %s sent to admin %s", message.mail_id, admin.id)
+    if failed:
+        raise MailDeliveryError(f"mail {message.mail_id} failed for {len(failed)} admin(s); it is tried again")
+
+
+def study_admins(studies: StudyRepository, researchers: ResearcherRepository, study_id: str) -> list[Researcher]:
+    """The study's admins and owner whose accounts are enabled (a worker reads every page of members)."""
+    admin_ids: list[str] = []
+    page = PageRequest(limit=100)
+    while True:
+        members = studies.members(study_id, page)
+        admin_ids += [m.researcher_id for m in members.items if m.role.at_least(Role.ADMIN)]
+        if members.next_start is None:
+            break
+        page = PageRequest(limit=100, start=members.next_start)
+    found = researchers.get_many(admin_ids)
+    return [found[i] for i in admin_ids if i in found and not found[i].disabled]
 
 
 def _compose(
@@ -249,6 +330,13 @@ class Phrases:
     expires_at: str
     roles: Mapping[Role, str]
     months: tuple[str, ...]
+    upload_subject: str
+    upload_body: str
+    upload_sender: str
+    upload_no_sender: str
+    upload_link: str
+    upload_why: str
+    decimal_mark: str
 
 
 PHRASES: Mapping[Locale, Phrases] = {
@@ -284,6 +372,13 @@ PHRASES: Mapping[Locale, Phrases] = {
             "November",
             "December",
         ),
+        upload_subject='New data for "{study}": {file}',
+        upload_body='"{file}" ({size}) arrived for the study "{study}" on {when}.',
+        upload_sender="It was sent by {sender}.",
+        upload_no_sender="The sender left no name or email address.",
+        upload_link="See the study's uploads",
+        upload_why="You get this mail as an admin of the study.",
+        decimal_mark=".",
     ),
     Locale.NL: Phrases(
         hello="Hallo,",
@@ -324,6 +419,13 @@ PHRASES: Mapping[Locale, Phrases] = {
             "november",
             "december",
         ),
+        upload_subject='Nieuwe data voor "{study}": {file}',
+        upload_body='"{file}" ({size}) is op {when} binnengekomen voor de studie "{study}".',
+        upload_sender="Verstuurd door {sender}.",
+        upload_no_sender="De afzender heeft geen naam of e-mailadres achtergelaten.",
+        upload_link="Bekijk de uploads van de studie",
+        upload_why="Je krijgt deze mail als beheerder van de studie.",
+        decimal_mark=",",
     ),
 }
 
@@ -393,6 +495,41 @@ def render_answer(
         text=render_text(blocks),
         html=render_html(blocks, title=subject, locale=inviter.locale),
         reply_to=invitation.email,
+    )
+
+
+def uploads_link(frontend_url: str, study_id: str) -> str:
+    """Where the study's uploads are listed in the frontend."""
+    return f"{frontend_url.rstrip('/')}/studies/{study_id}/uploads"
+
+
+def render_upload_received(upload: Upload, study: Study, admin: Researcher, *, frontend_url: str) -> OutgoingMail:
+    """The notice to one admin, in their language, that `upload` arrived; replies go to the sender, if known."""
+    words = PHRASES[admin.locale]
+    names = {
+        "study": _one_line(study.name),
+        "file": _one_line(upload.file_name),
+        "size": human_size(upload.size, decimal_mark=words.decimal_mark),
+        "when": _when(upload.created_at, words),
+    }
+    email = f"<{upload.sender_email}>" if upload.sender_email else ""
+    sender = " ".join(part for part in (_one_line(upload.sender_name or ""), email) if part)
+    greeting = words.hello_name.format(name=_one_line(admin.name)) if admin.name.strip() else words.hello
+    blocks: list[Block] = [
+        Paragraph(greeting),
+        Paragraph(words.upload_body.format(**names)),
+        Paragraph(words.upload_sender.format(sender=sender) if sender else words.upload_no_sender),
+        Link(words.upload_link, uploads_link(frontend_url, study.id)),
+        Paragraph(words.upload_why),
+        Paragraph(words.signature),
+    ]
+    subject = words.upload_subject.format(**names)
+    return OutgoingMail(
+        to=admin.email,
+        subject=subject,
+        text=render_text(blocks),
+        html=render_html(blocks, title=subject, locale=admin.locale),
+        reply_to=upload.sender_email,
     )
 
 

@@ -27,6 +27,7 @@ from chalicelib.services.domain import (
     Researcher,
     Study,
     StudyAccess,
+    Upload,
 )
 from chalicelib.services.lifecycle import Quota, StudyUsage, Workspace, WorkspaceEvent
 
@@ -156,6 +157,14 @@ class StudyRepository(Protocol):
 
     def get_many(self, study_ids: Sequence[str]) -> dict[str, Study]: ...
 
+    def by_upload_code(self, upload_code: str) -> Study | None:
+        """The study the upload-code index names for `upload_code`, read consistently; None if none.
+
+        The index lags a fresh code by a moment, so the study returned may already carry a newer
+        code: callers compare `study.upload_code` themselves.
+        """
+        ...
+
     def membership(self, study_id: str, researcher_id: str) -> Membership | None: ...
 
     def member(self, study_id: str, researcher_id: str) -> Member | None:
@@ -268,4 +277,20 @@ class WorkspaceRepository(Protocol):
 class ProvisioningQueue(Protocol):
     def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
         """Queue work for the provisioning family, visible after `delay_seconds` (at most 900)."""
+
+
+class UploadRepository(Protocol):
+    def get(self, tusd_id: str) -> Upload | None: ...
+
+    def add(self, upload: Upload, audit: AuditEntry) -> Upload | None:
+        """Store a new upload and its audit entry in one transaction and return it as stored; None
+        (nothing written) if the tusd id is on record already, which makes a repeated hook harmless."""
+        ...
+
+    def update(self, upload: Upload, audit: AuditEntry) -> Upload:
+        """Store a change to an upload read earlier (optimistic on its version), with its audit entry."""
+        ...
+
+    def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
+        """The study's uploads, newest first."""
         ...

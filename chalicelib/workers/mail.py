@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Mailer,
         ResearcherRepository,
         StudyRepository,
+        UploadRepository,
         WorkspaceRepository,
     )
 
@@ -46,6 +47,8 @@ class MailDependencies(Protocol):
     def studies(self) -> StudyRepository: ...
     @property
     def researchers(self) -> ResearcherRepository: ...
+    @property
+    def uploads(self) -> UploadRepository: ...
     @property
     def ledger(self) -> Ledger: ...
     @property
@@ -84,6 +87,7 @@ def handle_mail_batch(event: SQSEvent, deps: MailDependencies) -> BatchResponse:
                 invitations=deps.invitations,
                 studies=deps.studies,
                 researchers=deps.researchers,
+                uploads=deps.uploads,
                 ledger=deps.ledger,
                 mailer=deps.mailer,
                 settings=deps.settings,

@@ -81,6 +81,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/workspaces/{workspace_id}/reboot"):                "401  404     403    202     202   202   403     202",
     ("POST", "/workspaces/{workspace_id}/retry"):                 "401  404     403    202     202   202   403     202",
     ("GET", "/workspaces/{workspace_id}/events"):                 "401  404     200    200     200   200   200     200",
+    ("GET", "/studies/{study_id}/uploads"):                       "401  404     200    200     200   200   200     200",
+    # tusd authenticates with the secret in its hook URL; a bearer token alone gets nowhere (tests/security).
+    ("POST", "/hooks/tusd"):                                      "401  401     401    401     401   401   401     401",
 }
 # fmt: on
 

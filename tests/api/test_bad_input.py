@@ -27,6 +27,8 @@ BODY_CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/studies", b'{"name": "unterminated', 400, None),
     ("POST", "/studies", b"[1, 2", 400, None),
     ("POST", "/studies", b"", 400, None),
+    ("POST", "/studies", b'{"name": "caf\xe9"}', 400, None),  # Latin-1, not UTF-8
+    ("POST", "/studies", b"[" * 100_000 + b"]" * 100_000, 400, None),  # deeper than any decoder goes
     ("POST", "/studies", {"name": 5}, 422, "name"),
     ("POST", "/studies", {"name": ""}, 422, "name"),
     ("POST", "/studies", {"name": "   "}, 422, "name"),

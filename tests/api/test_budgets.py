@@ -7,7 +7,7 @@ set lives in a region of its own, so it neither slows nor disturbs the rest of t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,8 +25,10 @@ from chalicelib.models.workspaces import event_record, workspace_record
 from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
 from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies
+from tests import tusd
 from tests.api.helpers import call
-from tests.conftest import ENVIRONMENT
+from tests.conftest import ENVIRONMENT, RecordingMailQueue
+from tests.tusd import post_hook
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 
@@ -51,6 +53,7 @@ ROUTES = [
     "/studies/{study_id}",
     "/studies/{study_id}/members",
     "/studies/{study_id}/audit",
+    "/studies/{study_id}/uploads",
     "/universities",
     "/catalog",
     "/studies/{study_id}/workspaces",
@@ -185,3 +188,32 @@ def test_round_trips_are_few_and_do_not_grow_with_the_data(budget_stack: BudgetS
 
     assert counts["small"] == counts["large"]
     assert 1 <= len(counts["small"]) <= BUDGET, counts["small"]
+
+
+def test_the_tusd_hooks_stay_within_the_budget(budget_stack: BudgetStack) -> None:
+    # GIVEN the large owner's study and its upload code; notices go to a recording queue
+    deps = wiring.dependencies()
+    wiring.install(replace(deps, mail_queue_override=RecordingMailQueue()))
+    code = StudyRecord.get(budget_stack.large.study_id).upload_code
+    try:
+        with Client(app, stage_name="local") as client:
+            counts: dict[str, list[str]] = {}
+            answer: dict[str, Any] = {}
+
+            def pre_create() -> None:
+                answer.update(post_hook(client, tusd.pre_create(code))[1])
+
+            counts["pre-create"] = budget_stack.calls.during(pre_create)
+            tusd_id = answer["ChangeFileInfo"]["ID"]
+            for kind in ("post-finish", "post-terminate"):
+                body = tusd.hook(kind, tusd_id=tusd_id)
+                counts[kind] = budget_stack.calls.during(
+                    lambda body=body: post_hook(client, body)  # type: ignore[misc]
+                )
+    finally:
+        wiring.install(deps)
+
+    # THEN each hook makes at most three DynamoDB round trips, none a Scan
+    for kind, operations in counts.items():
+        assert "Scan" not in operations, kind
+        assert 1 <= len(operations) <= BUDGET, (kind, operations)

@@ -25,6 +25,7 @@ import requests
 
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
 from chalicelib.services.cloud import ServerSpec
+from tests import tusd
 from vre_app.local.environment import stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -413,6 +414,40 @@ def test_an_invitee_accepts_with_the_link_from_the_mail(
     # AND the owner hears that the invitation was accepted
     answer = stack.wait_for_mail(owner.email, subject="accepted")
     assert email in answer["subject"]
+
+
+def test_tusd_drops_off_a_file_and_the_owner_hears_of_it(
+    stack: RunningStack, owner: Researcher, study: dict[str, Any]
+) -> None:
+    # GIVEN the study's upload link, and tusd configured as README says, with the local stage's secret
+    read = stack.call("GET", f"/studies/{study['id']}", owner.token)
+    code = read.json()["upload_url"].rsplit("/", 1)[1]
+    secret = stage_variables("local")["TUSD_HOOK_SECRET"]
+    hook_url = f"/hooks/tusd?secret={secret}"
+
+    # WHEN tusd asks before creating an upload, then reports it finished
+    asked = stack.call("POST", hook_url, json=tusd.pre_create(code, "interviews.zip", sender_name="Dr. Lab"))
+    assert asked.status_code == 200, asked.text
+    assert asked.headers["Content-Type"] == "application/json"
+    tusd_id = asked.json()["ChangeFileInfo"]["ID"]
+    metadata = asked.json()["ChangeFileInfo"]["MetaData"]
+    finished = stack.call("POST", hook_url, json=tusd.hook("post-finish", tusd_id=tusd_id, metadata=metadata))
+    assert finished.status_code == 200, finished.text
+
+    # THEN the study lists the upload
+    listed = stack.call("GET", f"/studies/{study['id']}/uploads", owner.token)
+    assert listed.status_code == 200, listed.text
+    (upload,) = listed.json()["items"]
+    assert (upload["tusd_id"], upload["file_name"], upload["status"]) == (tusd_id, "interviews.zip", "received")
+
+    # AND the owner gets the notice through the queue, the mail worker and SES
+    notice = stack.wait_for_mail(owner.email, subject="New data")
+    assert "interviews.zip" in notice["subject"]
+
+    # AND without the secret the hook is closed, and the secret is nowhere in the stack's output
+    assert stack.call("POST", "/hooks/tusd", owner.token, json=tusd.pre_create(code)).status_code == 401
+    assert secret not in stack.output()
+    assert "/hooks/tusd?secret=[Filtered]" in stack.output()
 
 
 def test_a_busy_port_is_a_clear_failure(stack: RunningStack) -> None:

@@ -122,4 +122,3 @@ def test_another_studys_object_is_not_found_and_nothing_changes(
 
     assert status == 404, payload
     assert snapshot() == before
-

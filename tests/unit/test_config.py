@@ -146,3 +146,26 @@ def test_process_settings_are_read_once_until_reset(monkeypatch: pytest.MonkeyPa
 
     reset_settings()
     assert get_settings().stage == "prod"
+
+
+def test_the_drop_off_defaults_deny_the_original_extensions_and_hold_no_secret() -> None:
+    settings = load_settings({})
+
+    assert settings.denied_extensions == frozenset({"exe", "com", "bat", "lnk", "sh"})
+    assert settings.upload_max_bytes == 50 * 1024**3
+    assert (settings.tusd_hook_secret, settings.tusd_hook_secret_parameter) == (None, None)
+
+
+def test_the_drop_off_settings_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {"DISALLOWED_EXTENSIONS": "exe,.MSI", "UPLOAD_MAX_BYTES": "1048576", "TUSD_HOOK_SECRET_PARAMETER": "/vre/x"}
+    )
+
+    assert settings.denied_extensions == frozenset({"exe", "msi"})
+    assert settings.upload_max_bytes == 1048576
+    assert settings.tusd_hook_secret_parameter == "/vre/x"
+
+
+def test_a_size_limit_below_one_byte_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        load_settings({"UPLOAD_MAX_BYTES": "0"})

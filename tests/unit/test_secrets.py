@@ -34,6 +34,7 @@ def secrets_of(environ: dict[str, str], ssm: FakeSSM) -> Secrets:
 
 SIGNING_PARAMETER = "/vre/prod/session-signing-key"
 CLIENT_PARAMETER = "/vre/prod/oidc-client-secret"
+TUSD_PARAMETER = "/vre/prod/tusd-hook-secret"
 
 
 def test_environment_values_win_and_ssm_is_not_asked() -> None:
@@ -86,11 +87,12 @@ def test_a_new_instance_fetches_again() -> None:
     [
         ({"SESSION_SIGNING_KEY_PARAMETER": SIGNING_PARAMETER}, "signing_key"),
         ({"OIDC_CLIENT_SECRET_PARAMETER": CLIENT_PARAMETER}, "oidc_client_secret"),
+        ({"TUSD_HOOK_SECRET_PARAMETER": TUSD_PARAMETER}, "tusd_hook_secret"),
     ],
-    ids=["signing-key", "client-secret"],
+    ids=["signing-key", "client-secret", "tusd-hook-secret"],
 )
 def test_an_empty_parameter_is_a_configuration_error(environ: dict[str, str], read: str) -> None:
-    secrets = secrets_of(environ, FakeSSM({SIGNING_PARAMETER: "", CLIENT_PARAMETER: ""}))
+    secrets = secrets_of(environ, FakeSSM({SIGNING_PARAMETER: "", CLIENT_PARAMETER: "", TUSD_PARAMETER: ""}))
 
     with pytest.raises(ConfigurationError, match="is empty"):
         getattr(secrets, read)
@@ -101,6 +103,7 @@ def test_an_empty_parameter_is_a_configuration_error(environ: dict[str, str], re
     [
         ("signing_key", "SESSION_SIGNING_KEY_PARAMETER"),
         ("oidc_client_secret", "OIDC_CLIENT_SECRET_PARAMETER"),
+        ("tusd_hook_secret", "TUSD_HOOK_SECRET_PARAMETER"),
     ],
 )
 def test_neither_value_nor_parameter_is_a_configuration_error(read: str, names: str) -> None:
@@ -122,3 +125,15 @@ def test_the_openstack_secret_is_none_without_a_parameter_and_fetched_once_with_
     assert secrets.openstack_application_credential_secret == "app-credential-secret"
 
     assert ssm.calls == [{"Name": parameter, "WithDecryption": True}]
+
+
+def test_the_tusd_hook_secret_is_the_environments_on_local_and_ssms_when_deployed() -> None:
+    ssm = FakeSSM({TUSD_PARAMETER: "tusd-secret-from-ssm"})
+
+    local = secrets_of({"TUSD_HOOK_SECRET": "local-value", "TUSD_HOOK_SECRET_PARAMETER": TUSD_PARAMETER}, ssm)
+    assert local.tusd_hook_secret == "local-value"
+    assert ssm.calls == []
+
+    deployed = secrets_of({"TUSD_HOOK_SECRET_PARAMETER": TUSD_PARAMETER}, ssm)
+    assert (deployed.tusd_hook_secret, deployed.tusd_hook_secret) == ("tusd-secret-from-ssm", "tusd-secret-from-ssm")
+    assert ssm.calls == [{"Name": TUSD_PARAMETER, "WithDecryption": True}]

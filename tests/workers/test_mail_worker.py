@@ -45,6 +45,7 @@ from chalicelib.services.ports import (
     Mailer,
     ResearcherRepository,
     StudyRepository,
+    UploadRepository,
     WorkspaceRepository,
 )
 from chalicelib.services.studies import create_study
@@ -86,6 +87,7 @@ class MailDeps:
     ledger: Ledger
     mailer: Mailer
     workspaces: WorkspaceRepository
+    uploads: UploadRepository
 
 
 @dataclass
@@ -189,7 +191,14 @@ def mailer() -> RecordingMailer:
 @pytest.fixture
 def worker_deps(deps: Dependencies, mailer: RecordingMailer) -> MailDeps:
     return MailDeps(
-        deps.settings, deps.invitations, deps.studies, deps.researchers, deps.ledger, mailer, deps.workspaces
+        deps.settings,
+        deps.invitations,
+        deps.studies,
+        deps.researchers,
+        deps.ledger,
+        mailer,
+        deps.workspaces,
+        deps.uploads,
     )
 
 
@@ -210,6 +219,7 @@ def test_the_same_message_delivered_three_times_sends_one_mail(
         deps.ledger,
         SesMailer(deps.settings),
         deps.workspaces,
+        deps.uploads,
     )
     body = invitation_message(invitation)
     message_id = str(uuid.uuid4())
@@ -288,6 +298,7 @@ def test_the_last_try_before_the_dead_letter_queue_marks_the_mail_failed(
                 invitations=deps.invitations,
                 studies=deps.studies,
                 researchers=deps.researchers,
+                uploads=deps.uploads,
                 ledger=deps.ledger,
                 mailer=refusing,
                 settings=deps.settings,

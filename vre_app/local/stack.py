@@ -67,7 +67,8 @@ HEALTH_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 READY_LINE = "VRE Broker local stack ready"
 OPENSTACK_SEED_VARIABLE = KNOB_VARIABLE_PREFIX + "SEED"
-_CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
+# chalice's command line, with an access log that filters credentials out of query strings.
+_CHALICE_MAIN = "import sys; from vre_app.local.chalice_local import main; sys.exit(main())"
 
 
 class StackError(RuntimeError):

@@ -1,0 +1,353 @@
+"""The drop-off's rules on the in-memory fakes: file names, codes, sizes, and what each hook records."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from chalicelib.config import load_settings
+from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
+from chalicelib.services.domain import Outcome, PageRequest, Role, Study, UploadStatus, new_id, new_upload_code
+from chalicelib.services.uploads import (
+    FILE_NAME,
+    SENDER_EMAIL,
+    SENDER_NAME,
+    UPLOAD_CODE,
+    TusUpload,
+    UploadPolicy,
+    UploadRefusedError,
+    admit,
+    check_file_name,
+    extension_of,
+    human_size,
+    list_uploads,
+    notice_mail_id,
+    record_finished,
+    record_terminated,
+    study_for_code,
+    valid_text,
+)
+from tests.fakes import FakeBroker, InMemoryStudies
+
+DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
+POLICY = UploadPolicy(denied_extensions=DENIED, max_bytes=1000)
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+
+    def send(self, message: dict[str, str]) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture
+def broker() -> FakeBroker:
+    return FakeBroker()
+
+
+@pytest.fixture
+def study(broker: FakeBroker) -> Study:
+    return broker.study(broker.researcher("owner"))
+
+
+def offer(code: str, filename: str = "data.csv", size: int = 10, **metadata: str) -> TusUpload:
+    return TusUpload(tusd_id="", size=size, metadata={UPLOAD_CODE: code, FILE_NAME: filename, **metadata})
+
+
+def finished(tusd_id: str, filename: str = "data.csv", size: int = 10, **changes: Any) -> TusUpload:
+    base = TusUpload(tusd_id=tusd_id, size=size, offset=size, metadata={FILE_NAME: filename})
+    return replace(base, **changes)
+
+
+# File names ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("data.csv", "data.csv"),
+        ("C:\\Users\\lab\\data.csv", "data.csv"),
+        ("/home/lab/data.csv", "data.csv"),
+        ("data.csv. ", "data.csv"),
+        ("  spaced name.txt", "spaced name.txt"),
+        ("résumé.pdf", "résumé.pdf"),
+        ("数据.xlsx", "数据.xlsx"),
+        ("no-extension", "no-extension"),
+        ("a" * 251 + ".pdf", "a" * 251 + ".pdf"),
+    ],
+)
+def test_a_good_file_name_is_kept_without_its_directories(raw: str, kept: str) -> None:
+    assert check_file_name(raw, DENIED) == kept
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("report.EXE", 415),
+        ("data.tar.sh", 415),
+        ("x.bat.", 415),
+        ("x.bat ", 415),
+        ("x.pdf.exe", 415),
+        ("..\\..\\evil.lnk", 415),
+        ("x.\uff42\uff41\uff54", 415),
+        ("a" * 252 + ".pdf", 400),
+        ("a" * 5000, 400),
+        ("", 400),
+        ("x:y.pdf", 400),
+        ("r\ufffdsum\ufffd.pdf", 400),
+        ("bell\x07.pdf", 400),
+        ("\u2066evil\u2069.pdf", 400),
+    ],
+)
+def test_a_bad_file_name_is_refused_with_a_status(raw: str, status: int) -> None:
+    with pytest.raises(UploadRefusedError) as refused:
+        check_file_name(raw, DENIED)
+
+    assert refused.value.status == status
+    assert refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "extension"),
+    [
+        ("a.PDF", "pdf"),
+        ("a.tar.GZ", "gz"),
+        ("a", ""),
+        (".bashrc", "bashrc"),
+        ("a.exe. .", "exe"),
+        ("a.\uff25XE", "exe"),
+    ],
+)
+def test_the_final_extension_is_case_folded_and_normalised(name: str, extension: str) -> None:
+    assert extension_of(name) == extension
+
+
+def test_the_deny_list_comes_from_the_settings_in_any_spelling() -> None:
+    settings = load_settings({"DISALLOWED_EXTENSIONS": " EXE, .Sh ,,ps1 "})
+
+    assert settings.denied_extensions == frozenset({"exe", "sh", "ps1"})
+    assert load_settings({}).denied_extensions == DENIED
+    with pytest.raises(UploadRefusedError):
+        check_file_name("run.PS1", settings.denied_extensions)
+    assert check_file_name("run.bat", settings.denied_extensions) == "run.bat"
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("plain", True), ("ünïcödé 数据", True), ("tab\there", False), ("\ud800", False), ("x\ufffd", False)],
+)
+def test_valid_text_is_printable_utf_8(value: str, valid: bool) -> None:
+    assert valid_text(value) is valid
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (1023, "1023 bytes"),
+        (1536, "1.5 KB"),
+        (50 * 1024**3, "50 GB"),
+        (2**50, "1 PB"),
+        (2**60, "1024 PB"),
+    ],
+)
+def test_sizes_read_as_a_file_manager_shows_them(size: int, text: str) -> None:
+    assert human_size(size) == text
+
+
+def test_a_size_can_have_a_decimal_comma() -> None:
+    assert human_size(1536, decimal_mark=",") == "1,5 KB"
+
+
+# Codes --------------------------------------------------------------------------------------------
+
+
+def test_a_code_names_its_study(broker: FakeBroker, study: Study) -> None:
+    assert study_for_code(study.upload_code, broker.studies) == study
+
+
+@pytest.mark.parametrize("code", ["", "short", "../../x", "a" * 129, "\ufffd" * 32])
+def test_a_malformed_code_is_not_even_looked_up(code: str) -> None:
+    class Untouchable(InMemoryStudies):
+        def by_upload_code(self, upload_code: str) -> Study | None:
+            raise AssertionError("looked up")
+
+    assert study_for_code(code, Untouchable()) is None
+
+
+def test_a_code_the_lagging_index_still_maps_is_dead_once_replaced(broker: FakeBroker, study: Study) -> None:
+    # GIVEN an index that still names the study for its old code, while the study carries a new one
+    old_code = study.upload_code
+    rotated = replace(study, upload_code=new_upload_code())
+
+    class LaggingIndex(InMemoryStudies):
+        def by_upload_code(self, upload_code: str) -> Study | None:
+            return rotated if upload_code == old_code else None
+
+    # THEN the old code finds nothing: the study read consistently no longer carries it
+    assert study_for_code(old_code, LaggingIndex()) is None
+
+
+# pre-create ---------------------------------------------------------------------------------------
+
+
+def test_admit_accepts_under_a_fresh_id_and_drops_the_code(broker: FakeBroker, study: Study) -> None:
+    admission = admit(
+        offer(study.upload_code, "scan.nii", 999, sender_name=" Dr. Lab ", other="ignored"),
+        broker.studies,
+        POLICY,
+        now=broker.clock,
+    )
+
+    assert admission.accepted
+    assert admission.tusd_id.startswith(study.id + "/")
+    assert admission.metadata == {FILE_NAME: "scan.nii", SENDER_NAME: "Dr. Lab"}
+    (latest, *_) = broker.audit(study)
+    assert (latest.action, latest.outcome, latest.target) == (
+        "upload.accepted",
+        Outcome.SUCCESS,
+        f"upload:{admission.tusd_id.split('/')[1]}",
+    )
+
+
+def test_admit_refuses_a_file_over_the_limit_and_audits_why(broker: FakeBroker, study: Study) -> None:
+    admission = admit(offer(study.upload_code, "big.bin", 1001), broker.studies, POLICY, now=broker.clock)
+
+    assert (admission.accepted, admission.status) == (False, 413)
+    assert admission.reason == "The file is 1001 bytes; the limit is 1000 bytes."
+    latest = broker.audit(study)[0]
+    assert (latest.action, latest.outcome) == ("upload.refused", Outcome.DENIED)
+    assert latest.detail == "The file is 1001 bytes; the limit is 1000 bytes. File: big.bin, 1001 bytes."
+
+
+def test_admit_checks_the_code_before_anything_else(broker: FakeBroker, study: Study) -> None:
+    before = broker.audit(study)
+
+    admission = admit(offer("B" * 32, "evil.exe", 10**9), broker.studies, POLICY, now=broker.clock)
+
+    assert (admission.accepted, admission.status) == (False, 403)
+    assert broker.audit(study) == before
+
+
+def test_admit_refuses_after_the_code_was_replaced(broker: FakeBroker, study: Study) -> None:
+    old = study.upload_code
+    broker.studies.update(replace(study, upload_code=new_upload_code()), broker.audit(study)[0])
+
+    assert admit(offer(old), broker.studies, POLICY).status == 403
+
+
+# post-finish and post-terminate -------------------------------------------------------------------
+
+
+def test_record_finished_stores_once_and_queues_one_mail_id(broker: FakeBroker, study: Study) -> None:
+    queue = RecordingQueue()
+    tusd_id = f"{study.id}/{new_id()}"
+    upload = finished(tusd_id, "scan.nii", 500, storage={"Type": "s3store", "Bucket": "b", "Key": tusd_id})
+    upload = replace(upload, metadata={**upload.metadata, SENDER_EMAIL: "lab@hospital.example"})
+
+    first = record_finished(upload, broker.studies, broker.uploads, queue, now=broker.clock)
+    again = record_finished(upload, broker.studies, broker.uploads, queue, now=broker.clock)
+
+    assert first == again
+    assert (first.status, first.size, first.received_bytes) == (UploadStatus.RECEIVED, 500, 500)
+    assert first.storage == {"Type": "s3store", "Bucket": "b", "Key": tusd_id}
+    assert first.sender_email == "lab@hospital.example"
+    assert broker.uploads.of_study(study.id, PageRequest()).items == [first]
+    assert [e.action for e in broker.audit(study)].count("upload.received") == 1
+    assert queue.messages == [{"type": "upload_received", "mail_id": notice_mail_id(tusd_id), "tusd_id": tusd_id}] * 2
+
+
+def test_record_finished_cleans_what_it_keeps_rather_than_refusing(broker: FakeBroker, study: Study) -> None:
+    metadata = {FILE_NAME: "../a\x00b\u202e.csv", SENDER_EMAIL: "not an email", SENDER_NAME: "x" * 500}
+    storage = {"Path": "/data/x", "bad\ufffd": "y", "long": "z" * 5000}
+    upload = finished(f"{study.id}/{new_id()}", metadata=metadata, storage=storage)
+
+    kept = record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
+
+    assert kept.file_name == "ab.csv"
+    assert kept.sender_email is None
+    assert kept.sender_name == "x" * 200
+    assert kept.storage == {"Path": "/data/x", "long": "z" * 1024}
+
+
+def test_record_finished_for_an_id_without_a_study_is_invalid(broker: FakeBroker) -> None:
+    with pytest.raises(ValidationError):
+        record_finished(finished(new_id()), broker.studies, broker.uploads, RecordingQueue())
+
+
+def test_record_finished_for_a_study_that_is_gone_is_not_found(broker: FakeBroker) -> None:
+    with pytest.raises(NotFoundError):
+        record_finished(finished(f"{new_id()}/{new_id()}"), broker.studies, broker.uploads, RecordingQueue())
+
+
+def test_record_terminated_before_finishing_is_aborted_once(broker: FakeBroker, study: Study) -> None:
+    upload = finished(f"{study.id}/{new_id()}", size=100, offset=30)
+
+    first = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
+    again = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
+
+    assert (first.status, first.received_bytes) == (UploadStatus.ABORTED, 30)
+    assert again == first
+    assert [e.action for e in broker.audit(study)].count("upload.aborted") == 1
+    assert broker.audit(study)[0].detail == "data.csv: 30 bytes of 100 bytes"
+
+
+def test_record_terminated_after_finishing_is_deleted(broker: FakeBroker, study: Study) -> None:
+    upload = finished(f"{study.id}/{new_id()}")
+    record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
+
+    deleted = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
+
+    assert deleted.status is UploadStatus.DELETED
+    assert broker.uploads.get(upload.tusd_id) == deleted
+    assert broker.audit(study)[0].action == "upload.deleted"
+
+
+def test_a_finish_reported_after_the_abort_changes_nothing(broker: FakeBroker, study: Study) -> None:
+    upload = finished(f"{study.id}/{new_id()}", size=100, offset=30)
+    aborted = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
+
+    late = record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
+
+    assert late == aborted
+
+
+def test_the_notice_mail_id_is_the_same_for_the_same_upload() -> None:
+    assert notice_mail_id("s/u") == notice_mail_id("s/u") != notice_mail_id("s/v")
+
+
+# The list -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_member_may_list_the_uploads(broker: FakeBroker, study: Study, role: Role) -> None:
+    member = broker.researcher("member")
+    if role is not Role.OWNER:
+        broker.join(study, member, role)
+    reader = member if role is not Role.OWNER else broker.researchers.get(study.owner_id)
+    assert reader is not None
+
+    assert list_uploads(broker.access(reader, study), broker.uploads, PageRequest()).items == []
+
+
+def test_a_stranger_may_not_know_of_the_uploads(broker: FakeBroker, study: Study) -> None:
+    with pytest.raises(NotFoundError):
+        list_uploads(broker.access(broker.researcher("stranger"), study), broker.uploads, PageRequest())
+
+
+def test_a_platform_admin_reads_the_uploads(broker: FakeBroker, study: Study) -> None:
+    admin = broker.researcher("root", is_admin=True)
+
+    assert list_uploads(broker.access(admin, study), broker.uploads, PageRequest()).items == []
+
+
+def test_a_disabled_member_may_not_list(broker: FakeBroker, study: Study) -> None:
+    member = broker.researcher("gone", disabled=True)
+    broker.join(study, member, Role.ADMIN)
+
+    with pytest.raises(AuthenticationError):
+        list_uploads(broker.access(member, study), broker.uploads, PageRequest())
