@@ -5,7 +5,11 @@ from __future__ import annotations
 from chalicelib.config import load_settings
 from chalicelib.observability import init_sentry
 
-init_sentry(load_settings())
+# Read once here, before anything else: Sentry needs them first, and Chalice binds each SQS handler to its
+# queue when this module is imported. Every Chalice command (deploy, package, local) and Lambda itself
+# import it with the stage's environment, so each stage's handlers read that stage's own queues.
+_startup = load_settings()
+init_sentry(_startup)
 
 from chalice.app import Chalice, SQSEvent  # noqa: E402  (after Sentry, so it sees everything below)
 
@@ -19,7 +23,7 @@ app.register_middleware(problem_documents, "http")
 register(app)
 
 
-@app.on_sqs_message(queue="vre-mail", batch_size=10)
+@app.on_sqs_message(queue=_startup.queue_name("mail"), batch_size=10)
 def deliver_mail(event: SQSEvent) -> BatchResponse:
     """Invitation mails and their answers, through SES."""
     return handle_mail_batch(event, wiring.dependencies())

@@ -319,7 +319,7 @@ def test_mail_is_refused_outside_the_local_stage(
 
 
 def test_the_mail_queue_url_comes_from_the_template_outputs() -> None:
-    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-mail"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-local-mail"
 
     assert infrastructure_environment({"MailQueueUrl": url, "TablePrefix": "vre-local-"}) == {"MAIL_QUEUE_URL": url}
     with pytest.raises(LocalEnvironmentError, match="MailQueueUrl"):
