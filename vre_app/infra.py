@@ -45,7 +45,7 @@ def apply_template(cloudformation: CloudFormationClient, stage: str) -> dict[str
             TemplateBody=TEMPLATE.read_text(),
             Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
         )
-    return stack_outputs(cloudformation, name)
+        return stack_outputs(cloudformation, name)
 
 
 def stack_outputs(cloudformation: CloudFormationClient, name: str) -> dict[str, str]:
@@ -136,16 +136,26 @@ def _failures(cloudformation: CloudFormationClient, name: str) -> str:
     return "; ".join(reasons[:5]) or f"status {_stack_status(cloudformation, name)}"
 
 
+_SKIPPED = [(resource_type,) for resource_type in AWS_ONLY]
+
+
+class _AwsOnlyResources(logging.Filter):
+    """Drops moto's notice that it skipped a resource that exists on AWS only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.getMessage().startswith("No Moto CloudFormation support for") and record.args in _SKIPPED)
+
+
 @contextmanager
 def _moto_makes_no_alarms() -> Iterator[None]:
     """moto warns about every alarm it skips; they are AWS-only by design (see AWS_ONLY)."""
-    parsing = logging.getLogger("moto.cloudformation.parsing")
-    level = parsing.level
-    parsing.setLevel(logging.ERROR)
+    moto = logging.getLogger("moto")
+    skipped = _AwsOnlyResources()
+    moto.addFilter(skipped)
     try:
         with warnings.catch_warnings():
             for resource_type in AWS_ONLY:
                 warnings.filterwarnings("ignore", message=f"Tried to parse {resource_type}")
             yield
     finally:
-        parsing.setLevel(level)
+        moto.removeFilter(skipped)

@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -14,18 +15,21 @@ import pytest
 from vre_app.cli import main
 from vre_app.redrive import RedriveError, queue_name, redrive
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 REGION = "eu-west-1"
 
 
 @pytest.fixture
-def sqs(aws: None) -> object:
+def sqs(aws: None) -> SQSClient:
     return boto3.client("sqs", region_name=REGION)
 
 
 @pytest.fixture
-def queues(sqs: object) -> Iterator[tuple[str, str, str]]:
+def queues(sqs: SQSClient) -> Iterator[tuple[str, str, str]]:
     """A queue of this test's own with its dead-letter queue, as the template makes them: (name, url, dlq url)."""
-    client = boto3.client("sqs", region_name=REGION)
+    client = sqs
     name = f"vre-local-redrive-{uuid.uuid4().hex[:10]}"
     dead_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dead_arn = client.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -90,8 +94,8 @@ def test_a_limit_moves_that_many_and_leaves_the_rest(queues: tuple[str, str, str
     assert len(bodies(url)) == 11
 
 
-def test_a_queue_without_a_dead_letter_queue_is_refused(sqs: object) -> None:
-    client = boto3.client("sqs", region_name=REGION)
+def test_a_queue_without_a_dead_letter_queue_is_refused(sqs: SQSClient) -> None:
+    client = sqs
     name = f"vre-local-plain-{uuid.uuid4().hex[:10]}"
     url = client.create_queue(QueueName=name)["QueueUrl"]
 
