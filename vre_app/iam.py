@@ -46,7 +46,7 @@ _SQS_BATCH_ACTIONS = {
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
 }
 # Calls that need no permission at all.
-_UNAUTHORISED = {("sts", "GetCallerIdentity")}
+_NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
 _ACCOUNT = re.compile(r"\d{12}")
 _LOG_GROUP = re.compile(r"arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:[^*?]+:\*")
 
@@ -219,7 +219,7 @@ def permissions_for(
     service: str, operation: str, params: Mapping[str, Any], *, region: str, account: str
 ) -> list[Permission]:
     """The IAM permissions one API call needs (service as IAM prefixes it, operation as botocore names it)."""
-    if (service, operation) in _UNAUTHORISED:
+    if (service, operation) in _NO_PERMISSION_NEEDED:
         return []
     if service == "dynamodb":
         return _dynamodb(operation, params, f"arn:aws:dynamodb:{region}:{account}:table/")
