@@ -31,9 +31,12 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# What CI checks (tests/contract/test_package.py): the policies rendered with a placeholder account, then the
+# SAM template and deployment.zip. Deploying is `python -m vre_app deploy --stage dev|prod` (docs/operations.md).
 package: $(STAMP)
 	rm -rf build/package
-	$(BIN)/chalice package --stage prod build/package
+	$(BIN)/python -m vre_app policies --stage prod
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage prod build/package
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -5,7 +5,11 @@ from __future__ import annotations
 from chalicelib.config import load_settings
 from chalicelib.observability import init_sentry
 
-init_sentry(load_settings())
+# Read once here, before anything else: Sentry needs them first, and Chalice binds each SQS handler to its
+# queue when this module is imported. Every Chalice command (deploy, package, local) and Lambda itself
+# import it with the stage's environment, so each stage's handlers read that stage's own queues.
+_startup = load_settings()
+init_sentry(_startup)
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent  # noqa: E402  (after Sentry, so it sees everything below)
 
@@ -13,20 +17,21 @@ from chalicelib import wiring  # noqa: E402
 from chalicelib.api import register  # noqa: E402
 from chalicelib.api.middleware import problem_documents  # noqa: E402
 from chalicelib.workers.mail import BatchResponse, handle_mail_batch  # noqa: E402
-from chalicelib.workers.provisioning import handle_provisioning_batch, run_reconciler  # noqa: E402
+from chalicelib.workers.provisioning import handle_provisioning_batch  # noqa: E402
+from chalicelib.workers.reconcile import run_reconciler  # noqa: E402
 
 app = Chalice(app_name="vre-broker")
 app.register_middleware(problem_documents, "http")
 register(app)
 
 
-@app.on_sqs_message(queue="vre-mail", batch_size=10)
+@app.on_sqs_message(queue=_startup.queue_name("mail"), batch_size=10)
 def deliver_mail(event: SQSEvent) -> BatchResponse:
     """Invitation mails and their answers, through SES."""
     return handle_mail_batch(event, wiring.dependencies())
 
 
-@app.on_sqs_message(queue="vre-provisioning", batch_size=5)
+@app.on_sqs_message(queue=_startup.queue_name("provisioning"), batch_size=5)
 def provision_workspaces(event: SQSEvent) -> BatchResponse:
     """Workspace steps on OpenStack: create, check, start, stop, reboot, delete."""
     return handle_provisioning_batch(event, wiring.dependencies())

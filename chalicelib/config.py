@@ -104,6 +104,10 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
         """Prefix of every table name."""
         return self.table_prefix if self.table_prefix is not None else f"vre-{self.stage}-"
 
+    def queue_name(self, queue: str) -> str:
+        """The stage's name for a queue of infra/template.yaml (`mail` is `vre-<stage>-mail`)."""
+        return f"vre-{self.stage}-{queue}"
+
 
 _FIELDS = frozenset(name.upper() for name in Settings.__struct_fields__)
 

@@ -21,6 +21,7 @@ from chalicelib.services.identity import Identity, LoginError
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
 from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
+from tests.iam_calls import Call, CallRecorder, ungranted
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 
@@ -47,6 +48,22 @@ def _apply_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     for name in UNSET_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
+
+
+# Every AWS call the deployed code makes in any test is checked against its function's IAM policy.
+_AWS_CALLS = CallRecorder()
+_AWS_CALLS.install()
+
+
+@pytest.fixture(autouse=True)
+def aws_calls() -> Iterator[list[Call]]:
+    """The AWS calls this test's deployed code made, by function; one that the function's policy
+    (infra/policies/<function>.json) does not grant fails the test."""
+    with _AWS_CALLS.recording() as calls:
+        yield calls
+    problems = ungranted(calls)
+    if problems:
+        pytest.fail("IAM policy does not grant what the code calls:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 """The ops CLI, `python -m vre_app <command>`: the local stack, local tokens, seed data, the queue pump,
-the mail the local stack sent and the local OpenStack on its own.
+the mail the local stack sent and the local OpenStack on its own; deploying a stage to AWS, its IAM
+policies, and redriving dead letters.
 
 Not deployed. Run outside the stack, the commands for the local stage take its variables from
 .chalice/config.json and talk to the stack's moto (see `vre_app.local.environment`).
@@ -21,7 +22,8 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import wiring
 from chalicelib.config import ConfigurationError, get_settings
-from vre_app.local.environment import LOCAL_STAGE, LocalEnvironmentError, use_local_defaults
+from vre_app.iam import DEPLOYED_STAGES, PLACEHOLDER_ACCOUNT
+from vre_app.local.environment import LOCAL_STAGE, LocalEnvironmentError, stage_variables, use_local_defaults
 from vre_app.local.openstack.state import Knobs
 
 log = logging.getLogger("vre_app")
@@ -30,6 +32,8 @@ PROG = "python -m vre_app"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
+# Where a stage is deployed when neither --region nor the AWS environment says (the settings' default too).
+DEFAULT_REGION = "eu-west-1"
 # What cannot reach the tables or queues: nothing listening at the endpoint, or AWS refusing.
 _UNREACHABLE = (PynamoDBException, BotoCoreError, ClientError)
 
@@ -82,6 +86,35 @@ def build_parser() -> argparse.ArgumentParser:
     for knob in Knobs.__struct_fields__:
         knobs.add_argument(f"--{knob.replace('_', '-')}", dest=f"knob_{knob}", metavar="VALUE")
     openstack.set_defaults(run=_openstack)
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy a stage to AWS: infrastructure stack, config, IAM policies, chalice deploy, "
+        "batch item failures, seed data (docs/operations.md)",
+    )
+    deploy.add_argument("--stage", required=True, choices=DEPLOYED_STAGES)
+    deploy.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, else eu-west-1)")
+    deploy.add_argument(
+        "--alarm-email", type=_alarm_email, help="mail the alarms here ('' for nobody; default: keep the stack's)"
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="print the plan and check it offline; call nothing")
+    deploy.set_defaults(run=_deploy)
+
+    policies = commands.add_parser(
+        "policies", help="render the stage's IAM policy files into .chalice/ (deploy does this itself)"
+    )
+    policies.add_argument("--stage", required=True, choices=DEPLOYED_STAGES)
+    policies.add_argument("--account", default=PLACEHOLDER_ACCOUNT, help="AWS account id (default: a placeholder)")
+    policies.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, else eu-west-1)")
+    policies.set_defaults(run=_policies)
+
+    redrive = commands.add_parser(
+        "redrive", help="move the messages of a queue's dead-letter queue back onto the queue (docs/operations.md)"
+    )
+    redrive.add_argument("--stage", choices=(LOCAL_STAGE, *DEPLOYED_STAGES), help="default: STAGE, else local")
+    redrive.add_argument("--queue", required=True, help="mail, provisioning, ... (or a full queue name)")
+    redrive.add_argument("--max", type=_positive, help="move at most this many (default: all)")
+    redrive.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, else eu-west-1)")
+    redrive.set_defaults(run=_redrive)
     return parser
 
 
@@ -232,6 +265,69 @@ def _openstack(args: argparse.Namespace) -> int:
     return run_local_openstack(port=port, knobs=knobs, seed=seed, clouds_yaml=clouds_yaml)
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from vre_app.deploy import DeployError, Deployment, DeployOptions
+    from vre_app.iam import PolicyError
+    from vre_app.infra import StackError
+
+    deployment = Deployment(DeployOptions(stage=args.stage, region=_region(args), alarm_email=args.alarm_email))
+    try:
+        if args.dry_run:
+            print(deployment.plan())
+        else:
+            deployment.run()
+    except (DeployError, StackError, PolicyError, LocalEnvironmentError) as exc:
+        print(f"{PROG} deploy: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (BotoCoreError, ClientError) as exc:
+        print(f"{PROG} deploy: AWS refused ({type(exc).__name__}: {exc}); deploying again resumes", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _policies(args: argparse.Namespace) -> int:
+    from vre_app.iam import PolicyError, PolicyTarget, write_policies
+
+    try:
+        mail_from = stage_variables(args.stage).get("EMAIL_FROM_ADDRESS", "")
+        target = PolicyTarget(stage=args.stage, account=args.account, region=_region(args), mail_from=mail_from)
+        for path in write_policies(target):
+            print(f"wrote {path}")
+    except PolicyError as exc:
+        print(f"{PROG} policies: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+
+    from vre_app.redrive import RedriveError, queue_name, redrive
+
+    stage = args.stage or os.environ.get("STAGE") or LOCAL_STAGE
+    os.environ["STAGE"] = stage
+    _use_environment()
+    settings = get_settings()
+    sqs = boto3.client("sqs", region_name=_region(args), endpoint_url=settings.aws_endpoint_url)
+    try:
+        result = redrive(sqs, queue_name(stage, args.queue), limit=args.max)
+    except RedriveError as exc:
+        print(f"{PROG} redrive: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
+    print(
+        f"moved {result.moved} message(s) from {result.dead_letter_queue} back to {result.queue}; "
+        f"{result.left} left in {result.dead_letter_queue}"
+    )
+    return EXIT_OK
+
+
+def _region(args: argparse.Namespace) -> str:
+    region: str | None = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return region or DEFAULT_REGION
+
+
 def _use_environment() -> None:
     """Fill in the local stage's defaults (if the stage is local) and read the settings afresh."""
     use_local_defaults(os.environ)
@@ -263,6 +359,16 @@ def _email(value: str) -> str:
     if not (local and at and "." in domain):
         raise argparse.ArgumentTypeError(f"{value!r} is not an email address")
     return value.strip()
+
+
+def _alarm_email(value: str) -> str:
+    return _email(value) if value.strip() else ""
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
 
 
 def _name(value: str) -> str:

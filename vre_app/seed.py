@@ -8,7 +8,7 @@ from pathlib import Path
 from chalicelib.services import catalog as catalog_service
 from chalicelib.services import reference
 from chalicelib.services.catalog import CatalogItem, CatalogKind
-from chalicelib.services.domain import ReferenceItem
+from chalicelib.services.domain import PageRequest, ReferenceItem
 from chalicelib.services.ports import CatalogRepository, ReferenceRepository
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -56,3 +56,19 @@ def seed_catalog(repository: CatalogRepository, *, only_if_empty: bool = True) -
     for item in items:
         catalog_service.put_item(repository, item)
     return len(items)
+
+
+def seed_missing(references: ReferenceRepository, catalog: CatalogRepository | None = None) -> dict[str, int]:
+    """Seed each kind of initial data that has no items yet (the catalog too, if given and empty); kinds
+    already there are left as they are.
+
+    Returns how many items of each kind it wrote (nothing for a stage seeded before).
+    """
+    counts = {
+        kind: reference.seed(references, kind, load_items(kind))
+        for kind in FILES
+        if not references.list(kind, PageRequest(limit=1)).items
+    }
+    if catalog is not None:
+        counts["catalog"] = seed_catalog(catalog)
+    return counts

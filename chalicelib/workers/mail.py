@@ -1,4 +1,4 @@
-"""The mail worker: a batch from the `vre-mail` queue, one `deliver` per record.
+"""The mail worker: a batch from the `vre-<stage>-mail` queue, one `deliver` per record.
 
 A record that raises is reported in `batchItemFailures`, so only it comes back (after the
 queue's visibility timeout) and, after the queue's receive limit, lands in the dead-letter queue;

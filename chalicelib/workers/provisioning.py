@@ -1,4 +1,4 @@
-"""The provisioning family's entry points: a batch from `vre-provisioning`, and the scheduled reconciler.
+"""The provisioning family's entry point: a batch from the provisioning queue.
 
 Each record is one step (`services.provisioning.handle_message`). A record that raises is
 reported in `batchItemFailures` and comes back after the visibility timeout (and, after the
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.observability import report_exception
 from chalicelib.services.provisioning import Family, handle_message
-from chalicelib.services.reconciler import Report, reconcile
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
@@ -51,20 +50,3 @@ def handle_provisioning_batch(event: SQSEvent, deps: ProvisioningDependencies) -
             report_exception()
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
-
-
-def run_reconciler(deps: ProvisioningDependencies) -> Report:
-    """One scheduled repair round; its findings are logged for the operator."""
-    report = reconcile(deps.provisioning)
-    log.info(
-        "reconciler: failed=%d nudged=%d lost=%d orphans=%d (deleted %d) reminded=%d stopped=%d deleted=%d",
-        len(report.failed),
-        len(report.nudged),
-        len(report.lost),
-        len(report.orphans),
-        len(report.orphans_deleted),
-        len(report.reminded),
-        len(report.stopped),
-        len(report.deleted),
-    )
-    return report

@@ -319,8 +319,8 @@ def test_mail_is_refused_outside_the_local_stage(
 
 
 def test_the_queue_urls_come_from_the_template_outputs() -> None:
-    mail = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-mail"
-    provisioning = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-provisioning"
+    mail = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-local-mail"
+    provisioning = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-local-provisioning"
     outputs = {"MailQueueUrl": mail, "ProvisioningQueueUrl": provisioning, "TablePrefix": "vre-local-"}
 
     assert infrastructure_environment(outputs) == {"MAIL_QUEUE_URL": mail, "PROVISIONING_QUEUE_URL": provisioning}

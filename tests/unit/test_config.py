@@ -28,6 +28,11 @@ def test_table_prefix_from_the_environment_wins() -> None:
     assert load_settings({"STAGE": "prod", "TABLE_PREFIX": "vre-infra-abc-"}).tables_prefix == "vre-infra-abc-"
 
 
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_queue_names_carry_the_stage_as_the_template_makes_them(stage: str) -> None:
+    assert load_settings({"STAGE": stage}).queue_name("mail") == f"vre-{stage}-mail"
+
+
 def test_empty_variable_counts_as_unset() -> None:
     settings = load_settings({"TABLE_PREFIX": "", "SESSION_TTL_SECONDS": "", "STAGE": "dev"})
 

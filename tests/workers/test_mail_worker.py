@@ -155,7 +155,7 @@ def record(body: object, *, message_id: str | None = None, receive_count: int = 
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:vre-mail",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:vre-local-mail",
         "awsRegion": REGION,
     }
 
@@ -463,7 +463,7 @@ def sqs(aws: None) -> SQSClient:
 
 @pytest.fixture
 def private_queue(sqs: SQSClient) -> Iterator[tuple[str, str]]:
-    """A queue of this test's own, shaped like `vre-mail`: (url, arn)."""
+    """A queue of this test's own, shaped like `vre-<stage>-mail`: (url, arn)."""
     url = sqs.create_queue(QueueName=f"mail-test-{uuid.uuid4().hex[:12]}", Attributes={"VisibilityTimeout": "180"})[
         "QueueUrl"
     ]
@@ -493,7 +493,7 @@ def app_subscription(private_queue: tuple[str, str], receipts: list[str]) -> Sub
 def test_the_app_pumps_vre_mail_into_its_mail_handler(sqs: SQSClient) -> None:
     (subscription,) = (s for s in subscribe(sqs, sqs_handlers(app)) if s.handler.name == "deliver_mail")
 
-    assert subscription.queue_url.endswith("/vre-mail")
+    assert subscription.queue_url.endswith("/vre-local-mail")
     assert subscription.handler.batch_size == 10
 
 

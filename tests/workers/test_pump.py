@@ -33,7 +33,7 @@ from vre_app.local.pump import (
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-MAIL_QUEUE = "vre-mail"
+MAIL_QUEUE = "vre-local-mail"
 ACCOUNT = "123456789012"
 Answer = Callable[[list[dict[str, Any]]], Any]
 

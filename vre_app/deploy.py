@@ -1,0 +1,286 @@
+"""`python -m vre_app deploy --stage dev|prod`: a stage on AWS from a clone, in one command.
+
+The steps, in order; each is safe to repeat, so a deploy that stopped half-way is finished by deploying again:
+
+1. the infrastructure stack (`infra/template.yaml`) is created or updated, and waited for;
+2. its outputs go into the stage's environment in `.chalice/config.json` (table prefix, queue URLs);
+3. each function's IAM policy is rendered for the account and region (`vre_app.iam`);
+4. `chalice deploy --stage <stage>`;
+5. `ReportBatchItemFailures` is turned on for every SQS event source mapping of the stage's functions:
+   Chalice does not, and without it Lambda deletes a whole batch whose handler returned, failures and all;
+6. the reference data is seeded where a kind has none.
+
+`--dry-run` prints the plan and checks what can be checked offline (config.json, the policy templates,
+the app's functions); it makes no AWS call and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+import yaml
+from botocore.exceptions import ClientError
+
+from vre_app.iam import (
+    PLACEHOLDER_ACCOUNT,
+    PolicyError,
+    PolicyTarget,
+    app_functions,
+    function_policy_files,
+    lambda_name,
+    render_policy,
+    write_policies,
+)
+from vre_app.infra import TEMPLATE, deploy_stack, stack_name
+from vre_app.local.environment import OUTPUT_VARIABLES, PROJECT_ROOT, stage_variables
+from vre_app.local.pump import load_app, sqs_handlers
+from vre_app.seed import FILES, seed_missing
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_lambda import LambdaClient
+
+STAGES = ("dev", "prod")
+# What the deploy writes into the stage's environment, by the stack output that holds it: the local stack's
+# variables (OUTPUT_VARIABLES) and the table prefix, which the local stage leaves to its default.
+STAGE_OUTPUTS = {"TABLE_PREFIX": "TablePrefix", **OUTPUT_VARIABLES}
+BATCH_ITEM_FAILURES: Final = "ReportBatchItemFailures"
+# A mapping Chalice has just made is `Creating` for a few seconds and refuses updates meanwhile.
+MAPPING_ATTEMPTS = 30
+MAPPING_RETRY_SECONDS = 2.0
+_CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
+
+ChaliceRunner = Callable[[Sequence[str], Path, Mapping[str, str]], int]
+
+
+class DeployError(RuntimeError):
+    """The deploy cannot go on; the message says what to do."""
+
+
+def run_chalice(args: Sequence[str], project_dir: Path, environ: Mapping[str, str]) -> int:
+    """The Chalice CLI in the project, with its output on ours; returns its exit code."""
+    command = [sys.executable, "-c", _CHALICE_MAIN, "--project-dir", str(project_dir), *args]
+    return subprocess.run(command, cwd=project_dir, env=dict(environ), check=False).returncode
+
+
+@dataclass(frozen=True, slots=True)
+class DeployOptions:
+    stage: str
+    region: str
+    alarm_email: str | None = None
+
+
+@dataclass
+class Deployment:
+    """One deploy of one stage; `session` (boto3) and `chalice` are what it talks to AWS with.
+
+    `project_dir` is where `chalice deploy` runs and whose .chalice/ it writes; the app is always this
+    project's own `app.py`.
+    """
+
+    options: DeployOptions
+    session: boto3.session.Session | None = None
+    project_dir: Path = PROJECT_ROOT
+    chalice: ChaliceRunner = run_chalice
+    out: TextIO = field(default=sys.stdout)
+    sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def stage(self) -> str:
+        return self.options.stage
+
+    @property
+    def config(self) -> Path:
+        return self.project_dir / ".chalice" / "config.json"
+
+    def functions(self) -> list[str]:
+        """The app's functions (the API handler and every event handler)."""
+        return app_functions(load_app())
+
+    def check(self) -> dict[str, str]:
+        """What can be checked offline, before AWS is touched; returns function -> policy file.
+
+        Every function needs a policy file in config.json, and every policy template must render to
+        concrete resources (checked with a placeholder account).
+        """
+        if self.stage not in STAGES:
+            raise DeployError(f"stage {self.stage!r} is not deployed to AWS; choose one of {', '.join(STAGES)}")
+        variables = stage_variables(self.stage, config=self.config)
+        files = function_policy_files(self.stage, config=self.config)
+        unlisted = [function for function in self.functions() if function not in files]
+        if unlisted:
+            raise DeployError(
+                f"{', '.join(unlisted)} has no iam_policy_file in {self.config} "
+                f"stages.{self.stage}.lambda_functions; add one and a template in infra/policies/"
+            )
+        target = self._target(PLACEHOLDER_ACCOUNT, variables)
+        for function in files:
+            render_policy(function, target)
+        return files
+
+    def plan(self) -> str:
+        """The steps, as `--dry-run` prints them (after `check()`)."""
+        files = self.check()
+        stage, region = self.stage, self.options.region
+        if self.options.alarm_email is not None:
+            email = f"AlarmEmail={self.options.alarm_email or '(none)'}"
+        else:
+            email = "AlarmEmail kept as it is (none on a new stack)"
+        outputs = ", ".join(f"{variable} <- {output}" for variable, output in STAGE_OUTPUTS.items())
+        policies = ", ".join(f".chalice/{name}" for name in files.values())
+        sqs_functions = self._sqs_functions()
+        lines = [
+            f"Deploy plan for stage {stage} in {region} (dry run: no AWS call, nothing written)",
+            f"  1. stack {stack_name(stage)} from {TEMPLATE.relative_to(PROJECT_ROOT)}: {_template_summary()}; "
+            f"Stage={stage}, {email}; create or update, and wait",
+            f"  2. write {outputs} into .chalice/config.json stages.{stage}.environment_variables",
+            f"  3. render the IAM policies {policies} for the account sts get-caller-identity names "
+            f"(rendered now with {PLACEHOLDER_ACCOUNT}: concrete resources, no wildcard)",
+            f"  4. chalice deploy --stage {stage}",
+            f"  5. turn on {BATCH_ITEM_FAILURES} for the SQS event source mappings of "
+            f"{', '.join(sqs_functions) or '-'}",
+            f"  6. seed {', '.join(FILES)} where the reference table has none",
+        ]
+        return "\n".join(lines)
+
+    def run(self) -> None:
+        """Every step, in order; raises `DeployError` (or `StackError`, `PolicyError`) at the first that fails."""
+        self.check()
+        session = self._session()
+        stage, region = self.stage, self.options.region
+        account = session.client("sts").get_caller_identity()["Account"]
+        self._say(f"deploying stage {stage} to account {account} in {region}")
+
+        self._say(f"1/6 infrastructure stack {stack_name(stage)}")
+        outputs = deploy_stack(
+            session.client("cloudformation"), stage, alarm_email=self.options.alarm_email, report=self._detail
+        )
+
+        self._say("2/6 stack outputs into .chalice/config.json")
+        for variable, (old, new) in self.write_environment(outputs).items():
+            self._detail(f"{variable} = {new}" + ("" if old is None else f" (was {old})"))
+
+        self._say("3/6 IAM policies")
+        variables = stage_variables(stage, config=self.config)
+        for path in write_policies(self._target(account, variables), config=self.config):
+            self._detail(f"wrote {path.relative_to(self.project_dir)}")
+
+        self._say(f"4/6 chalice deploy --stage {stage}")
+        environ = {**os.environ, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+        code = self.chalice(["deploy", "--stage", stage], self.project_dir, environ)
+        if code != 0:
+            raise DeployError(f"chalice deploy --stage {stage} failed (exit {code}); fix what it said and deploy again")
+
+        self._say(f"5/6 {BATCH_ITEM_FAILURES} on the SQS event source mappings")
+        for line in enable_batch_item_failures(session.client("lambda"), self._sqs_functions(), sleep=self.sleep):
+            self._detail(line)
+
+        self._say("6/6 reference data")
+        counts = self.seed(outputs["TablePrefix"])
+        seeded = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+        self._detail(f"seeded {seeded}" if counts else "already there; nothing seeded")
+        self._say(f"stage {stage} deployed")
+
+    def write_environment(self, outputs: Mapping[str, str]) -> dict[str, tuple[str | None, str]]:
+        """Put the stack's outputs into the stage's environment in config.json; returns what changed."""
+        missing = sorted(output for output in STAGE_OUTPUTS.values() if not outputs.get(output))
+        if missing:
+            raise DeployError(f"the stack gave no {', '.join(missing)} output")
+        document = json.loads(self.config.read_text())
+        environment = document["stages"][self.stage].setdefault("environment_variables", {})
+        changes: dict[str, tuple[str | None, str]] = {}
+        for variable, output in STAGE_OUTPUTS.items():
+            if environment.get(variable) != outputs[output]:
+                changes[variable] = (environment.get(variable), outputs[output])
+                environment[variable] = outputs[output]
+        self.config.write_text(json.dumps(document, indent=2) + "\n")
+        return changes
+
+    def seed(self, table_prefix: str) -> dict[str, int]:
+        """Seed the kinds of reference data the stage's table has none of."""
+        from chalicelib.models import TableBinding, bind
+        from chalicelib.models.catalog import DynamoCatalog
+        from chalicelib.models.reference import DynamoReference
+
+        bind(TableBinding(table_prefix, self.options.region))
+        return seed_missing(DynamoReference(), DynamoCatalog())
+
+    def _sqs_functions(self) -> list[str]:
+        app = load_app()
+        return [lambda_name(app.app_name, self.stage, handler.name) for handler in sqs_handlers(app, self.stage)]
+
+    def _target(self, account: str, variables: Mapping[str, str]) -> PolicyTarget:
+        mail_from = variables.get("EMAIL_FROM_ADDRESS")
+        if not mail_from:
+            raise PolicyError(f"stage {self.stage} sets no EMAIL_FROM_ADDRESS in {self.config}")
+        return PolicyTarget(stage=self.stage, account=account, region=self.options.region, mail_from=mail_from)
+
+    def _session(self) -> boto3.session.Session:
+        if self.session is None:
+            import boto3
+
+            self.session = boto3.session.Session(region_name=self.options.region)
+        return self.session
+
+    def _say(self, line: str) -> None:
+        print(f"==> {line}", file=self.out, flush=True)
+
+    def _detail(self, line: str) -> None:
+        print(f"    {line}", file=self.out, flush=True)
+
+
+def enable_batch_item_failures(
+    lambda_client: LambdaClient,
+    function_names: Sequence[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    attempts: int = MAPPING_ATTEMPTS,
+) -> list[str]:
+    """Turn on ReportBatchItemFailures for every SQS event source mapping of these functions; says what it did.
+
+    Each function must have at least one: a function without is a deploy that did not finish.
+    """
+    done = []
+    for function in function_names:
+        mappings = [
+            mapping
+            for page in lambda_client.get_paginator("list_event_source_mappings").paginate(FunctionName=function)
+            for mapping in page["EventSourceMappings"]
+            if mapping.get("EventSourceArn", "").startswith("arn:aws:sqs:")
+        ]
+        if not mappings:
+            raise DeployError(f"{function} has no SQS event source mapping; did chalice deploy finish?")
+        for mapping in mappings:
+            queue = mapping.get("EventSourceArn", "").rsplit(":", 1)[-1]
+            if BATCH_ITEM_FAILURES in mapping.get("FunctionResponseTypes", []):
+                done.append(f"{function} <- {queue}: already on")
+                continue
+            _update_mapping(lambda_client, mapping["UUID"], sleep=sleep, attempts=attempts)
+            done.append(f"{function} <- {queue}: turned on")
+    return done
+
+
+def _update_mapping(lambda_client: LambdaClient, uuid: str, *, sleep: Callable[[float], None], attempts: int) -> None:
+    for attempt in range(1, attempts + 1):
+        try:
+            lambda_client.update_event_source_mapping(UUID=uuid, FunctionResponseTypes=[BATCH_ITEM_FAILURES])
+            return
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException" or attempt == attempts:
+                raise
+            sleep(MAPPING_RETRY_SECONDS)
+
+
+def _template_summary() -> str:
+    resources: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())["Resources"]
+    counts = Counter(resource["Type"].rsplit("::", 1)[-1] for resource in resources.values())
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
