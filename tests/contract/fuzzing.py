@@ -136,11 +136,19 @@ class ObjectPool:
                 self.add(match.groupdict())
 
     def _child_parameter(self, path: str) -> str | None:
-        """`token_id` for `/me/tokens`: the parameter that names one item of the collection at `path`."""
-        for template in self.templates.values():
-            if template.path.startswith(path + "/{") and template.path.count("/") == path.count("/") + 1:
-                return template.names[-1]
-        return None
+        """The parameter naming one item of the collection at `path`: `token_id` for `/me/tokens`
+        (`/me/tokens/{token_id}`), `workspace_id` for `/studies/{study_id}/workspaces` (`/workspaces/{workspace_id}`).
+        """
+        collection = path.rsplit("/", 1)[-1]
+        if not collection or _PARAMETER.fullmatch(collection):
+            return None
+        items = [
+            template
+            for template in self.templates.values()
+            if template.names and template.path.endswith(f"/{collection}/{{{template.names[-1]}}}")
+        ]
+        items.sort(key=lambda template: not template.path.startswith(path + "/"))
+        return items[0].names[-1] if items else None
 
 
 def _objects(body: Any) -> list[dict[str, Any]]:
