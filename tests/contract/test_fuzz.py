@@ -80,7 +80,7 @@ def _schema() -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(
         {
             "seed": FUZZ_SEED,
-            "request-timeout": 10.0,
+            "request-timeout": 30.0,
             "cache": {"enabled": False},
             # Hypothesis's own health checks judge the generators' speed, which a busy CI machine would fail.
             "suppress-health-check": ["all"],
