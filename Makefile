@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench package clean
+.PHONY: run test lint typecheck pytest fuzz bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The contract fuzzer's longer pass (`make test` sends 2,000 requests); it prints what it sent.
+FUZZ_REQUESTS ?= 20000
+fuzz: $(STAMP)
+	FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(BIN)/python -m pytest tests/contract/test_fuzz.py -n 0 -s
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

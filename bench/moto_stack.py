@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
+import requests
 from moto.server import ThreadedMotoServer
 
 from chalicelib import wiring
@@ -62,6 +63,8 @@ def moto_stack() -> Iterator[MotoStack]:
         apply_template(boto3.client("cloudformation", endpoint_url=environ["AWS_ENDPOINT_URL"]), "local")
         yield MotoStack(environ)
     finally:
+        # The server's backends live in this process and outlast it: reset them for the next stack.
+        requests.post(f"{environ['AWS_ENDPOINT_URL']}/moto-api/reset", timeout=10)
         server.stop()
         os.environ.clear()
         os.environ.update(saved)

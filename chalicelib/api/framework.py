@@ -77,6 +77,8 @@ class Operation:
     summary: str
     tag: str
     status: int = 200
+    # Other success statuses the view may answer with, the same body (an invitation resent: 200, not 201).
+    other_statuses: tuple[int, ...] = ()
     body: type | None = None
     query: type | None = None
     response: type | None = None
@@ -151,6 +153,7 @@ class Resource:
         body: type | None = None,
         query: type | None = None,
         status: int = 200,
+        other_statuses: tuple[int, ...] = (),
         paged: bool = False,
         public: bool = False,
         media_type: str | None = None,
@@ -166,6 +169,7 @@ class Resource:
                 summary=summary,
                 tag=self.tag,
                 status=status,
+                other_statuses=other_statuses,
                 body=body,
                 query=query,
                 response=response,

@@ -35,6 +35,7 @@ def render_invitation(invitation: Invitation) -> InvitationView:
     body=InvitationCreate,
     response=InvitationView,
     status=201,
+    other_statuses=(200,),
 )
 def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
     body, deps = call.body, call.deps

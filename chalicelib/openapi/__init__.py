@@ -60,7 +60,7 @@ def _operation(operation: Operation) -> dict[str, Any]:
         "summary": operation.summary,
         "tags": [operation.tag],
         "responses": {
-            str(operation.status): _response(operation),
+            **{str(status): _response(operation) for status in (operation.status, *operation.other_statuses)},
             "default": {
                 "description": "A problem document",
                 "content": {"application/problem+json": {"schema": _ref(Problem)}},

@@ -1,0 +1,221 @@
+"""Contract fuzzing: schemathesis against the local stack over HTTP, every operation of the served document.
+
+The stack starts the way `make run` starts it. The fuzzer calls as a platform admin who owns a
+study with members, with a fresh session token per request (so a fuzzed logout ends only its
+own), and aims path parameters at objects the API has handed out (`tests/contract/fuzzing.py`),
+so that bodies get past the 404 to the code behind it. Every answer must be a non-5xx that
+matches the document: status, content type, headers and body; invalid input must be refused.
+
+`FUZZ_REQUESTS` sets the size of the pass (2,000 in `make test`, 20,000 in `make fuzz`); the
+requests actually sent are counted and the count is asserted, so a pass that shrinks fails.
+Operations come from the document, so routes added later are fuzzed without touching this file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import schemathesis
+from schemathesis import Case
+
+from chalicelib.api.service import openapi_document
+from chalicelib.auth.tokens import TokenPolicy, issue_session_token
+from chalicelib.config import load_settings
+from tests.contract.fuzzing import Ledger, ObjectPool, aim, observe
+from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
+from vre_app.local.environment import stage_variables
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
+
+FUZZ_REQUESTS = int(os.environ.get("FUZZ_REQUESTS", "2000"))
+FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "20261128"))
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "missing_required_header",
+)
+# Not `positive_data_acceptance`: a schema-valid cursor, research field or login code may still name
+# nothing, and the answer is a documented 4xx. Not `unsupported_method` (see `filter_case`).
+SERVED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class FuzzTarget:
+    stack: RunningStack
+    policy: TokenPolicy
+    researcher_id: str
+    pool: ObjectPool
+    ledger: Ledger
+    rng: random.Random
+
+    def bearer(self) -> dict[str, str]:
+        """A session of its own for every request: a fuzzed logout ends that one only."""
+        return {"Authorization": f"Bearer {issue_session_token(self.policy, self.researcher_id)}"}
+
+
+def _document() -> dict[str, Any]:
+    openapi_document.cache_clear()
+    return openapi_document()
+
+
+def _schema() -> schemathesis.BaseSchema:
+    """The document, built here so each operation is a test of its own (a test below checks the stack serves it)."""
+    document = _document()
+    operations = sum(len(item) for item in document["paths"].values())
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": FUZZ_SEED,
+            "request-timeout": 30.0,
+            "cache": {"enabled": False},
+            # Hypothesis's own health checks judge the generators' speed, which a busy CI machine would fail.
+            "suppress-health-check": ["all"],
+            "generation": {
+                "mode": "all",
+                "max-examples": math.ceil(FUZZ_REQUESTS / operations),
+                "no-shrink": True,
+                "database": "none",
+                # Unknown query parameters are ignored, as the web expects (`?_=<cache buster>`).
+                "allow-extra-parameters": False,
+            },
+            "checks": {"enabled": False} | {name: {"enabled": True} for name in CHECKS},
+        }
+    )
+    return schemathesis.openapi.from_dict(document, config=config)
+
+
+schema = _schema()
+
+
+@schema.hook
+def filter_case(context: schemathesis.HookContext, case: Case[Any]) -> bool:
+    # chalice local's HTTP server answers TRACE, QUERY and their like itself (501), as API Gateway
+    # does (403), before the broker sees them.
+    return case.method.upper() in SERVED_METHODS
+
+
+@schema.hook
+def filter_path_parameters(context: schemathesis.HookContext, path_parameters: dict[str, Any] | None) -> bool:
+    # An empty, `.` or `..` segment is folded away on the way: the request would be for another route.
+    return not any(str(value) in ("", ".", "..") for value in (path_parameters or {}).values())
+
+
+@pytest.fixture(scope="module")
+def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The local stack on free ports, as `tests/e2e` starts it."""
+    api_port, moto_port, oidc_port = free_ports(3)
+    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
+    environ |= {
+        "VRE_API_PORT": str(api_port),
+        "VRE_MOTO_PORT": str(moto_port),
+        "VRE_OIDC_PORT": str(oidc_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path_factory.mktemp("fuzz-stack") / "stack.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
+        )
+    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
+    try:
+        wait_until_ready(running)
+        yield running
+    finally:
+        running.http.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(fuzz_stack: RunningStack) -> FuzzTarget:
+    """A platform admin owning a study with an admin, a viewer and a contributor, all joined by mailed link."""
+    stack = fuzz_stack
+    email = f"fuzz.{uuid.uuid4().hex[:8]}@example.org"
+    token = stack.token(email, "Fuzz Owner")
+    _cli(stack, "grant-admin", "--email", email)
+    me = stack.call("GET", "/me", token).json()
+    created = stack.call("POST", "/studies", token, json={"name": "Fuzzed study"})
+    assert created.status_code == 201, created.text
+    study_id = created.json()["id"]
+
+    pool = ObjectPool.for_paths(stack.call("GET", "/openapi.json").json()["paths"])
+    # Kept from every DELETE, so the whole pass has a study and members to aim at; the contributor may go.
+    pool.add({"researcher_id": me["id"]}, protect=True)
+    for role in ("admin", "viewer"):
+        pool.add({"study_id": study_id, "researcher_id": _member(stack, token, study_id, role)}, protect=True)
+    pool.add({"study_id": study_id, "researcher_id": _member(stack, token, study_id, "contributor")})
+
+    settings = load_settings(stage_variables("local"))
+    assert settings.session_signing_key, "the local stage names its signing key in .chalice/config.json"
+    policy = TokenPolicy(settings.session_signing_key, settings.token_issuer, settings.token_audience)
+    return FuzzTarget(stack, policy, me["id"], pool, Ledger(), random.Random(FUZZ_SEED))
+
+
+def _cli(stack: RunningStack, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "vre_app", *args],
+        cwd=ROOT,
+        env=stack.environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _member(stack: RunningStack, token: str, study_id: str, role: str) -> str:
+    """A new researcher, invited with `role` and joined through the mailed link; their id."""
+    email = f"fuzz.{role}.{uuid.uuid4().hex[:8]}@example.org"
+    invited = stack.call("POST", f"/studies/{study_id}/invitations", token, json={"email": email, "role": role})
+    assert invited.status_code == 201, invited.text
+    (link,) = [link for link in stack.wait_for_mail(email)["links"] if "/invitations/accept?" in link]
+    (secret,) = parse_qs(urlsplit(link).query)["token"]
+    joined = stack.call("POST", "/invitations/accept", stack.token(email, f"Fuzz {role}"), json={"token": secret})
+    assert joined.status_code == 200, joined.text
+    return str(joined.json()["researcher_id"])
+
+
+@schema.parametrize()
+def test_no_operation_answers_5xx_or_off_its_documented_contract(case: Case[Any], fuzz_target: FuzzTarget) -> None:
+    aim(case, fuzz_target.pool, fuzz_target.rng)
+    headers = fuzz_target.bearer()
+    response = case.call(base_url=fuzz_target.stack.api, headers=headers)
+    observe(case, response, fuzz_target.pool, fuzz_target.ledger)
+    case.validate_response(response, headers=headers)
+
+
+def test_the_stack_serves_the_document_that_was_fuzzed(fuzz_target: FuzzTarget) -> None:
+    assert fuzz_target.stack.call("GET", "/openapi.json").json() == _document()
+
+
+def test_the_pass_sent_what_it_promised_and_nothing_crashed(fuzz_target: FuzzTarget) -> None:
+    # After the pass above (same module, same xdist group, so same worker and in order): its ledger.
+    ledger = fuzz_target.ledger
+    print(ledger.summary())
+
+    assert ledger.total >= FUZZ_REQUESTS, ledger.summary()
+    documented = {f"{method.upper()} {path}" for path, item in _document()["paths"].items() for method in item}
+    assert set(ledger.by_operation) == documented, ledger.summary()
+    assert not [status for status in ledger.by_status if status >= 500], ledger.summary()
+    assert "unhandled error" not in fuzz_target.stack.output(), fuzz_target.stack.output()[-5000:]
