@@ -196,6 +196,17 @@ def test_every_sqs_function_may_poll_its_queue(handler: Any) -> None:
         assert allows(policy, Permission(action, (queue,))), f"Lambda polls {queue} with {handler.name}'s role"
 
 
+SECRET_PARAMETERS = tuple(
+    f"/vre/dev/{name}"
+    for name in (
+        "session-signing-key",
+        "oidc-client-secret",
+        "tusd-hook-secret",
+        "openstack-application-credential-secret",
+    )
+)
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_policies_name_only_what_the_template_makes(function: str) -> None:
     tables = {
@@ -215,7 +226,7 @@ def test_policies_name_only_what_the_template_makes(function: str) -> None:
             elif arn.startswith(prefix.format("logs")):
                 assert arn.removeprefix(prefix.format("logs") + "log-group:").removesuffix(":*") in log_groups
             elif arn.startswith(prefix.format("ssm")):
-                assert arn.endswith(("/vre/dev/session-signing-key", "/vre/dev/oidc-client-secret")), arn
+                assert arn.endswith(SECRET_PARAMETERS), arn
             else:
                 assert arn.startswith(prefix.format("ses") + "identity/"), f"{arn}: unexpected resource"
 

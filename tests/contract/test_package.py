@@ -40,7 +40,7 @@ REGION = "eu-west-1"
 BUDGET_BYTES = 30 * 1000 * 1000
 # What each SQS handler is meant to read: its queue (as the template names it, without `vre-<stage>-`) and
 # batch size. A new handler adds its line here.
-INTENDED_SQS = {"deliver_mail": ("mail", 10)}
+INTENDED_SQS = {"deliver_mail": ("mail", 10), "provision_workspaces": ("provisioning", 5)}
 PACKAGE_TIMEOUT_SECONDS = 600
 _CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
 
