@@ -6,7 +6,19 @@ from collections.abc import Iterator
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, auth, catalog, invitations, me, members, reference, service, studies, workspaces
+from chalicelib.api import (
+    admin,
+    auth,
+    catalog,
+    hooks,
+    invitations,
+    me,
+    members,
+    reference,
+    service,
+    studies,
+    workspaces,
+)
 from chalicelib.api.framework import Operation, Resource
 
 RESOURCES: tuple[Resource, ...] = (
@@ -20,6 +32,7 @@ RESOURCES: tuple[Resource, ...] = (
     catalog.resource,
     workspaces.resource,
     admin.resource,
+    hooks.resource,
 )
 
 

@@ -47,6 +47,7 @@ _ERROR_PATH = re.compile(r"at `\$\.?([^`]*)`$")
 _NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]*)`")
 
 T = TypeVar("T")
+Verifier = Callable[[Request, Dependencies], None]
 
 # The frontend calls from another origin. Any origin may: credentials are bearer tokens, never
 # cookies, so a foreign page gains nothing it did not already hold.
@@ -82,6 +83,8 @@ class Operation:
     public: bool = False
     # What a body-less `response` route answers with instead (the docs pages, the document itself).
     media_type: str | None = None
+    # A public route's own credentials (a webhook's signature), checked before the body is parsed.
+    verify: Verifier | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -151,6 +154,7 @@ class Resource:
         paged: bool = False,
         public: bool = False,
         media_type: str | None = None,
+        verify: Verifier | None = None,
     ) -> Callable[[View], View]:
         """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
 
@@ -168,6 +172,7 @@ class Resource:
                 paged=paged,
                 public=public,
                 media_type=media_type,
+                verify=verify,
             )
             self.operations.append(operation)
             blueprint = self.blueprint
@@ -191,6 +196,8 @@ def handle(operation: Operation, view: View, request: Request, path_params: dict
         call: Call[Any] = Call(request=request, deps=deps)
         _check_path(path_params)
         _check_body_size(request, deps.settings.max_body_bytes)
+        if operation.verify is not None:
+            operation.verify(request, deps)
         if not operation.public:
             _identify(call, request, path_params)
         if operation.query is not None:

@@ -38,3 +38,10 @@ class DynamoLedger:
                 return False
             raise
         return True
+
+    def held(self, key: str) -> bool:
+        try:
+            LedgerRecord.get(key, consistent_read=True)
+        except LedgerRecord.DoesNotExist:
+            return False
+        return True

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Secrets:
-    """The signing key, the OIDC client secret and the OpenStack credential's secret, resolved lazily."""
+    """The signing key, the OIDC client secret, the OpenStack credential's and VRW's secrets, resolved lazily."""
 
     def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
         self._settings = settings
@@ -64,3 +64,11 @@ class Secrets:
         """The OpenStack application credential's secret when SSM holds it; None leaves clouds.yaml's in force."""
         name = self._settings.openstack_application_credential_secret_parameter
         return self._parameter(name) if name else None
+
+    @cached_property
+    def vrw_webhook_secret(self) -> str | None:
+        """The secrets VRW signs its webhooks with (space-separated); None when the stage has none."""
+        s = self._settings
+        if s.vrw_webhook_secret:
+            return s.vrw_webhook_secret
+        return self._parameter(s.vrw_webhook_secret_parameter) if s.vrw_webhook_secret_parameter else None

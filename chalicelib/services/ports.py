@@ -124,6 +124,10 @@ class Ledger(Protocol):
         """Add one to the counter `key` unless it reached `limit`; True if it was added."""
         ...
 
+    def held(self, key: str) -> bool:
+        """Whether `key` is claimed (a `claim` of it would be refused)."""
+        ...
+
 
 class MailQueue(Protocol):
     def send(self, message: dict[str, str]) -> None:
@@ -215,6 +219,14 @@ class IdempotencyClaim:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryClaim:
+    """A delivery's ledger key, claimed with the change it made (so it is applied once), kept until `until`."""
+
+    key: str
+    until: datetime
+
+
 class WorkspaceRepository(Protocol):
     """Workspaces, their history and their study's usage counter.
 
@@ -250,8 +262,18 @@ class WorkspaceRepository(Protocol):
         """The workspace id and request fingerprint an `Idempotency-Key` was first used for."""
         ...
 
-    def move(self, workspace: Workspace, event: WorkspaceEvent, audit: AuditEntry | None = None) -> Workspace:
-        """Store a state change (the workspace already carries its new state); DELETED frees its quota."""
+    def move(
+        self,
+        workspace: Workspace,
+        event: WorkspaceEvent,
+        audit: AuditEntry | None = None,
+        claim: DeliveryClaim | None = None,
+    ) -> Workspace:
+        """Store a state change (the workspace already carries its new state); DELETED frees its quota.
+
+        With `claim`, the ledger key is claimed in the same transaction: a key claimed before is a
+        `ConflictError` and nothing is written.
+        """
         ...
 
     def save(self, workspace: Workspace) -> Workspace:

@@ -122,3 +122,18 @@ def test_the_openstack_secret_is_none_without_a_parameter_and_fetched_once_with_
     assert secrets.openstack_application_credential_secret == "app-credential-secret"
 
     assert ssm.calls == [{"Name": parameter, "WithDecryption": True}]
+
+
+def test_vrws_webhook_secret_comes_from_the_environment_or_ssm_once_and_may_be_absent() -> None:
+    parameter = "/vre/prod/vrw-webhook-secret"
+    ssm = FakeSSM({parameter: "whsec_old whsec_new"})
+
+    both = {"VRW_WEBHOOK_SECRET": "whsec_local", "VRW_WEBHOOK_SECRET_PARAMETER": parameter}
+
+    assert secrets_of({}, ssm).vrw_webhook_secret is None
+    assert secrets_of(both, ssm).vrw_webhook_secret == "whsec_local"
+    secrets = secrets_of({"VRW_WEBHOOK_SECRET_PARAMETER": parameter}, ssm)
+    assert secrets.vrw_webhook_secret == "whsec_old whsec_new"
+    assert secrets.vrw_webhook_secret == "whsec_old whsec_new"
+
+    assert ssm.calls == [{"Name": parameter, "WithDecryption": True}]
