@@ -58,14 +58,14 @@ class InMemoryLedger:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.claims: dict[str, datetime] = {}
+        self.claims: dict[str, tuple[datetime, str]] = {}
         self.counters: dict[str, int] = {}
 
-    def claim(self, key: str, *, until: datetime) -> bool:
+    def claim(self, key: str, *, until: datetime, fingerprint: str = "") -> bool:
         with self.lock:
             if key in self.claims:
                 return False
-            self.claims[key] = until
+            self.claims[key] = (until, fingerprint)
             return True
 
     def release(self, key: str) -> None:
@@ -79,9 +79,10 @@ class InMemoryLedger:
             self.counters[key] = self.counters.get(key, 0) + 1
             return True
 
-    def held(self, key: str) -> bool:
+    def claimed(self, key: str) -> str | None:
         with self.lock:
-            return key in self.claims
+            held = self.claims.get(key)
+            return None if held is None else held[1]
 
 
 class InMemoryWorkspaces:
@@ -149,11 +150,11 @@ class InMemoryWorkspaces:
         claim: DeliveryClaim | None = None,
     ) -> Workspace:
         with self._lock, self.ledger.lock:
-            if claim is not None and self.ledger.held(claim.key):
+            if claim is not None and self.ledger.claimed(claim.key) is not None:
                 raise ConflictError(detail=_STALE)
             stored = self._store(workspace)
             if claim is not None:
-                self.ledger.claim(claim.key, until=claim.until)
+                self.ledger.claim(claim.key, until=claim.until, fingerprint=claim.fingerprint)
             self._events.setdefault(workspace.id, []).append(replace(event))
             if audit is not None:
                 self.audit.append(audit)

@@ -15,8 +15,11 @@ from tests.conftest import VRW_SECRET
 def event_body(kind: str, workspace_id: str, *, at: datetime | None = None, **data: Any) -> bytes:
     """A VRW event (`kind` without the `workspace.` prefix) as the raw bytes VRW would send."""
     moment = at or datetime.now(UTC)
-    payload = {"type": f"workspace.{kind}", "timestamp": moment.isoformat(), "data": {"workspace_id": workspace_id}}
-    payload["data"].update(data)
+    payload = {
+        "type": f"workspace.{kind}",
+        "timestamp": moment.isoformat(),
+        "data": {"workspace_id": workspace_id, **data},
+    }
     return json.dumps(payload).encode()
 
 

@@ -265,7 +265,7 @@ class DynamoWorkspaces:
                 writes.save(audit_record(audit))
             if claim is not None:
                 writes.save(
-                    LedgerRecord(key=claim.key, hits=1, ttl=claim.until),
+                    LedgerRecord(key=claim.key, hits=1, ttl=claim.until, fingerprint=claim.fingerprint or None),
                     condition=LedgerRecord.key.does_not_exist(),
                 )
             if workspace.status is WorkspaceStatus.DELETED:

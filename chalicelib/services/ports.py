@@ -112,8 +112,8 @@ class InvitationRepository(Protocol):
 class Ledger(Protocol):
     """Small records that make things happen once, or a bounded number of times."""
 
-    def claim(self, key: str, *, until: datetime) -> bool:
-        """True for the first claim of `key` (kept until `until`), False for every later one."""
+    def claim(self, key: str, *, until: datetime, fingerprint: str = "") -> bool:
+        """True for the first claim of `key` (kept until `until`, with what it was for), False for every later one."""
         ...
 
     def release(self, key: str) -> None:
@@ -124,8 +124,8 @@ class Ledger(Protocol):
         """Add one to the counter `key` unless it reached `limit`; True if it was added."""
         ...
 
-    def held(self, key: str) -> bool:
-        """Whether `key` is claimed (a `claim` of it would be refused)."""
+    def claimed(self, key: str) -> str | None:
+        """The fingerprint `key` was claimed with ("" for none), or None while nobody holds it."""
         ...
 
 
@@ -221,10 +221,12 @@ class IdempotencyClaim:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryClaim:
-    """A delivery's ledger key, claimed with the change it made (so it is applied once), kept until `until`."""
+    """A delivery's ledger key, claimed with the change it made (so it is applied once), kept until `until`;
+    the fingerprint tells a redelivery from another message under the same key."""
 
     key: str
     until: datetime
+    fingerprint: str = ""
 
 
 class WorkspaceRepository(Protocol):

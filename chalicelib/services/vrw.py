@@ -16,10 +16,12 @@ Deliveries come at least once and in any order:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -80,6 +82,11 @@ class VrwEvent:
     access: Access | None = None
     reason: str | None = None
 
+    def fingerprint(self) -> str:
+        """Tells a redelivery of this event from another event sent under the same webhook-id."""
+        fields = {**asdict(self), "at": self.at.isoformat()}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
 
 class Outcome(StrEnum):
     APPLIED = "applied"  # the workspace moved
@@ -113,31 +120,42 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
     """Apply one delivered event, once; 404 for an unknown workspace, 409 for an edge VRW may not take."""
     moment = now()
     check_event(event, moment)
-    claim = DeliveryClaim(delivery_key(delivery_id), moment + DEDUPE_WINDOW)
+    claim = DeliveryClaim(delivery_key(delivery_id), moment + DEDUPE_WINDOW, event.fingerprint())
     for _ in range(_ATTEMPTS):
         workspace = inbox.workspaces.get(event.workspace_id)
         if workspace is None:
             raise NotFoundError(detail="No such workspace.")
+        duplicate = Receipt(Outcome.DUPLICATE, workspace.id, workspace.status)
         try:
             outcome = judge(workspace, event)
         except ConflictError:
-            if inbox.ledger.held(claim.key):
-                return Receipt(Outcome.DUPLICATE, workspace.id, workspace.status)
+            if _delivered_before(inbox.ledger, claim):
+                return duplicate
             raise
         if outcome is not Outcome.APPLIED:
-            fresh = inbox.ledger.claim(claim.key, until=claim.until)
-            return Receipt(outcome if fresh else Outcome.DUPLICATE, workspace.id, workspace.status)
+            if inbox.ledger.claim(claim.key, until=claim.until, fingerprint=claim.fingerprint):
+                return Receipt(outcome, workspace.id, workspace.status)
+            _delivered_before(inbox.ledger, claim)
+            return duplicate
         try:
             moved = _move(inbox, workspace, event, claim, now())
         except ConflictError:
-            if inbox.ledger.held(claim.key):
-                return Receipt(Outcome.DUPLICATE, workspace.id, workspace.status)
+            if _delivered_before(inbox.ledger, claim):
+                return duplicate
             log.info("workspace %s changed while VRW's %s was applied; judging it again", workspace.id, event.type)
             continue
         if event.type in _MAILS:
             inbox.mail.send(workspace_message(moved.id, _MAILS[event.type]))
         return Receipt(Outcome.APPLIED, moved.id, moved.status)
     raise ConflictError(detail="The workspace kept changing while the event was applied; deliver it again.")
+
+
+def _delivered_before(ledger: Ledger, claim: DeliveryClaim) -> bool:
+    """Whether this delivery was handled before; 409 when its id came before with another event."""
+    earlier = ledger.claimed(claim.key)
+    if earlier and earlier != claim.fingerprint:
+        raise ConflictError(detail="This webhook-id came before with another event; give each event an id of its own.")
+    return earlier is not None
 
 
 def judge(workspace: Workspace, event: VrwEvent) -> Outcome:

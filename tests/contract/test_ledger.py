@@ -22,13 +22,14 @@ def ledger(request: pytest.FixtureRequest) -> Ledger:
 def test_a_claim_is_granted_once_until_released(ledger: Ledger) -> None:
     key, until = f"mail#{new_id()}", utcnow() + timedelta(days=1)
 
-    assert not ledger.held(key)
+    assert ledger.claimed(key) is None
     assert ledger.claim(key, until=until)
-    assert ledger.held(key)
-    assert not ledger.claim(key, until=until)
+    assert ledger.claimed(key) == ""
+    assert not ledger.claim(key, until=until, fingerprint="other")
     ledger.release(key)
-    assert not ledger.held(key)
-    assert ledger.claim(key, until=until)
+    assert ledger.claimed(key) is None
+    assert ledger.claim(key, until=until, fingerprint="abc")
+    assert ledger.claimed(key) == "abc"
 
 
 def test_a_counter_admits_exactly_its_limit(ledger: Ledger) -> None:

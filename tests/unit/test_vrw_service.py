@@ -165,15 +165,17 @@ def test_an_edge_vrw_may_not_take_is_409_and_changes_nothing(
 
     assert lab.get(workspace.id) == workspace
     assert lab.mail.events_for(workspace.id) == []
-    assert not lab.workspaces.ledger.held(delivery_key(delivery))
+    assert lab.workspaces.ledger.claimed(delivery_key(delivery)) is None
 
 
 @pytest.mark.parametrize(("status", "kind"), [(S.PROVISIONING, "configuring"), (S.FAILED, "ready")])
 def test_vrw_cannot_report_on_a_workspace_without_a_virtual_machine(lab: Lab, status: S, kind: str) -> None:
     workspace = in_state(lab, status, server_id=None)
 
+    access = ACCESS if kind == "ready" else None
+
     with pytest.raises(ConflictError):
-        report(lab, kind, workspace, **({"access": ACCESS} if kind == "ready" else {}))
+        report(lab, kind, workspace, access=access)
 
     assert lab.get(workspace.id) == workspace
 
@@ -206,6 +208,21 @@ def test_a_redelivery_after_the_workspace_moved_on_is_still_a_duplicate_not_a_co
     again = report(lab, "ready", workspace, at=at, delivery="msg_ready", access=ACCESS)
 
     assert (again.outcome, again.status) == (Outcome.DUPLICATE, S.STOPPING)
+    assert lab.mail.events_for(workspace.id) == ["ready"]
+
+
+def test_another_event_under_a_used_webhook_id_is_409_and_changes_nothing(lab: Lab) -> None:
+    workspace = configuring(lab)
+    report(lab, "configuring", workspace, delivery="msg_once")
+    report(lab, "ready", workspace, delivery="msg_ready", access=ACCESS)
+    before = lab.get(workspace.id)
+
+    with pytest.raises(ConflictError, match="id of its own"):
+        report(lab, "failed", workspace, delivery="msg_ready", reason="not the same event")
+    with pytest.raises(ConflictError, match="id of its own"):
+        report(lab, "ready", workspace, delivery="msg_once", access=ACCESS)
+
+    assert lab.get(workspace.id) == before
     assert lab.mail.events_for(workspace.id) == ["ready"]
 
 
@@ -309,7 +326,7 @@ def test_a_workspace_that_keeps_changing_is_a_409_to_deliver_again() -> None:
         report(lab, "ready", workspace, delivery="msg_busy", access=ACCESS)
 
     assert lab.status(workspace) is S.CONFIGURING
-    assert not lab.workspaces.ledger.held(delivery_key("msg_busy"))
+    assert lab.workspaces.ledger.claimed(delivery_key("msg_busy")) is None
 
 
 def test_the_same_delivery_three_times_at_once_applies_once(lab: Lab) -> None:
