@@ -318,9 +318,13 @@ def test_mail_is_refused_outside_the_local_stage(
     assert "refused" in capsys.readouterr().err
 
 
-def test_the_mail_queue_url_comes_from_the_template_outputs() -> None:
-    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-mail"
+def test_the_queue_urls_come_from_the_template_outputs() -> None:
+    mail = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-mail"
+    provisioning = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-provisioning"
+    outputs = {"MailQueueUrl": mail, "ProvisioningQueueUrl": provisioning, "TablePrefix": "vre-local-"}
 
-    assert infrastructure_environment({"MailQueueUrl": url, "TablePrefix": "vre-local-"}) == {"MAIL_QUEUE_URL": url}
+    assert infrastructure_environment(outputs) == {"MAIL_QUEUE_URL": mail, "PROVISIONING_QUEUE_URL": provisioning}
     with pytest.raises(LocalEnvironmentError, match="MailQueueUrl"):
-        infrastructure_environment({"TablePrefix": "vre-local-"})
+        infrastructure_environment({"ProvisioningQueueUrl": provisioning, "TablePrefix": "vre-local-"})
+    with pytest.raises(LocalEnvironmentError, match="ProvisioningQueueUrl"):
+        infrastructure_environment({"MailQueueUrl": mail, "TablePrefix": "vre-local-"})
