@@ -27,6 +27,8 @@ from vre_app.seed import seed_reference
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
 TUSD_HOOK_SECRET = "test-tusd-hook-secret-0123456789abcdef"
+# VRW's webhook secret in the tests (Standard Webhooks form: whsec_ + base64 of 32 bytes).
+VRW_SECRET = "whsec_dGVzdC12cnctd2ViaG9vay1zZWNyZXQtMzItYnl0ZXM="
 
 
 ENVIRONMENT = {
@@ -39,6 +41,9 @@ ENVIRONMENT = {
     "SESSION_SIGNING_KEY": SIGNING_KEY,
     "UPLOAD_BASE_URL": "https://upload.test/u/",
     "TUSD_HOOK_SECRET": TUSD_HOOK_SECRET,
+    # A booted workspace is RUNNING at once in these tests; the VRW tests turn VRW on where they need it.
+    "VRW_ENABLED": "false",
+    "VRW_WEBHOOK_SECRET": VRW_SECRET,
 }
 UNSET_ENVIRONMENT = ("AWS_ENDPOINT_URL", "TABLE_PREFIX", "SENTRY_DSN", "AWS_PROFILE")
 

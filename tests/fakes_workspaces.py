@@ -1,8 +1,8 @@
 """In-memory stand-ins for the workspace side: catalog, workspaces, the provisioning queue and the cloud.
 
 `InMemoryWorkspaces` keeps what DynamoDB keeps (versions, all-or-nothing creation with the quota
-and idempotency conditions); `FakeCloud` behaves like Nova as the `Cloud` port sees it, counts
-its calls, and fails when a test tells it to.
+and idempotency conditions, moves that claim a delivery in its ledger); `FakeCloud` behaves like
+Nova as the `Cloud` port sees it, counts its calls, and fails when a test tells it to.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from chalicelib.errors import ConflictError, QuotaExceededError
 from chalicelib.services.catalog import CatalogItem
@@ -24,7 +25,14 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.ports import CatalogRepository, IdempotencyClaim, ProvisioningQueue, WorkspaceRepository
+from chalicelib.services.ports import (
+    CatalogRepository,
+    DeliveryClaim,
+    IdempotencyClaim,
+    Ledger,
+    ProvisioningQueue,
+    WorkspaceRepository,
+)
 from tests.fakes import InMemoryStudies, _page
 from vre_app.seed import load_catalog
 
@@ -45,11 +53,44 @@ class InMemoryCatalog:
         return self._items.pop((kind, item_id), None) is not None
 
 
+class InMemoryLedger:
+    """`Ledger` over a dict; `InMemoryWorkspaces` claims in it within its moves, as DynamoDB does in one table."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.claims: dict[str, tuple[datetime, str]] = {}
+        self.counters: dict[str, int] = {}
+
+    def claim(self, key: str, *, until: datetime, fingerprint: str = "") -> bool:
+        with self.lock:
+            if key in self.claims:
+                return False
+            self.claims[key] = (until, fingerprint)
+            return True
+
+    def release(self, key: str) -> None:
+        with self.lock:
+            self.claims.pop(key, None)
+
+    def count(self, key: str, *, limit: int, until: datetime) -> bool:
+        with self.lock:
+            if self.counters.get(key, 0) >= limit:
+                return False
+            self.counters[key] = self.counters.get(key, 0) + 1
+            return True
+
+    def claimed(self, key: str) -> str | None:
+        with self.lock:
+            held = self.claims.get(key)
+            return None if held is None else held[1]
+
+
 class InMemoryWorkspaces:
     """`WorkspaceRepository` over dicts, safe to share between threads (the concurrency tests do)."""
 
-    def __init__(self, studies: InMemoryStudies | None = None) -> None:
+    def __init__(self, studies: InMemoryStudies | None = None, *, ledger: InMemoryLedger | None = None) -> None:
         self._studies = studies
+        self.ledger = ledger or InMemoryLedger()
         self._lock = threading.RLock()
         self._workspaces: dict[str, Workspace] = {}
         self._events: dict[str, list[WorkspaceEvent]] = {}
@@ -101,9 +142,19 @@ class InMemoryWorkspaces:
         with self._lock:
             return self._keys.get((caller_id, key))
 
-    def move(self, workspace: Workspace, event: WorkspaceEvent, audit: AuditEntry | None = None) -> Workspace:
-        with self._lock:
+    def move(
+        self,
+        workspace: Workspace,
+        event: WorkspaceEvent,
+        audit: AuditEntry | None = None,
+        claim: DeliveryClaim | None = None,
+    ) -> Workspace:
+        with self._lock, self.ledger.lock:
+            if claim is not None and self.ledger.claimed(claim.key) is not None:
+                raise ConflictError(detail=_STALE)
             stored = self._store(workspace)
+            if claim is not None:
+                self.ledger.claim(claim.key, until=claim.until, fingerprint=claim.fingerprint)
             self._events.setdefault(workspace.id, []).append(replace(event))
             if audit is not None:
                 self.audit.append(audit)
@@ -265,5 +316,6 @@ class FakeCloud:
 # mypy checks that each fake is what the services accept.
 _catalog: CatalogRepository = InMemoryCatalog([])
 _workspaces: WorkspaceRepository = InMemoryWorkspaces()
+_ledger: Ledger = InMemoryLedger()
 _queue: ProvisioningQueue = RecordingProvisioningQueue()
 _cloud: Cloud = FakeCloud()

@@ -10,6 +10,7 @@ from chalicelib.api import (
     admin,
     auth,
     catalog,
+    hooks,
     invitations,
     me,
     members,
@@ -35,6 +36,7 @@ RESOURCES: tuple[Resource, ...] = (
     admin.resource,
     uploads.resource,
     tusd.resource,
+    hooks.resource,
 )
 
 

@@ -14,9 +14,11 @@ _FAILED_CONDITION = "ConditionalCheckFailedException"
 class DynamoLedger:
     """`Ledger` on the ledger table; DynamoDB's TTL clears old claims and windows."""
 
-    def claim(self, key: str, *, until: datetime) -> bool:
+    def claim(self, key: str, *, until: datetime, fingerprint: str = "") -> bool:
         try:
-            LedgerRecord(key=key, hits=1, ttl=until).save(condition=LedgerRecord.key.does_not_exist())
+            LedgerRecord(key=key, hits=1, ttl=until, fingerprint=fingerprint or None).save(
+                condition=LedgerRecord.key.does_not_exist()
+            )
         except PutError as exc:
             if exc.cause_response_code == _FAILED_CONDITION:
                 return False
@@ -38,3 +40,10 @@ class DynamoLedger:
                 return False
             raise
         return True
+
+    def claimed(self, key: str) -> str | None:
+        try:
+            record = LedgerRecord.get(key, consistent_read=True)
+        except LedgerRecord.DoesNotExist:
+            return None
+        return record.fingerprint or ""

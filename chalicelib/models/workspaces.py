@@ -29,7 +29,7 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.ports import IdempotencyClaim
+from chalicelib.services.ports import DeliveryClaim, IdempotencyClaim
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _STALE = "The workspace changed in the meantime; reload and try again."
@@ -250,13 +250,24 @@ class DynamoWorkspaces:
             return None
         return record.ref, record.fingerprint or ""
 
-    def move(self, workspace: Workspace, event: WorkspaceEvent, audit: AuditEntry | None = None) -> Workspace:
+    def move(
+        self,
+        workspace: Workspace,
+        event: WorkspaceEvent,
+        audit: AuditEntry | None = None,
+        claim: DeliveryClaim | None = None,
+    ) -> Workspace:
         record = workspace_record(workspace)
         with transaction(self._connection, _STALE) as writes:
             writes.save(record)
             writes.save(event_record(event))
             if audit is not None:
                 writes.save(audit_record(audit))
+            if claim is not None:
+                writes.save(
+                    LedgerRecord(key=claim.key, hits=1, ttl=claim.until, fingerprint=claim.fingerprint or None),
+                    condition=LedgerRecord.key.does_not_exist(),
+                )
             if workspace.status is WorkspaceStatus.DELETED:
                 writes.update(
                     LedgerRecord(key=usage_key(workspace.study_id)),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Secrets:
-    """The signing key and the OIDC client, OpenStack credential and tusd hook secrets, resolved lazily."""
+    """The signing key and the OIDC client, OpenStack credential, tusd hook and VRW secrets, resolved lazily."""
 
     def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
         self._settings = settings
@@ -74,3 +74,11 @@ class Secrets:
         if s.tusd_hook_secret_parameter:
             return self._parameter(s.tusd_hook_secret_parameter)
         raise ConfigurationError("neither TUSD_HOOK_SECRET nor TUSD_HOOK_SECRET_PARAMETER is set")
+
+    @cached_property
+    def vrw_webhook_secret(self) -> str | None:
+        """The secrets VRW signs its webhooks with (space-separated); None when the stage has none."""
+        s = self._settings
+        if s.vrw_webhook_secret:
+            return s.vrw_webhook_secret
+        return self._parameter(s.vrw_webhook_secret_parameter) if s.vrw_webhook_secret_parameter else None

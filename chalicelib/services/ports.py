@@ -113,8 +113,8 @@ class InvitationRepository(Protocol):
 class Ledger(Protocol):
     """Small records that make things happen once, or a bounded number of times."""
 
-    def claim(self, key: str, *, until: datetime) -> bool:
-        """True for the first claim of `key` (kept until `until`), False for every later one."""
+    def claim(self, key: str, *, until: datetime, fingerprint: str = "") -> bool:
+        """True for the first claim of `key` (kept until `until`, with what it was for), False for every later one."""
         ...
 
     def release(self, key: str) -> None:
@@ -123,6 +123,10 @@ class Ledger(Protocol):
 
     def count(self, key: str, *, limit: int, until: datetime) -> bool:
         """Add one to the counter `key` unless it reached `limit`; True if it was added."""
+        ...
+
+    def claimed(self, key: str) -> str | None:
+        """The fingerprint `key` was claimed with ("" for none), or None while nobody holds it."""
         ...
 
 
@@ -224,6 +228,16 @@ class IdempotencyClaim:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryClaim:
+    """A delivery's ledger key, claimed with the change it made (so it is applied once), kept until `until`;
+    the fingerprint tells a redelivery from another message under the same key."""
+
+    key: str
+    until: datetime
+    fingerprint: str = ""
+
+
 class WorkspaceRepository(Protocol):
     """Workspaces, their history and their study's usage counter.
 
@@ -259,8 +273,18 @@ class WorkspaceRepository(Protocol):
         """The workspace id and request fingerprint an `Idempotency-Key` was first used for."""
         ...
 
-    def move(self, workspace: Workspace, event: WorkspaceEvent, audit: AuditEntry | None = None) -> Workspace:
-        """Store a state change (the workspace already carries its new state); DELETED frees its quota."""
+    def move(
+        self,
+        workspace: Workspace,
+        event: WorkspaceEvent,
+        audit: AuditEntry | None = None,
+        claim: DeliveryClaim | None = None,
+    ) -> Workspace:
+        """Store a state change (the workspace already carries its new state); DELETED frees its quota.
+
+        With `claim`, the ledger key is claimed in the same transaction: a key claimed before is a
+        `ConflictError` and nothing is written.
+        """
         ...
 
     def save(self, workspace: Workspace) -> Workspace:

@@ -21,6 +21,7 @@ from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec
 from chalicelib.services.domain import new_id, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
+from chalicelib.services.workspace_mail import workspace_message
 from chalicelib.services.workspaces import event_of
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def move(
 
 def notify(family: Family, workspace: Workspace, event: str) -> None:
     """Queue a mail to the workspace's owner about `event` (ready, failed, expiring, expired)."""
-    family.mail.send({"type": "workspace", "event": event, "workspace_id": workspace.id, "mail_id": new_id()})
+    family.mail.send(workspace_message(workspace.id, event))
 
 
 def fail(family: Family, workspace: Workspace, reason: str, moment: datetime) -> None:

@@ -1,6 +1,6 @@
 """Mails about a workspace to its owner: ready, failed, expiring soon, expired. English and Dutch.
 
-Queued by the provisioning family and the reconciler as `{"type": "workspace", "event", "workspace_id",
+Queued by the provisioning family, the reconciler and VRW's webhook as `{"type": "workspace", "event", "workspace_id",
 "mail_id"}`; the mail worker renders them from the workspace as it is when the message arrives and
 sends each once (a ledger claim on `mail_id`, as for invitations).
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.services.domain import Locale, OutgoingMail, Researcher
+from chalicelib.services.domain import Locale, OutgoingMail, Researcher, new_id
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
 from chalicelib.services.mail import (
     CLAIM_LIFETIME,
@@ -100,6 +100,11 @@ class WorkspaceMessage:
     mail_id: str
     workspace_id: str
     event: str
+
+
+def workspace_message(workspace_id: str, event: str) -> dict[str, str]:
+    """The mail queue's message asking for the `event` mail about a workspace (a fresh `mail_id` each)."""
+    return {"type": "workspace", "event": event, "workspace_id": workspace_id, "mail_id": new_id()}
 
 
 def parse_workspace_message(message: Mapping[object, object]) -> WorkspaceMessage:

@@ -84,6 +84,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/studies/{study_id}/uploads"):                       "401  404     200    200     200   200   200     200",
     # tusd authenticates with the secret in its hook URL; a bearer token alone gets nowhere (tests/security).
     ("POST", "/hooks/tusd"):                                      "401  401     401    401     401   401   401     401",
+    # Signed by VRW (Standard Webhooks), never by a bearer token: every token here lacks the signature.
+    ("POST", "/hooks/vrw"):                                       "401  401     401    401     401   401   401     401",
 }
 # fmt: on
 
@@ -117,6 +119,11 @@ BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
         "operating_system": "rocky-9",
     },
     ("PATCH", "/workspaces/{workspace_id}"): lambda cast: {"name": "Renamed box"},
+    ("POST", "/hooks/vrw"): lambda cast: {
+        "type": "workspace.configuring",
+        "timestamp": "2025-03-01T09:30:00Z",
+        "data": {"workspace_id": new_id()},
+    },
 }
 # The state the matrix's workspace is in for each route (RUNNING for the others).
 WORKSPACE_STATES = {

@@ -203,6 +203,7 @@ SECRET_PARAMETERS = tuple(
         "oidc-client-secret",
         "tusd-hook-secret",
         "openstack-application-credential-secret",
+        "vrw-webhook-secret",
     )
 )
 

@@ -1,26 +1,41 @@
-"""The ledger on DynamoDB: a claim is granted once; a counter stops at its limit."""
+"""The ledger, in memory and on DynamoDB: a claim is granted once; a counter stops at its limit."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from chalicelib.services.domain import new_id, utcnow
-from chalicelib.wiring import Dependencies
+from chalicelib.services.ports import Ledger
+from tests.fakes_workspaces import InMemoryLedger
 
 
-def test_a_claim_is_granted_once_until_released(deps: Dependencies) -> None:
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def ledger(request: pytest.FixtureRequest) -> Ledger:
+    if request.param == "in-memory":
+        return InMemoryLedger()
+    built: Ledger = request.getfixturevalue("deps").ledger
+    return built
+
+
+def test_a_claim_is_granted_once_until_released(ledger: Ledger) -> None:
     key, until = f"mail#{new_id()}", utcnow() + timedelta(days=1)
 
-    assert deps.ledger.claim(key, until=until)
-    assert not deps.ledger.claim(key, until=until)
-    deps.ledger.release(key)
-    assert deps.ledger.claim(key, until=until)
+    assert ledger.claimed(key) is None
+    assert ledger.claim(key, until=until)
+    assert ledger.claimed(key) == ""
+    assert not ledger.claim(key, until=until, fingerprint="other")
+    ledger.release(key)
+    assert ledger.claimed(key) is None
+    assert ledger.claim(key, until=until, fingerprint="abc")
+    assert ledger.claimed(key) == "abc"
 
 
-def test_a_counter_admits_exactly_its_limit(deps: Dependencies) -> None:
+def test_a_counter_admits_exactly_its_limit(ledger: Ledger) -> None:
     key, until = f"rate#{new_id()}", utcnow() + timedelta(hours=1)
 
-    admitted = [deps.ledger.count(key, limit=3, until=until) for _ in range(5)]
+    admitted = [ledger.count(key, limit=3, until=until) for _ in range(5)]
 
     assert admitted == [True, True, True, False, False]
-    assert deps.ledger.count(f"rate#{new_id()}", limit=3, until=until)
+    assert ledger.count(f"rate#{new_id()}", limit=3, until=until)

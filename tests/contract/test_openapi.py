@@ -50,6 +50,7 @@ def test_public_routes_are_exactly_the_ones_api_md_names() -> None:
         "/auth/callback",
         "/auth/token",
         "/hooks/tusd",
+        "/hooks/vrw",
     }
 
 

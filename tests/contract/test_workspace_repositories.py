@@ -19,7 +19,7 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.ports import CatalogRepository, IdempotencyClaim, WorkspaceRepository
+from chalicelib.services.ports import CatalogRepository, DeliveryClaim, IdempotencyClaim, WorkspaceRepository
 from tests.fakes_workspaces import InMemoryCatalog, InMemoryWorkspaces
 
 MACHINE = Machine(
@@ -120,6 +120,30 @@ def test_a_stale_move_or_save_is_a_conflict(repos: Repositories) -> None:
     with pytest.raises(ConflictError):
         repos.workspaces.save(replace(stored, name="stale"))
     assert repos.workspaces.save(replace(now_stored, server_id="srv-1")).version == 3
+
+
+def test_a_move_with_a_claim_is_made_once_and_a_claimed_key_writes_nothing(repos: Repositories) -> None:
+    # GIVEN a workspace moved with a delivery claimed in the same write
+    workspace, event, audit = new_workspace(new_id())
+    stored = repos.workspaces.create(workspace, event, audit, ROOMY)
+    claim = DeliveryClaim(f"vrw#{new_id()}", utcnow() + timedelta(days=7))
+    moved = repos.workspaces.move(
+        replace(stored, status=WorkspaceStatus.PROVISIONING),
+        replace(event, status=WorkspaceStatus.PROVISIONING, event_id=new_id()),
+        claim=claim,
+    )
+
+    # WHEN another move (from the current version) claims the same key
+    with pytest.raises(ConflictError):
+        repos.workspaces.move(
+            replace(moved, status=WorkspaceStatus.FAILED),
+            replace(event, status=WorkspaceStatus.FAILED, event_id=new_id()),
+            claim=claim,
+        )
+
+    # THEN nothing of it was written
+    assert repos.workspaces.get(workspace.id) == moved
+    assert len(repos.workspaces.events(workspace.id, PageRequest()).items) == 2
 
 
 def test_deleted_frees_the_quota_and_lists_newest_first(repos: Repositories) -> None:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import requests
 
+from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
 from chalicelib.services.cloud import ServerSpec
 from tests import tusd
@@ -189,6 +190,7 @@ def test_the_stack_prints_where_everything_is(stack: RunningStack) -> None:
     assert f"OpenStack http://127.0.0.1:{stack.openstack_port}" in output
     assert f"clouds.yaml .local-stack/clouds-{stack.openstack_port}.yaml" in output
     assert f"{stack.api}/auth/login" in output
+    assert f"VRW       local stand-in posting signed events to {stack.api}/hooks/vrw" in output
     assert (
         f'curl -H "Authorization: Bearer $(VRE_MOTO_PORT={stack.moto_port} .venv/bin/python -m vre_app token' in output
     )
@@ -284,6 +286,21 @@ def test_no_token_is_a_401_problem(stack: RunningStack, study: dict[str, Any]) -
     assert answer.status_code == 401
     assert answer.headers["Content-Type"].startswith("application/problem+json")
     assert answer.json()["status"] == 401
+
+
+def test_the_vrw_hook_takes_only_events_signed_with_the_stages_secret(stack: RunningStack) -> None:
+    body = json.dumps(
+        {"type": "workspace.configuring", "timestamp": "2025-03-01T09:30:00+00:00", "data": {"workspace_id": "0" * 32}}
+    ).encode()
+    keys = parse_secrets(stage_variables("local")["VRW_WEBHOOK_SECRET"])
+    signed = {**sign(keys, f"msg_{uuid.uuid4().hex}", int(time.time()), body), "Content-Type": "application/json"}
+
+    unsigned = stack.call("POST", "/hooks/vrw", headers={"Content-Type": "application/json"}, data=body)
+    tampered = stack.call("POST", "/hooks/vrw", headers=signed, data=body.replace(b"09:30", b"09:31"))
+    genuine = stack.call("POST", "/hooks/vrw", headers=signed, data=body)
+
+    assert (unsigned.status_code, tampered.status_code) == (401, 401)
+    assert genuine.status_code == 404, genuine.text  # through the signature check, to a workspace that is not there
 
 
 def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: requests.Session) -> str:
@@ -543,16 +560,20 @@ def test_a_requested_workspace_runs_on_the_stacks_openstack_and_is_deleted(
     assert workspace["cost_estimate"]["per_day"] == 1.3
     running = wait_for_status(stack, owner, workspace["id"], "RUNNING")
 
-    # THEN it has an address and its history, and it cost OpenStack at most four calls and no login
-    assert running["access"]["ip"]
-    assert running["access"]["username"] == "ubuntu"
+    # THEN the stack's VRW configured it: it has VRW's access details and its history says so,
+    # and it cost OpenStack at most four calls and no login
+    ip = running["access"]["ip"]
+    assert ip
+    assert running["access"] == {"ip": ip, "url": f"https://{ip}.vrw.local/", "username": "ubuntu"}
     events = stack.call("GET", f"/workspaces/{workspace['id']}/events", owner.token).json()["items"]
-    assert [e["status"] for e in events] == ["REQUESTED", "PROVISIONING", "RUNNING"]
+    assert [e["status"] for e in events] == ["REQUESTED", "PROVISIONING", "CONFIGURING", "RUNNING"]
+    assert events[-1]["actor_id"] == "vrw"
     calls = requests.get(f"{openstack}/_control/calls", timeout=REQUEST_TIMEOUT_SECONDS).json()
     assert calls["total"] <= 4, calls
     assert calls["auths"] == 0, calls
     mail = stack.wait_for_mail(owner.email, subject="E2E box")
-    assert running["access"]["ip"] in mail["body"]
+    assert ip in mail["body"]
+    assert running["access"]["url"] in mail["body"]
 
     # AND deleting them removes their servers and frees the study's quota
     for made in (first, workspace):

@@ -137,3 +137,18 @@ def test_the_tusd_hook_secret_is_the_environments_on_local_and_ssms_when_deploye
     deployed = secrets_of({"TUSD_HOOK_SECRET_PARAMETER": TUSD_PARAMETER}, ssm)
     assert (deployed.tusd_hook_secret, deployed.tusd_hook_secret) == ("tusd-secret-from-ssm", "tusd-secret-from-ssm")
     assert ssm.calls == [{"Name": TUSD_PARAMETER, "WithDecryption": True}]
+
+
+def test_vrws_webhook_secret_comes_from_the_environment_or_ssm_once_and_may_be_absent() -> None:
+    parameter = "/vre/prod/vrw-webhook-secret"
+    ssm = FakeSSM({parameter: "whsec_old whsec_new"})
+
+    both = {"VRW_WEBHOOK_SECRET": "whsec_local", "VRW_WEBHOOK_SECRET_PARAMETER": parameter}
+
+    assert secrets_of({}, ssm).vrw_webhook_secret is None
+    assert secrets_of(both, ssm).vrw_webhook_secret == "whsec_local"
+    secrets = secrets_of({"VRW_WEBHOOK_SECRET_PARAMETER": parameter}, ssm)
+    assert secrets.vrw_webhook_secret == "whsec_old whsec_new"
+    assert secrets.vrw_webhook_secret == "whsec_old whsec_new"
+
+    assert ssm.calls == [{"Name": parameter, "WithDecryption": True}]

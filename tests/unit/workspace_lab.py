@@ -11,6 +11,7 @@ from chalicelib.services.domain import Researcher, Role, Study
 from chalicelib.services.lifecycle import Action, Workspace, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.provisioning import Family, handle_message
 from chalicelib.services.reconciler import Report, reconcile
+from chalicelib.services.vrw import Inbox
 from tests.fakes import FakeBroker, TickingClock
 from tests.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspaces, RecordingProvisioningQueue
 
@@ -46,6 +47,11 @@ class Lab:
     @property
     def family(self) -> Family:
         return Family(self.workspaces, self.cloud, self.queue, self.mail, self.settings)
+
+    @property
+    def inbox(self) -> Inbox:
+        """What VRW's webhook works with (the workspaces' ledger holds its delivery claims)."""
+        return Inbox(self.workspaces, self.workspaces.ledger, self.mail, self.settings)
 
     def member(self, role: Role, name: str = "member") -> Researcher:
         researcher = self.broker.researcher(name)

@@ -4,7 +4,8 @@ It starts moto in server mode, creates the tables and queues from infra/template
 moto's CloudFormation (the same definitions that deploy to AWS), seeds the reference data,
 starts a local OpenStack and writes the clouds.yaml that points openstacksdk at it, starts an
 OpenID Connect provider in SurfConext's place and registers the broker with it, runs
-`chalice local` and the queue pump, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
+`chalice local`, the queue pump and (when the stage has VRW) a local VRW that reports workspaces
+configured, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ from vre_app.local.openstack.state import KNOB_VARIABLE_PREFIX, knobs_from_envir
 from vre_app.local.pump import PumpError, QueuePump, load_app, sqs_handlers, subscribe
 from vre_app.local.schedule import DEFAULT_SCHEDULE_SECONDS, SCHEDULE_SECONDS_VARIABLE, Scheduler, scheduled_handlers
 from vre_app.local.signals import stop_on_signals
+from vre_app.local.vrw import KNOB_VARIABLE_PREFIX as VRW_KNOB_PREFIX
+from vre_app.local.vrw import LocalVrw, VrwKnobsError
+from vre_app.local.vrw import knobs_from_environ as vrw_knobs_from_environ
 from vre_app.seed import seed_reference
 
 if TYPE_CHECKING:
@@ -153,6 +157,7 @@ class LocalStack:
         self._api: ChaliceLocal | None = None
         self._pump: QueuePump | None = None
         self._scheduler: Scheduler | None = None
+        self._vrw: LocalVrw | None = None
 
     def __enter__(self) -> LocalStack:
         return self
@@ -169,6 +174,11 @@ class LocalStack:
     @property
     def identity_provider(self) -> LocalIdentityProvider | None:
         return self._identity
+
+    @property
+    def vrw(self) -> LocalVrw | None:
+        """The local VRW; None before the API answers and on a stage with `VRW_ENABLED=false`."""
+        return self._vrw
 
     @property
     def openstack(self) -> LocalOpenStack | None:
@@ -215,7 +225,10 @@ class LocalStack:
         self._scheduler = Scheduler(scheduled_handlers(load_app(self.project_dir)), interval)
         self._scheduler.start()
 
-        return self._wait_until_healthy(stop)
+        if not self._wait_until_healthy(stop):
+            return False
+        self._start_vrw()
+        return True
 
     def problem(self) -> str | None:
         """Why the running stack is broken, if it is (for now: the API process exited)."""
@@ -227,6 +240,9 @@ class LocalStack:
         pump, api, identity, openstack, moto = self._pump, self._api, self._identity, self._openstack, self._moto
         self._pump = self._api = self._identity = self._openstack = self._moto = None
         scheduler, self._scheduler = self._scheduler, None
+        vrw, self._vrw = self._vrw, None
+        if vrw is not None:
+            vrw.stop()
         if scheduler is not None:
             scheduler.stop()
         if pump is not None:
@@ -262,6 +278,24 @@ class LocalStack:
         log.info(
             "local OpenStack listening on %s (servers boot in %.1f s)", self.ports.openstack_url, knobs.boot_seconds
         )
+
+    def _start_vrw(self) -> None:
+        """Start the local VRW if the stage has VRW; it posts to the API, so it starts once the API answers."""
+        settings = get_settings()
+        if not settings.vrw_enabled:
+            log.info("VRW is off on this stage (VRW_ENABLED=false): booted workspaces go straight to RUNNING")
+            return
+        if not settings.vrw_webhook_secret:
+            raise StackError("VRW_ENABLED is true, but the local stage sets no VRW_WEBHOOK_SECRET to sign with")
+        try:
+            knobs = vrw_knobs_from_environ(self.environ)
+        except VrwKnobsError as exc:
+            raise StackError(f"the local VRW's {VRW_KNOB_PREFIX}* settings: {exc}") from exc
+        self._vrw = LocalVrw(
+            self.ports.api_url, settings.vrw_webhook_secret, wiring.dependencies().workspaces, knobs=knobs
+        )
+        self._vrw.start()
+        log.info("local VRW reporting to %s (configuring takes %.1f s)", self._vrw.hook_url, knobs.configure_seconds)
 
     def _start_identity_provider(self) -> None:
         """Start the provider and give every process of the stack the client it registered."""
@@ -364,6 +398,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  moto      {ports.moto_url}  (dashboard {ports.moto_url}/moto-api/)",
             f"  OIDC      {ports.oidc_url}  (SurfConext stand-in: pick a predefined researcher or type any subject)",
             _openstack_line(stack),
+            _vrw_line(stack),
             f"  log in    {ports.api_url}/auth/login?next=/",
             f"  queues    {', '.join(stack.queues) or 'none'}; SQS handlers pumped: {handlers}",
             f"  mail      {moto_port}.venv/bin/python -m vre_app mail  (what SES accepted, with its links)",
@@ -382,6 +417,15 @@ def _openstack_line(stack: LocalStack) -> str:
     return (
         f"  OpenStack {stack.ports.openstack_url}  (Keystone, Nova, Glance, Neutron; clouds.yaml {shown}; "
         "knobs at /_control/knobs, calls at /_control/calls)"
+    )
+
+
+def _vrw_line(stack: LocalStack) -> str:
+    if stack.vrw is None:
+        return "  VRW       off (VRW_ENABLED=false): booted workspaces go straight to RUNNING"
+    return (
+        f"  VRW       local stand-in posting signed events to {stack.vrw.hook_url} "
+        f"(configuring takes {stack.vrw.knobs.configure_seconds:g} s; {VRW_KNOB_PREFIX}FAILURE=<reason> fails them)"
     )
 
 
