@@ -1,12 +1,15 @@
 """Route x role: who gets what. One readable table; a route added without its row fails the suite.
 
 Columns: anonymous (no token), a stranger (logged in, not a member), each study role, a
-platform admin who is not a member, and the owner calling with a personal API token.
+platform admin who is not a member, the owner calling with a personal API token, and the two
+service identities: VRW (a request signed with the VRW webhook secret, no token) and tusd (the hook
+secret in the query string, no token). Each service identity opens its own hook and nothing else.
 `{researcher_id}` is another viewer of the study; `{token_id}` is one of the owner's API tokens.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,70 +25,83 @@ from chalicelib.services.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
-from tests.conftest import FakeIdentityProvider, Person, RecordingMailQueue, StudyCast, join
+from tests.conftest import TUSD_HOOK_SECRET, FakeIdentityProvider, Person, RecordingMailQueue, StudyCast, join
+from tests.tusd import pre_create
+from tests.vrw import signed_headers
 
-ROLES = ("anonymous", "stranger", "viewer", "contributor", "admin", "owner", "platform_admin", "owner_token")
+ROLES = (
+    "anonymous",
+    "stranger",
+    "viewer",
+    "contributor",
+    "admin",
+    "owner",
+    "platform_admin",
+    "owner_token",
+    "vrw",
+    "tusd",
+)
 
 # fmt: off
 MATRIX: dict[tuple[str, str], str] = {
-    # route                                                      anon stranger viewer contrib admin owner p.admin token
-    ("GET", "/health"):                                           "200  200     200    200     200   200   200   200",
-    ("GET", "/openapi.json"):                                     "200  200     200    200     200   200   200   200",
-    ("GET", "/docs"):                                             "200  200     200    200     200   200   200   200",
-    ("GET", "/redoc"):                                            "200  200     200    200     200   200   200   200",
-    ("GET", "/me"):                                               "401  200     200    200     200   200   200   200",
-    ("PATCH", "/me"):                                             "401  200     200    200     200   200   200   200",
-    ("GET", "/universities"):                                     "401  200     200    200     200   200   200   200",
-    ("GET", "/research-fields"):                                  "401  200     200    200     200   200   200   200",
-    ("GET", "/studies"):                                          "401  200     200    200     200   200   200   200",
-    ("POST", "/studies"):                                         "401  201     201    201     201   201   201   201",
-    ("GET", "/studies/{study_id}"):                               "401  404     200    200     200   200   200   200",
-    ("PATCH", "/studies/{study_id}"):                             "401  404     403    403     200   200   403   200",
-    ("DELETE", "/studies/{study_id}"):                            "401  404     403    403     403   204   403   204",
-    ("POST", "/studies/{study_id}/transfer"):                     "401  404     403    403     403   200   403   200",
-    ("POST", "/studies/{study_id}/upload-code"):                  "401  404     403    403     200   200   403   200",
-    ("GET", "/studies/{study_id}/audit"):                         "401  404     403    403     200   200   200   200",
-    ("GET", "/studies/{study_id}/members"):                       "401  404     200    200     200   200   200   200",
-    ("PATCH", "/studies/{study_id}/members/{researcher_id}"):     "401  404     403    403     200   200   403   200",
-    ("DELETE", "/studies/{study_id}/members/{researcher_id}"):    "401  404     403    403     204   204   403   204",
-    ("GET", "/auth/login"):                                       "302  302     302    302     302   302   302     302",
-    ("GET", "/auth/callback"):                                    "401  401     401    401     401   401   401     401",
-    ("POST", "/auth/token"):                                      "401  401     401    401     401   401   401     401",
-    ("POST", "/auth/logout"):                                     "401  204     204    204     204   204   204     409",
-    ("GET", "/me/tokens"):                                        "401  200     200    200     200   200   200     200",
-    ("POST", "/me/tokens"):                                       "401  201     201    201     201   201   201     201",
-    ("DELETE", "/me/tokens/{token_id}"):                          "401  404     404    404     404   204   404     204",
-    ("POST", "/studies/{study_id}/invitations"):                  "401  404     403    403     201   201   403     201",
-    ("GET", "/studies/{study_id}/invitations"):                   "401  404     403    403     200   200   200     200",
-    ("POST", "/studies/{study_id}/invitations/{invitation_id}/resend"): "401 404 403  403     200   200   403     200",
-    ("DELETE", "/studies/{study_id}/invitations/{invitation_id}"): "401 404     403    403     204   204   403     204",
-    ("POST", "/invitations/accept"):                              "401  403     403    403     403   403   403     403",
-    ("POST", "/invitations/decline"):                             "401  403     403    403     403   403   403     403",
-    ("GET", "/me/invitations"):                                   "401  200     200    200     200   200   200     200",
-    ("GET", "/admin/researchers"):                                "401  403     403    403     403   403   200     403",
-    ("PATCH", "/admin/researchers/{researcher_id}"):              "401  403     403    403     403   403   200     403",
-    ("GET", "/catalog"):                                          "401  200     200    200     200   200   200     200",
-    ("PUT", "/admin/catalog/{kind}/{item_id}"):                   "401  403     403    403     403   403   200     403",
-    ("DELETE", "/admin/catalog/{kind}/{item_id}"):                "401  403     403    403     403   403   204     403",
-    ("PATCH", "/admin/studies/{study_id}"):                       "401  404     403    403     403   403   200     403",
-    ("GET", "/admin/workspaces"):                                 "401  403     403    403     403   403   200     403",
-    ("POST", "/studies/{study_id}/workspaces"):                   "401  404     403    202     202   202   403     202",
-    ("GET", "/studies/{study_id}/workspaces"):                    "401  404     200    200     200   200   200     200",
-    ("GET", "/studies/{study_id}/usage"):                         "401  404     200    200     200   200   200     200",
+    # route                                                      anon stranger viewer contrib admin owner p.admin token vrw tusd
+    ("GET", "/health"):                                           "200  200     200    200     200   200   200   200  200  200",
+    ("GET", "/openapi.json"):                                     "200  200     200    200     200   200   200   200  200  200",
+    ("GET", "/docs"):                                             "200  200     200    200     200   200   200   200  200  200",
+    ("GET", "/redoc"):                                            "200  200     200    200     200   200   200   200  200  200",
+    ("GET", "/me"):                                               "401  200     200    200     200   200   200   200  401  401",
+    ("PATCH", "/me"):                                             "401  200     200    200     200   200   200   200  401  401",
+    ("GET", "/universities"):                                     "401  200     200    200     200   200   200   200  401  401",
+    ("GET", "/research-fields"):                                  "401  200     200    200     200   200   200   200  401  401",
+    ("GET", "/studies"):                                          "401  200     200    200     200   200   200   200  401  401",
+    ("POST", "/studies"):                                         "401  201     201    201     201   201   201   201  401  401",
+    ("GET", "/studies/{study_id}"):                               "401  404     200    200     200   200   200   200  401  401",
+    ("PATCH", "/studies/{study_id}"):                             "401  404     403    403     200   200   403   200  401  401",
+    ("DELETE", "/studies/{study_id}"):                            "401  404     403    403     403   204   403   204  401  401",
+    ("POST", "/studies/{study_id}/transfer"):                     "401  404     403    403     403   200   403   200  401  401",
+    ("POST", "/studies/{study_id}/upload-code"):                  "401  404     403    403     200   200   403   200  401  401",
+    ("GET", "/studies/{study_id}/audit"):                         "401  404     403    403     200   200   200   200  401  401",
+    ("GET", "/studies/{study_id}/members"):                       "401  404     200    200     200   200   200   200  401  401",
+    ("PATCH", "/studies/{study_id}/members/{researcher_id}"):     "401  404     403    403     200   200   403   200  401  401",
+    ("DELETE", "/studies/{study_id}/members/{researcher_id}"):    "401  404     403    403     204   204   403   204  401  401",
+    ("GET", "/auth/login"):                                       "302  302     302    302     302   302   302     302  302  302",
+    ("GET", "/auth/callback"):                                    "401  401     401    401     401   401   401     401  401  401",
+    ("POST", "/auth/token"):                                      "401  401     401    401     401   401   401     401  401  401",
+    ("POST", "/auth/logout"):                                     "401  204     204    204     204   204   204     409  401  401",
+    ("GET", "/me/tokens"):                                        "401  200     200    200     200   200   200     200  401  401",
+    ("POST", "/me/tokens"):                                       "401  201     201    201     201   201   201     201  401  401",
+    ("DELETE", "/me/tokens/{token_id}"):                          "401  404     404    404     404   204   404     204  401  401",
+    ("POST", "/studies/{study_id}/invitations"):                  "401  404     403    403     201   201   403     201  401  401",
+    ("GET", "/studies/{study_id}/invitations"):                   "401  404     403    403     200   200   200     200  401  401",
+    ("POST", "/studies/{study_id}/invitations/{invitation_id}/resend"): "401 404 403  403     200   200   403     200  401  401",
+    ("DELETE", "/studies/{study_id}/invitations/{invitation_id}"): "401 404     403    403     204   204   403     204  401  401",
+    ("POST", "/invitations/accept"):                              "401  403     403    403     403   403   403     403  401  401",
+    ("POST", "/invitations/decline"):                             "401  403     403    403     403   403   403     403  401  401",
+    ("GET", "/me/invitations"):                                   "401  200     200    200     200   200   200     200  401  401",
+    ("GET", "/admin/researchers"):                                "401  403     403    403     403   403   200     403  401  401",
+    ("PATCH", "/admin/researchers/{researcher_id}"):              "401  403     403    403     403   403   200     403  401  401",
+    ("GET", "/catalog"):                                          "401  200     200    200     200   200   200     200  401  401",
+    ("PUT", "/admin/catalog/{kind}/{item_id}"):                   "401  403     403    403     403   403   200     403  401  401",
+    ("DELETE", "/admin/catalog/{kind}/{item_id}"):                "401  403     403    403     403   403   204     403  401  401",
+    ("PATCH", "/admin/studies/{study_id}"):                       "401  404     403    403     403   403   200     403  401  401",
+    ("GET", "/admin/workspaces"):                                 "401  403     403    403     403   403   200     403  401  401",
+    ("POST", "/studies/{study_id}/workspaces"):                   "401  404     403    202     202   202   403     202  401  401",
+    ("GET", "/studies/{study_id}/workspaces"):                    "401  404     200    200     200   200   200     200  401  401",
+    ("GET", "/studies/{study_id}/usage"):                         "401  404     200    200     200   200   200     200  401  401",
     # {workspace_id} is the contributor's own workspace, in the state the action needs.
-    ("GET", "/workspaces/{workspace_id}"):                        "401  404     200    200     200   200   200     200",
-    ("PATCH", "/workspaces/{workspace_id}"):                      "401  404     403    200     200   200   403     200",
-    ("DELETE", "/workspaces/{workspace_id}"):                     "401  404     403    202     202   202   403     202",
-    ("POST", "/workspaces/{workspace_id}/start"):                 "401  404     403    202     202   202   403     202",
-    ("POST", "/workspaces/{workspace_id}/stop"):                  "401  404     403    202     202   202   403     202",
-    ("POST", "/workspaces/{workspace_id}/reboot"):                "401  404     403    202     202   202   403     202",
-    ("POST", "/workspaces/{workspace_id}/retry"):                 "401  404     403    202     202   202   403     202",
-    ("GET", "/workspaces/{workspace_id}/events"):                 "401  404     200    200     200   200   200     200",
-    ("GET", "/studies/{study_id}/uploads"):                       "401  404     200    200     200   200   200     200",
+    ("GET", "/workspaces/{workspace_id}"):                        "401  404     200    200     200   200   200     200  401  401",
+    ("PATCH", "/workspaces/{workspace_id}"):                      "401  404     403    200     200   200   403     200  401  401",
+    ("DELETE", "/workspaces/{workspace_id}"):                     "401  404     403    202     202   202   403     202  401  401",
+    ("POST", "/workspaces/{workspace_id}/start"):                 "401  404     403    202     202   202   403     202  401  401",
+    ("POST", "/workspaces/{workspace_id}/stop"):                  "401  404     403    202     202   202   403     202  401  401",
+    ("POST", "/workspaces/{workspace_id}/reboot"):                "401  404     403    202     202   202   403     202  401  401",
+    ("POST", "/workspaces/{workspace_id}/retry"):                 "401  404     403    202     202   202   403     202  401  401",
+    ("GET", "/workspaces/{workspace_id}/events"):                 "401  404     200    200     200   200   200     200  401  401",
+    ("GET", "/studies/{study_id}/uploads"):                       "401  404     200    200     200   200   200     200  401  401",
     # tusd authenticates with the secret in its hook URL; a bearer token alone gets nowhere (tests/security).
-    ("POST", "/hooks/tusd"):                                      "401  401     401    401     401   401   401     401",
+    ("POST", "/hooks/tusd"):                                      "401  401     401    401     401   401   401     401  401  200",
     # Signed by VRW (Standard Webhooks), never by a bearer token: every token here lacks the signature.
-    ("POST", "/hooks/vrw"):                                       "401  401     401    401     401   401   401     401",
+    ("POST", "/hooks/vrw"):                                       "401  401     401    401     401   401   401     401  404  401",
 }
 # fmt: on
 
@@ -224,13 +240,24 @@ def test_route_answers_each_role(
         workspace_id=workspace_id,
     )
     url += QUERIES.get((method, path), "")
-    headers = {} if role == "anonymous" else cast.by_role(role).headers
     make_body = BODIES.get((method, path))
     body = make_body(cast) if make_body else None
     if (method, path) in TOKEN_BODIES:
         body = {"token": mail_queue.last_token_for(invitation.id)}
+    headers: dict[str, str] = {}
+    raw = None
+    if role == "vrw":
+        # Signed as VRW signs: over the exact bytes sent.
+        raw = json.dumps(body).encode() if body is not None else b""
+        headers, body = signed_headers(body=raw), None
+    elif role == "tusd":
+        url += ("&" if "?" in url else "?") + f"secret={TUSD_HOOK_SECRET}"
+        if path == "/hooks/tusd":
+            body = pre_create("no-such-upload-code")
+    elif role != "anonymous":
+        headers = cast.by_role(role).headers
 
-    status, payload, response_headers = call(client, method, url, headers=headers, body=body)
+    status, payload, response_headers = call(client, method, url, headers=headers, body=body, raw=raw or None)
 
     assert status == expected, payload
     if status >= 400:
