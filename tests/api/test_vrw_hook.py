@@ -182,7 +182,12 @@ BAD_EVENTS: list[tuple[bytes, int, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("raw", "expected", "field"), BAD_EVENTS)
+# Ids by position and expected field: the bodies carry the time, and xdist workers must collect the same ids.
+@pytest.mark.parametrize(
+    ("raw", "expected", "field"),
+    BAD_EVENTS,
+    ids=[f"{n}-{status}-{field}" for n, (_, status, field) in enumerate(BAD_EVENTS)],
+)
 def test_a_bad_event_under_a_good_signature_is_refused_and_writes_nothing(
     client: Client, deps: Dependencies, cast: StudyCast, raw: bytes, expected: int, field: str | None
 ) -> None:
