@@ -16,9 +16,9 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent  # noqa: E402  
 from chalicelib import wiring  # noqa: E402
 from chalicelib.api import register  # noqa: E402
 from chalicelib.api.middleware import problem_documents  # noqa: E402
-from chalicelib.workers.mail import BatchResponse, handle_mail_batch  # noqa: E402
-from chalicelib.workers.provisioning import handle_provisioning_batch  # noqa: E402
-from chalicelib.workers.reconcile import run_reconciler  # noqa: E402
+
+# Each worker is imported by the function that runs it, so the API's cold start does not pay for them.
+BatchResponse = dict[str, list[dict[str, str]]]
 
 app = Chalice(app_name="vre-broker")
 app.register_middleware(problem_documents, "http")
@@ -28,16 +28,22 @@ register(app)
 @app.on_sqs_message(queue=_startup.queue_name("mail"), batch_size=10)
 def deliver_mail(event: SQSEvent) -> BatchResponse:
     """Invitation mails and their answers, through SES."""
+    from chalicelib.workers.mail import handle_mail_batch
+
     return handle_mail_batch(event, wiring.dependencies())
 
 
 @app.on_sqs_message(queue=_startup.queue_name("provisioning"), batch_size=5)
 def provision_workspaces(event: SQSEvent) -> BatchResponse:
     """Workspace steps on OpenStack: create, check, start, stop, reboot, delete."""
+    from chalicelib.workers.provisioning import handle_provisioning_batch
+
     return handle_provisioning_batch(event, wiring.dependencies())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def reconcile_workspaces(event: CloudWatchEvent) -> None:
     """Repair what is stuck, lost or orphaned; reminders, stops and deletions at expiry."""
+    from chalicelib.workers.reconcile import run_reconciler
+
     run_reconciler(wiring.dependencies())

@@ -44,11 +44,11 @@ from chalicelib.services.ports import (
     UploadRepository,
     WorkspaceRepository,
 )
-from chalicelib.services.provisioning import Family
 from chalicelib.services.uploads import UploadPolicy
 
 if TYPE_CHECKING:
     from chalicelib.services.identity import IdentityProvider
+    from chalicelib.services.provisioning import Family
 
 
 @dataclass(eq=False)
@@ -112,6 +112,8 @@ class Dependencies:
     @property
     def provisioning(self) -> Family:
         """What the provisioning family and the reconciler work with."""
+        from chalicelib.services.provisioning import Family
+
         return Family(self.workspaces, self.cloud, self.provisioning_queue, self.mail_queue, self.workspace_settings)
 
     @cached_property
