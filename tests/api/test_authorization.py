@@ -25,7 +25,7 @@ from chalicelib.services.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
-from tests.conftest import TUSD_HOOK_SECRET, FakeIdentityProvider, Person, RecordingMailQueue, StudyCast, join
+from tests.conftest import TUSD_HOOK_SECRET, FakeIdentityProvider, Person, StudyCast, join
 from tests.tusd import pre_create
 from tests.vrw import signed_headers
 
@@ -213,37 +213,40 @@ def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -
 
 @pytest.mark.parametrize(("method", "path", "role", "expected"), _cases())
 def test_route_answers_each_role(
+    request: pytest.FixtureRequest,
     client: Client,
     cast: StudyCast,
-    target: Person,
     identity_provider: FakeIdentityProvider,
-    invitation: Invitation,
-    mail_queue: RecordingMailQueue,
-    catalog_entry: str,
     deps: Dependencies,
     method: str,
     path: str,
     role: str,
     expected: int,
 ) -> None:
+    # Only what the route names is made (the matrix has hundreds of cases; each object costs writes).
+    needs_invitation = "{invitation_id}" in path or (method, path) in TOKEN_BODIES
+    invitation: Invitation | None = request.getfixturevalue("invitation") if needs_invitation else None
+    target: Person | None = request.getfixturevalue("target") if "{researcher_id}" in path else None
+    item_id = request.getfixturevalue("catalog_entry") if "{item_id}" in path else ""
     token_id = cast.owner_token.token.split(".")[1]
     workspace_id = ""
     if "{workspace_id}" in path:
         workspace_id = workspace_in(deps, cast, WORKSPACE_STATES.get((method, path), WorkspaceStatus.RUNNING))
     url = path.format(
         study_id=cast.study_id,
-        researcher_id=target.id,
+        researcher_id=target.id if target else "",
         token_id=token_id,
-        invitation_id=invitation.id,
+        invitation_id=invitation.id if invitation else "",
         kind="networks",
-        item_id=catalog_entry,
+        item_id=item_id,
         workspace_id=workspace_id,
     )
     url += QUERIES.get((method, path), "")
     make_body = BODIES.get((method, path))
     body = make_body(cast) if make_body else None
     if (method, path) in TOKEN_BODIES:
-        body = {"token": mail_queue.last_token_for(invitation.id)}
+        assert invitation is not None
+        body = {"token": request.getfixturevalue("mail_queue").last_token_for(invitation.id)}
     headers: dict[str, str] = {}
     raw = None
     if role == "vrw":
