@@ -17,6 +17,11 @@ Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$
 Phone = Annotated[str, Meta(pattern=r"^\+?[0-9 ()-]{3,40}$")]
 LocaleName = Literal["en", "nl"]
 RoleName = Literal["viewer", "contributor", "admin", "owner"]
+# A role a member can be given: ownership moves only by transfer.
+GrantedRole = Annotated[
+    Literal["viewer", "contributor", "admin"],
+    Meta(description="The owner changes only by POST /studies/{study_id}/transfer."),
+]
 
 
 class Request(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -101,7 +106,7 @@ class MemberView(Struct):
 
 
 class MemberUpdate(Request):
-    role: RoleName
+    role: GrantedRole
 
 
 class AuditView(Struct):

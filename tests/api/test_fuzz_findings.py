@@ -30,3 +30,22 @@ def test_inviting_the_same_email_again_answers_the_200_the_document_declares(cli
     responses = _responses("/studies/{study_id}/invitations", "post")
     assert responses["200"] == responses["201"]
     assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/InvitationView"}
+
+
+def test_a_member_cannot_be_made_owner_and_the_document_does_not_offer_it(client: Client, cast: StudyCast) -> None:
+    # The document offered "owner" for a member's role, which every request was refused.
+    openapi_document.cache_clear()
+    schemas = openapi_document()["components"]["schemas"]
+    offered = schemas["MemberUpdate"]["properties"]["role"]["enum"]
+
+    status, problem, _ = call(
+        client,
+        "PATCH",
+        f"/studies/{cast.study_id}/members/{cast.admin.researcher.id}",
+        headers=cast.owner.headers,
+        body={"role": "owner"},
+    )
+
+    assert sorted(offered) == ["admin", "contributor", "viewer"]
+    assert status == 422
+    assert [error["field"] for error in problem["errors"]] == ["role"]

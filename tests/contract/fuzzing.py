@@ -81,7 +81,7 @@ class ObjectPool:
     def learn(
         self, path: str, path_params: Mapping[str, str], status: int, headers: Mapping[str, str], body: Any
     ) -> None:
-        """Take in what one answer reveals; forget what a successful DELETE removed."""
+        """Take in the ids a successful answer shows, each bound to the path parameters it came under."""
         if not 200 <= status < 300:
             return
         template = self.templates.get(path)

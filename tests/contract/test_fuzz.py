@@ -76,7 +76,9 @@ def _document() -> dict[str, Any]:
 def _schema() -> schemathesis.BaseSchema:
     """The document, built here so each operation is a test of its own (a test below checks the stack serves it)."""
     document = _document()
-    operations = sum(len(item) for item in document["paths"].values())
+    # The budget is shared by the operations that take input; one without any (`GET /health`) is
+    # exhausted after a few requests, and the fixed coverage cases of the rest make up the margin.
+    varied = [op for item in document["paths"].values() for op in item.values() if _takes_input(op)]
     config = schemathesis.Config.from_dict(
         {
             "seed": FUZZ_SEED,
@@ -86,7 +88,7 @@ def _schema() -> schemathesis.BaseSchema:
             "suppress-health-check": ["all"],
             "generation": {
                 "mode": "all",
-                "max-examples": math.ceil(FUZZ_REQUESTS / operations),
+                "max-examples": math.ceil(FUZZ_REQUESTS / len(varied)),
                 "no-shrink": True,
                 "database": "none",
                 # Unknown query parameters are ignored, as the web expects (`?_=<cache buster>`).
@@ -96,6 +98,10 @@ def _schema() -> schemathesis.BaseSchema:
         }
     )
     return schemathesis.openapi.from_dict(document, config=config)
+
+
+def _takes_input(operation: dict[str, Any]) -> bool:
+    return bool(operation.get("parameters") or operation.get("requestBody") or operation.get("security") != [])
 
 
 schema = _schema()
