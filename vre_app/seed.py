@@ -31,8 +31,8 @@ def load_items(kind: str) -> list[ReferenceItem]:
 def seed_reference(references: ReferenceRepository, catalog: CatalogRepository | None = None) -> dict[str, int]:
     """Write every kind of initial data (the catalog only if it is empty); returns how many items of each."""
     counts = {kind: reference.seed(references, kind, load_items(kind)) for kind in FILES}
-    if catalog is not None:
-        counts["catalog"] = seed_catalog(catalog)
+    if catalog is not None and (seeded := seed_catalog(catalog)):
+        counts["catalog"] = seeded
     return counts
 
 
@@ -69,6 +69,6 @@ def seed_missing(references: ReferenceRepository, catalog: CatalogRepository | N
         for kind in FILES
         if not references.list(kind, PageRequest(limit=1)).items
     }
-    if catalog is not None:
-        counts["catalog"] = seed_catalog(catalog)
+    if catalog is not None and (seeded := seed_catalog(catalog)):
+        counts["catalog"] = seeded
     return counts

@@ -147,7 +147,12 @@ def test_a_first_deploy_runs_every_step(account: str, project: Path) -> None:
     assert chalice.environment["MAIL_QUEUE_URL"] == outputs["MailQueueUrl"]
     # AND Chalice found each function's policy, rendered for this account, without a wildcard
     assert chalice.commands == [["deploy", "--stage", "dev"]]
-    assert sorted(chalice.policies) == ["policy-dev-api_handler.json", "policy-dev-deliver_mail.json"]
+    assert sorted(chalice.policies) == [
+        "policy-dev-api_handler.json",
+        "policy-dev-deliver_mail.json",
+        "policy-dev-provision_workspaces.json",
+        "policy-dev-reconcile_workspaces.json",
+    ]
     for policy in chalice.policies.values():
         assert f":{account}:" in json.dumps(policy)
         assert wildcard_resources(policy) == []
@@ -341,13 +346,18 @@ def test_the_stack_outputs_replace_the_placeholders_and_keep_everything_else(pro
     run = deployment(project, FakeChalice())
     before = stage_environment(project)
 
-    changes = run.write_environment({"TablePrefix": "vre-dev-", "MailQueueUrl": "https://sqs/1/vre-dev-mail"})
+    provisioning = "https://sqs/1/vre-dev-provisioning"
+    changes = run.write_environment(
+        {"TablePrefix": "vre-dev-", "MailQueueUrl": "https://sqs/1/vre-dev-mail", "ProvisioningQueueUrl": provisioning}
+    )
 
     after = stage_environment(project)
-    assert changes == {"MAIL_QUEUE_URL": (before["MAIL_QUEUE_URL"], "https://sqs/1/vre-dev-mail")}
-    assert list(after) == list(before)
-    assert {k: v for k, v in after.items() if k != "MAIL_QUEUE_URL"} == {
-        k: v for k, v in before.items() if k != "MAIL_QUEUE_URL"
+    assert changes == {
+        "MAIL_QUEUE_URL": (before["MAIL_QUEUE_URL"], "https://sqs/1/vre-dev-mail"),
+        "PROVISIONING_QUEUE_URL": (before["PROVISIONING_QUEUE_URL"], provisioning),
     }
+    assert list(after) == list(before)
+    changed = ("MAIL_QUEUE_URL", "PROVISIONING_QUEUE_URL")
+    assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
     with pytest.raises(DeployError, match="MailQueueUrl"):
         run.write_environment({"TablePrefix": "vre-dev-"})
