@@ -1,51 +1,70 @@
-"""Each deployed stage's IAM policy lets the broker read what its configuration names: every table and index
-in the template, and every secret parameter in the stage's environment, and nothing of another stage.
+"""Each deployed stage's functions, together, can reach what the stage's configuration names: every table and
+index in the template, and exactly the secret parameters in the stage's environment, and nothing of another
+stage. (What each function may do is tests/contract/test_iam.py; this is the stage's wiring.)
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
+from app import app
+from vre_app.iam import PolicyTarget, app_functions, function_policy_files, render_policy, statements
 from vre_app.infra import TEMPLATE
 
 CHALICE = Path(__file__).resolve().parents[2] / ".chalice"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
 
 
-def _statement(stage: str, sid: str) -> dict[str, Any]:
-    policy = json.loads((CHALICE / f"policy-{stage}.json").read_text())
-    (statement,) = [s for s in policy["Statement"] if s.get("Sid") == sid]
-    return statement  # type: ignore[no-any-return]
+def _granted(stage: str) -> set[str]:
+    """Every resource ARN any of the stage's functions is granted."""
+    target = PolicyTarget(stage=stage, account=ACCOUNT, region=REGION, mail_from="VRE <no-reply@uni.example>")
+    resources: set[str] = set()
+    for function in app_functions(app):
+        for statement in statements(render_policy(function, target)):
+            named = statement["Resource"]
+            resources.update([named] if isinstance(named, str) else named)
+    return resources
 
 
-def _tables() -> set[str]:
+def _tables_and_indexes() -> dict[str, set[str]]:
     resources = yaml.safe_load(TEMPLATE.read_text())["Resources"]
     return {
-        r["Properties"]["TableName"]["Fn::Sub"].removeprefix("vre-${Stage}-")
+        r["Properties"]["TableName"]["Fn::Sub"].removeprefix("vre-${Stage}-"): {
+            index["IndexName"] for index in r["Properties"].get("GlobalSecondaryIndexes", [])
+        }
         for r in resources.values()
         if r["Type"] == "AWS::DynamoDB::Table"
     }
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_the_policy_reaches_every_table_and_its_indexes(stage: str) -> None:
-    granted = set(_statement(stage, "Tables")["Resource"])
-
-    for table in _tables():
-        assert f"arn:aws:dynamodb:eu-west-1:*:table/vre-{stage}-{table}" in granted, table
-        assert f"arn:aws:dynamodb:eu-west-1:*:table/vre-{stage}-{table}/index/*" in granted, table
+def test_every_function_has_its_policy_file_in_the_stage(stage: str) -> None:
+    assert set(function_policy_files(stage)) == set(app_functions(app))
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_the_policy_reads_exactly_the_secret_parameters_the_stage_names(stage: str) -> None:
+def test_the_functions_reach_every_table_and_index_of_the_stage_and_nothing_of_another(stage: str) -> None:
+    granted = _granted(stage)
+    prefix = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+
+    for table, indexes in _tables_and_indexes().items():
+        assert f"{prefix}vre-{stage}-{table}" in granted, table
+        for index in indexes:
+            assert f"{prefix}vre-{stage}-{table}/index/{index}" in granted, (table, index)
+    assert all(arn.removeprefix(prefix).startswith(f"vre-{stage}-") for arn in granted if arn.startswith(prefix))
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_functions_read_exactly_the_secret_parameters_the_stage_names(stage: str) -> None:
     environment = json.loads((CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
     named = {value for name, value in environment.items() if name.endswith("_PARAMETER")}
 
-    granted = {arn.split(":parameter", 1)[1] for arn in _statement(stage, "Secrets")["Resource"]}
+    granted = {arn.split(":parameter", 1)[1] for arn in _granted(stage) if arn.startswith("arn:aws:ssm:")}
 
     assert granted == named
     assert all(name.startswith(f"/vre/{stage}/") for name in named)
