@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 import boto3
 import pytest
 from chalice.test import Client
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
@@ -83,8 +87,8 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def moto_stack() -> Iterator[Dependencies]:
     """moto in-process for the whole session (per xdist worker), with `infra/template.yaml` applied
-    and the reference data seeded. Tests share it, so each makes its own researchers and studies
-    (ids are random) and never assumes an empty table."""
+    and the reference data seeded. Each test starts from the seeded tables (`aws`); ids are random all
+    the same, so a test never depends on what another left behind."""
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
         _apply_environment(monkeypatch)
         wiring.reset()
@@ -97,13 +101,33 @@ def moto_stack() -> Iterator[Dependencies]:
         )
         wiring.install(built)
         seed_reference(built.references, built.catalog)
+        _SEEDED.update(_dynamodb_items())
         yield built
     wiring.reset()
 
 
+# What the tables hold once the template is applied and the reference data seeded.
+_SEEDED: dict[str, Any] = {}
+
+
+def _dynamodb_items() -> dict[str, Any]:
+    """A deep copy of every item of every table in the session's moto (its own storage, not a Scan)."""
+    tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][ENVIRONMENT["AWS_REGION"]].tables
+    return {name: copy.deepcopy(table.items) for name, table in tables.items()}
+
+
+def _restore_seeded_tables() -> None:
+    # moto keeps the session's tables in memory and answers a Query on an index by walking every item, so
+    # a session that kept what each test wrote would slow every test after it and grow to gigabytes.
+    tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][ENVIRONMENT["AWS_REGION"]].tables
+    for name, table in tables.items():
+        table.items = copy.deepcopy(_SEEDED[name])
+
+
 @pytest.fixture
 def aws(moto_stack: Dependencies) -> Iterator[None]:
-    """The session's moto, with the session's wiring in place for this test."""
+    """The session's moto, with the tables as seeded and the session's wiring in place for this test."""
+    _restore_seeded_tables()
     wiring.install(moto_stack)
     yield
     wiring.reset()

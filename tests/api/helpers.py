@@ -43,6 +43,6 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
     tables = {}
     for record in ALL_RECORDS:
         name = str(record.Meta.table_name)
-        items = dynamodb.scan(TableName=name)["Items"]
+        items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=name) for item in page["Items"]]
         tables[name] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
     return tables
