@@ -77,9 +77,9 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     # Whether VRW configures new workspaces (CONFIGURING until it reports ready) on this stage.
     vrw_enabled: bool = False
     # The secrets VRW signs `/hooks/vrw` with: space-separated `whsec_...` values (several while one
-    # rotates); the value on the local stage, an SSM SecureString's name when deployed.
+    # rotates); the value on the local stage, a Secrets Manager secret's name (or ARN) when deployed.
     vrw_webhook_secret: str | None = None
-    vrw_webhook_secret_parameter: str | None = None
+    vrw_webhook_secret_id: str | None = None
     # Whether the reconciler deletes servers tagged by the broker that no live workspace owns.
     reconcile_delete_orphans: bool = False
 

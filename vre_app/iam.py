@@ -49,6 +49,9 @@ _SQS_BATCH_ACTIONS = {
 _NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
 _ACCOUNT = re.compile(r"\d{12}")
 _LOG_GROUP = re.compile(r"arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:[^*?]+:\*")
+# Secrets Manager appends six random characters to a secret's name in its ARN; AWS's own advice for a
+# policy that names a secret before it exists is exactly six `?`.
+_SECRET = re.compile(r"arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*?]+-\?{6}")
 
 
 class PolicyError(ValueError):
@@ -155,7 +158,8 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
 def wildcard_resources(policy: Mapping[str, Any]) -> list[str]:
     """Every resource in the policy that is not one concrete ARN of one concrete account.
 
-    The one `*` allowed is a log group's trailing `:*` (its log streams, whose names Lambda makes up).
+    The wildcards allowed: a log group's trailing `:*` (its log streams, whose names Lambda makes up), and a
+    secret's trailing `-??????` (the random suffix Secrets Manager gives its ARN).
     """
     problems = []
     for statement in statements(policy):
@@ -164,7 +168,8 @@ def wildcard_resources(policy: Mapping[str, Any]) -> list[str]:
         for resource in _as_list(statement.get("Resource", [])):
             parts = resource.split(":", 5)
             concrete = len(parts) == 6 and parts[0] == "arn" and bool(_ACCOUNT.fullmatch(parts[4]))
-            if not concrete or (("*" in resource or "?" in resource) and not _LOG_GROUP.fullmatch(resource)):
+            wild = "*" in resource or "?" in resource
+            if not concrete or (wild and not (_LOG_GROUP.fullmatch(resource) or _SECRET.fullmatch(resource))):
                 problems.append(resource)
     return problems
 
@@ -233,7 +238,16 @@ def permissions_for(
             Permission(f"ssm:{operation}", (f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}",))
             for name in names
         ]
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        return [Permission("secretsmanager:GetSecretValue", (_secret_arn(params["SecretId"], region, account),))]
     return [Permission(f"{service}:{operation}", ("*",))]
+
+
+def _secret_arn(secret_id: str, region: str, account: str) -> str:
+    """The ARN a GetSecretValue by name or ARN is authorised against (a name gets a stand-in random suffix)."""
+    if secret_id.startswith("arn:"):
+        return secret_id
+    return f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}-AbC123"
 
 
 def _dynamodb(operation: str, params: Mapping[str, Any], table_arn: str) -> list[Permission]:

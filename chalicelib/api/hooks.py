@@ -28,7 +28,7 @@ def verify_vrw(request: Request, deps: Dependencies) -> None:
     """A Standard Webhooks signature under one of VRW's secrets; 401 otherwise."""
     configured = deps.secrets.vrw_webhook_secret
     if not configured:
-        log.warning("a VRW webhook arrived, but this stage has no VRW_WEBHOOK_SECRET(_PARAMETER)")
+        log.warning("a VRW webhook arrived, but this stage has no VRW_WEBHOOK_SECRET(_ID)")
         raise AuthenticationError(detail="This stage takes no VRW webhooks.")
     raw = request.raw_body or b""
     body = raw.encode() if isinstance(raw, str) else raw

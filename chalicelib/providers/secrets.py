@@ -1,7 +1,7 @@
-"""Secrets: from the environment on the local stage, from SSM Parameter Store when deployed.
+"""Secrets: from the environment on the local stage; when deployed, from SSM Parameter Store, and VRW's
+webhook secret from Secrets Manager (where the VRW team manages it).
 
-Each is fetched once per warm Lambda; rotating one means a new value in SSM and new Lambdas
-(docs/operations.md will say how).
+Each is fetched once per warm Lambda; rotating one means a new value and new Lambdas (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -14,15 +14,22 @@ from botocore.exceptions import ClientError
 from chalicelib.config import ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
 
 
 class Secrets:
     """The signing key and the OIDC client, OpenStack credential, tusd hook and VRW secrets, resolved lazily."""
 
-    def __init__(self, settings: Settings, ssm: SSMClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ssm: SSMClient | None = None,
+        secretsmanager: SecretsManagerClient | None = None,
+    ) -> None:
         self._settings = settings
         self._ssm = ssm
+        self._secretsmanager = secretsmanager
 
     def _parameter(self, name: str) -> str:
         if self._ssm is None:
@@ -37,6 +44,21 @@ class Secrets:
             raise ConfigurationError(f"SSM parameter {name} cannot be read: {exc}") from exc
         if not value:
             raise ConfigurationError(f"SSM parameter {name} is empty")
+        return value
+
+    def _secret_string(self, secret_id: str) -> str:
+        if self._secretsmanager is None:
+            import boto3
+
+            self._secretsmanager = boto3.client(
+                "secretsmanager", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url
+            )
+        try:
+            value = self._secretsmanager.get_secret_value(SecretId=secret_id).get("SecretString", "")
+        except ClientError as exc:
+            raise ConfigurationError(f"secret {secret_id} cannot be read from Secrets Manager: {exc}") from exc
+        if not value:
+            raise ConfigurationError(f"secret {secret_id} in Secrets Manager has no SecretString")
         return value
 
     @cached_property
@@ -81,4 +103,4 @@ class Secrets:
         s = self._settings
         if s.vrw_webhook_secret:
             return s.vrw_webhook_secret
-        return self._parameter(s.vrw_webhook_secret_parameter) if s.vrw_webhook_secret_parameter else None
+        return self._secret_string(s.vrw_webhook_secret_id) if s.vrw_webhook_secret_id else None

@@ -9,6 +9,7 @@ grant; the test makes sure those calls happened, and by the function that should
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ from chalicelib import wiring
 from chalicelib.auth.tokens import TokenPolicy, issue_session_token
 from chalicelib.services.domain import Researcher, new_id, utcnow
 from chalicelib.wiring import Dependencies
+from tests.conftest import VRW_SECRET
 from tests.iam_calls import Call, ungranted
+from tests.vrw import event_body, signed_headers
 from vre_app.local.pump import process_batch, sqs_handlers, subscribe
 
 REGION = "eu-west-1"
@@ -34,6 +37,7 @@ PARAMETERS = {
     "SESSION_SIGNING_KEY_PARAMETER": ("/vre/local/session-signing-key", SIGNING_KEY),
     "OIDC_CLIENT_SECRET_PARAMETER": ("/vre/local/oidc-client-secret", "client-secret-from-ssm"),
 }
+VRW_SECRET_ID = "vre/local/vrw-webhook-secret"
 SENDER = "no-reply@vre.example.org"
 
 
@@ -45,6 +49,11 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dependencie
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         monkeypatch.setenv(variable, name)
     monkeypatch.delenv("SESSION_SIGNING_KEY")
+    secretsmanager = boto3.client("secretsmanager", region_name=REGION)
+    with contextlib.suppress(secretsmanager.exceptions.ResourceExistsException):  # an earlier test made it
+        secretsmanager.create_secret(Name=VRW_SECRET_ID, SecretString=VRW_SECRET)
+    monkeypatch.setenv("VRW_WEBHOOK_SECRET_ID", VRW_SECRET_ID)
+    monkeypatch.delenv("VRW_WEBHOOK_SECRET")
     sqs = boto3.client("sqs", region_name=REGION)
     monkeypatch.setenv("MAIL_QUEUE_URL", sqs.get_queue_url(QueueName="vre-local-mail")["QueueUrl"])
     monkeypatch.setenv("OIDC_ISSUER", ISSUER)
@@ -83,7 +92,7 @@ def test_a_deployed_flow_calls_only_what_each_function_is_granted(
         "Content-Type": "application/json",
     }
 
-    # WHEN a login starts, a study is made and someone is invited
+    # WHEN a login starts, a study is made, someone is invited, and VRW reports on a workspace nobody has
     with Client(app, stage_name="local") as client, responses.RequestsMock() as provider:
         provider.add(responses.GET, f"{ISSUER}/.well-known/openid-configuration", json=discovery())
         login = client.http.get("/auth/login?next=/")
@@ -94,7 +103,9 @@ def test_a_deployed_flow_calls_only_what_each_function_is_granted(
             headers=headers,
             body=json.dumps({"email": f"guest.{uuid.uuid4().hex[:12]}@uni.example", "role": "viewer"}),
         )
-    assert (login.status_code, study.status_code, invite.status_code) == (302, 201, 201)
+        event = event_body("configuring", new_id())
+        vrw = client.http.post("/hooks/vrw", headers=signed_headers(body=event), body=event)
+    assert (login.status_code, study.status_code, invite.status_code, vrw.status_code) == (302, 201, 201, 404)
 
     # AND the mail function takes the message off the queue, as Lambda would
     sqs = boto3.client("sqs", region_name=REGION)
@@ -111,6 +122,7 @@ def test_a_deployed_flow_calls_only_what_each_function_is_granted(
         if function == "api_handler" and permission.action == "ssm:GetParameter"
     }
     assert secrets == {name for name, _ in PARAMETERS.values()}
+    assert any(f == "api_handler" and p.action == "secretsmanager:GetSecretValue" for f, p in made)
     assert any(f == "api_handler" and p.action == "sqs:SendMessage" for f, p in made)
     assert any(f == "deliver_mail" and p.action == "ses:SendEmail" for f, p in made)
     assert not any(f == "deliver_mail" and p.action.startswith("ssm:") for f, p in made)

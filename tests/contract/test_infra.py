@@ -203,9 +203,10 @@ SECRET_PARAMETERS = tuple(
         "oidc-client-secret",
         "tusd-hook-secret",
         "openstack-application-credential-secret",
-        "vrw-webhook-secret",
     )
 )
+# Secrets Manager's, by name with the six `?` that stand for the random suffix of its ARN.
+SECRETS = ("secret:vre/dev/vrw-webhook-secret-??????",)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -228,6 +229,8 @@ def test_policies_name_only_what_the_template_makes(function: str) -> None:
                 assert arn.removeprefix(prefix.format("logs") + "log-group:").removesuffix(":*") in log_groups
             elif arn.startswith(prefix.format("ssm")):
                 assert arn.endswith(SECRET_PARAMETERS), arn
+            elif arn.startswith(prefix.format("secretsmanager")):
+                assert arn.endswith(SECRETS), arn
             else:
                 assert arn.startswith(prefix.format("ses") + "identity/"), f"{arn}: unexpected resource"
 

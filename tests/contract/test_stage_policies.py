@@ -1,6 +1,7 @@
 """Each deployed stage's functions, together, can reach what the stage's configuration names: every table and
-index in the template, and exactly the secret parameters in the stage's environment, and nothing of another
-stage. (What each function may do is tests/contract/test_iam.py; this is the stage's wiring.)
+index in the template, and exactly the secrets (SSM parameters, Secrets Manager secrets) in the stage's
+environment, and nothing of another stage. (What each function may do is tests/contract/test_iam.py; this is
+the stage's wiring.)
 """
 
 from __future__ import annotations
@@ -60,11 +61,19 @@ def test_the_functions_reach_every_table_and_index_of_the_stage_and_nothing_of_a
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_the_functions_read_exactly_the_secret_parameters_the_stage_names(stage: str) -> None:
+def test_the_functions_read_exactly_the_secrets_the_stage_names(stage: str) -> None:
     environment = json.loads((CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
-    named = {value for name, value in environment.items() if name.endswith("_PARAMETER")}
+    parameters = {value for name, value in environment.items() if name.endswith("_PARAMETER")}
+    secrets = {value for name, value in environment.items() if name.endswith("_SECRET_ID")}
 
-    granted = {arn.split(":parameter", 1)[1] for arn in _granted(stage) if arn.startswith("arn:aws:ssm:")}
+    granted = _granted(stage)
+    granted_parameters = {arn.split(":parameter", 1)[1] for arn in granted if arn.startswith("arn:aws:ssm:")}
+    granted_secrets = {
+        arn.split(":secret:", 1)[1].removesuffix("-??????")
+        for arn in granted
+        if arn.startswith("arn:aws:secretsmanager:")
+    }
 
-    assert granted == named
-    assert all(name.startswith(f"/vre/{stage}/") for name in named)
+    assert granted_parameters == parameters
+    assert granted_secrets == secrets == {f"vre/{stage}/vrw-webhook-secret"}
+    assert all(name.startswith(f"/vre/{stage}/") for name in parameters)

@@ -149,16 +149,38 @@ def test_a_deny_wins() -> None:
         "arn:aws:dynamodb:eu-west-1:123456789012:table/vre-dev-studies/index/*",
         "arn:aws:logs:eu-west-1:123456789012:log-group:*",
         "arn:aws:sqs:eu-west-1:${AccountId}:vre-dev-mail",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vre/dev/*",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vre/dev/vrw-webhook-secret-?????",
     ],
 )
 def test_wildcard_and_unrendered_resources_are_refused(resource: str) -> None:
     assert wildcard_resources(policy({"Effect": "Allow", "Action": "x:Y", "Resource": [resource]})) == [resource]
 
 
-def test_a_log_groups_streams_are_the_one_wildcard_allowed() -> None:
+def test_a_log_groups_streams_and_a_secrets_random_suffix_are_the_wildcards_allowed() -> None:
     streams = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/vre-broker-dev:*"
+    secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vre/dev/vrw-webhook-secret-??????"
 
     assert wildcard_resources(policy({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": streams})) == []
+    assert wildcard_resources(policy({"Effect": "Allow", "Action": "x:Y", "Resource": secret})) == []
+
+
+def test_a_secret_read_by_name_is_authorised_against_its_arn_with_any_suffix() -> None:
+    (by_name,) = needs("secretsmanager", "GetSecretValue", SecretId="vre/dev/vrw-webhook-secret")
+    arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:vre/dev/vrw-webhook-secret-Xy12Zq"
+    (by_arn,) = needs("secretsmanager", "GetSecretValue", SecretId=arn)
+    granted = policy(
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:vre/dev/vrw-webhook-secret-??????",
+        }
+    )
+
+    assert by_arn.resources == (arn,)
+    assert allows(granted, by_name)
+    assert allows(granted, by_arn)
+    assert not allows(granted, Permission("secretsmanager:GetSecretValue", (arn.replace("/dev/", "/prod/"),)))
 
 
 def test_rendering_fills_the_stage_account_region_and_sender() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -10,6 +11,7 @@ from chalicelib.config import ConfigurationError, load_settings
 from chalicelib.providers.secrets import Secrets
 
 if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
 
 
@@ -28,8 +30,24 @@ class FakeSSM:
         return {"Parameter": {"Name": name, "Type": "SecureString", "Value": self.parameters[name]}}
 
 
-def secrets_of(environ: dict[str, str], ssm: FakeSSM) -> Secrets:
-    return Secrets(load_settings(environ), cast("SSMClient", ssm))
+class FakeSecretsManager:
+    """The one Secrets Manager call `Secrets` makes, over a dict of secret strings, recording each call."""
+
+    def __init__(self, secrets: dict[str, str] | None = None) -> None:
+        self.secrets = secrets or {}
+        self.calls: list[dict[str, Any]] = []
+
+    def get_secret_value(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"Name": kwargs["SecretId"], "SecretString": self.secrets[kwargs["SecretId"]]}
+
+
+def secrets_of(environ: dict[str, str], ssm: FakeSSM, secretsmanager: FakeSecretsManager | None = None) -> Secrets:
+    return Secrets(
+        load_settings(environ),
+        cast("SSMClient", ssm),
+        cast("SecretsManagerClient", secretsmanager or FakeSecretsManager()),
+    )
 
 
 SIGNING_PARAMETER = "/vre/prod/session-signing-key"
@@ -139,16 +157,29 @@ def test_the_tusd_hook_secret_is_the_environments_on_local_and_ssms_when_deploye
     assert ssm.calls == [{"Name": TUSD_PARAMETER, "WithDecryption": True}]
 
 
-def test_vrws_webhook_secret_comes_from_the_environment_or_ssm_once_and_may_be_absent() -> None:
-    parameter = "/vre/prod/vrw-webhook-secret"
-    ssm = FakeSSM({parameter: "whsec_old whsec_new"})
+def test_vrws_webhook_secret_comes_from_the_environment_or_secrets_manager_once_and_may_be_absent() -> None:
+    secret_id = "vre/prod/vrw-webhook-secret"
+    manager = FakeSecretsManager({secret_id: "whsec_old whsec_new"})
 
-    both = {"VRW_WEBHOOK_SECRET": "whsec_local", "VRW_WEBHOOK_SECRET_PARAMETER": parameter}
+    both = {"VRW_WEBHOOK_SECRET": "whsec_local", "VRW_WEBHOOK_SECRET_ID": secret_id}
 
-    assert secrets_of({}, ssm).vrw_webhook_secret is None
-    assert secrets_of(both, ssm).vrw_webhook_secret == "whsec_local"
-    secrets = secrets_of({"VRW_WEBHOOK_SECRET_PARAMETER": parameter}, ssm)
+    assert secrets_of({}, FakeSSM(), manager).vrw_webhook_secret is None
+    assert secrets_of(both, FakeSSM(), manager).vrw_webhook_secret == "whsec_local"
+    secrets = secrets_of({"VRW_WEBHOOK_SECRET_ID": secret_id}, FakeSSM(), manager)
     assert secrets.vrw_webhook_secret == "whsec_old whsec_new"
     assert secrets.vrw_webhook_secret == "whsec_old whsec_new"
 
-    assert ssm.calls == [{"Name": parameter, "WithDecryption": True}]
+    assert manager.calls == [{"SecretId": secret_id}]
+
+
+def test_a_missing_or_empty_vrw_secret_in_secrets_manager_is_a_configuration_error(aws: None) -> None:
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name="eu-west-1")
+    empty = f"vre/prod/empty-{uuid.uuid4().hex}"
+    client.create_secret(Name=empty, SecretBinary=b"not a string")
+
+    for secret_id, problem in ((f"vre/prod/none-{uuid.uuid4().hex}", "cannot be read"), (empty, "no SecretString")):
+        secrets = Secrets(load_settings({"VRW_WEBHOOK_SECRET_ID": secret_id, "AWS_REGION": "eu-west-1"}))
+        with pytest.raises(ConfigurationError, match=problem):
+            _ = secrets.vrw_webhook_secret
