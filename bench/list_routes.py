@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
@@ -34,6 +35,8 @@ from chalicelib.models.invitations import invitation_record
 from chalicelib.models.records import ReferenceRecord
 from chalicelib.models.researchers import to_record
 from chalicelib.models.studies import audit_record, membership_record, study_record
+from chalicelib.models.uploads import upload_record
+from chalicelib.models.workspaces import event_record, workspace_record
 from chalicelib.services.domain import (
     AuditEntry,
     Credential,
@@ -44,10 +47,13 @@ from chalicelib.services.domain import (
     Researcher,
     Role,
     Study,
+    Upload,
+    UploadStatus,
     new_id,
     new_upload_code,
     utcnow,
 )
+from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.services.reference import RESEARCH_FIELDS, UNIVERSITIES
 
 SIZES = (10, 10_000)
@@ -111,6 +117,19 @@ class World:
             updated_at=self.now,
             version=1,
         )
+
+
+MACHINE = Machine(
+    "small", "rocky-9", "research", 50, "Rocky Linux 9", "vre.small", "vre-research", 2, 8, False, Decimal("1.30")
+)
+
+
+def _workspace(world: World, study_id: str, index: int) -> Workspace:
+    at = world.now + timedelta(microseconds=index)
+    status = WorkspaceStatus.RUNNING if index % 2 else WorkspaceStatus.STOPPED
+    return Workspace(
+        new_id(), study_id, world.caller.id, f"Box {index}", MACHINE, status, at, at, at + timedelta(days=90), version=1
+    )
 
 
 # What a seeder returns: the route's path parameters, once its `n` items are in the tables.
@@ -205,6 +224,46 @@ def seed_researchers(world: World, n: int) -> dict[str, str]:
     return {}
 
 
+def seed_study_workspaces(world: World, n: int) -> dict[str, str]:
+    study_id = _owned_study(world)
+    _write(workspace_record(_workspace(world, study_id, i)) for i in range(n))
+    return {"study_id": study_id}
+
+
+def seed_all_workspaces(world: World, n: int) -> dict[str, str]:
+    # Spread over studies, as a platform's workspaces are; the route lists them all.
+    study_ids = [_owned_study(world) for _ in range(max(1, n // 100))]
+    _write(workspace_record(_workspace(world, study_ids[i % len(study_ids)], i)) for i in range(n))
+    return {}
+
+
+def seed_events(world: World, n: int) -> dict[str, str]:
+    workspace = _workspace(world, _owned_study(world), 0)
+    _write([workspace_record(workspace)])
+    _write(
+        event_record(
+            WorkspaceEvent(
+                workspace.id, workspace.study_id, WorkspaceStatus.RUNNING, world.now + timedelta(0, i), world.caller.id
+            )
+        )
+        for i in range(n)
+    )
+    return {"workspace_id": workspace.id}
+
+
+def seed_uploads(world: World, n: int) -> dict[str, str]:
+    study_id = _owned_study(world)
+
+    def upload(index: int) -> Upload:
+        upload_id, at = new_id(), world.now + timedelta(microseconds=index)
+        return Upload(
+            upload_id, f"{study_id}/{upload_id}", study_id, f"data-{index}.csv", 10, 10, UploadStatus.RECEIVED, at, at
+        )
+
+    _write(upload_record(upload(i)) for i in range(n))
+    return {"study_id": study_id}
+
+
 SEEDERS: dict[str, Seeder] = {
     "/studies": seed_studies,
     "/studies/{study_id}/members": seed_members,
@@ -215,6 +274,10 @@ SEEDERS: dict[str, Seeder] = {
     "/universities": _reference(UNIVERSITIES),
     "/research-fields": _reference(RESEARCH_FIELDS),
     "/admin/researchers": seed_researchers,
+    "/admin/workspaces": seed_all_workspaces,
+    "/studies/{study_id}/workspaces": seed_study_workspaces,
+    "/workspaces/{workspace_id}/events": seed_events,
+    "/studies/{study_id}/uploads": seed_uploads,
 }
 
 

@@ -105,7 +105,7 @@ class InMemoryResearchers:
         return self._first(lambda r: r.identity == identity)
 
     def every(self, page: PageRequest) -> Page[Researcher]:
-        return _page(self._items.values(), lambda r: r.id, page)
+        return _page(self._items.values(), lambda r: f"{r.email}#{r.id}", page)
 
     def add(self, researcher: Researcher) -> Researcher:
         if researcher.id in self._items:

@@ -113,6 +113,11 @@ class InMemoryWorkspaces:
             every = list(self._workspaces.values())
         return _page(every, lambda w: w.id, page)
 
+    def listed(self, page: PageRequest, status: WorkspaceStatus | None = None) -> Page[Workspace]:
+        with self._lock:
+            chosen = [w for w in self._workspaces.values() if status is None or w.status is status]
+        return _page(chosen, lambda w: f"{w.created_at.isoformat()}#{w.id}", page, newest_first=True)
+
     def create(
         self,
         workspace: Workspace,

@@ -10,6 +10,7 @@ from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, Worksp
 from chalicelib.api.workspaces import render_workspace
 from chalicelib.services import admin as service
 from chalicelib.services.domain import Page, Researcher
+from chalicelib.services.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces import quota_of
 
 resource = Resource(__name__, tag="admin")
@@ -69,15 +70,13 @@ def update_study_quota(call: Call[StudyQuotaUpdate], study_id: str) -> QuotaView
 @resource.route(
     "/admin/workspaces",
     "GET",
-    summary="Every workspace, optionally of one status (a page may hold fewer items than the limit)",
+    summary="Every workspace, or those of one status, newest first",
     query=WorkspaceListQuery,
     response=WorkspaceView,
     paged=True,
 )
 def list_all_workspaces(call: Call[Any]) -> Page[WorkspaceView]:
-    service.require_platform_admin(call.caller)
-    page = call.deps.workspaces.every(call.page)
-    status = call.query.status
+    status = WorkspaceStatus(call.query.status) if call.query.status else None
+    page = service.list_workspaces(call.caller, call.deps.workspaces, call.page, status)
     settings = call.deps.workspace_settings
-    items = [render_workspace(w, settings) for w in page.items if status is None or w.status.value == status]
-    return Page(items, page.next_start)
+    return Page([render_workspace(w, settings) for w in page.items], page.next_start)

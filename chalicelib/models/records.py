@@ -36,6 +36,22 @@ class ResearcherByEmail(GlobalSecondaryIndex["ResearcherRecord"]):
     email = UnicodeAttribute(hash_key=True)
 
 
+class ResearcherInDirectory(GlobalSecondaryIndex["ResearcherRecord"]):
+    """Every researcher by email, in one partition: the platform admins' list is a Query, not a Scan."""
+
+    class Meta:
+        index_name = "in_directory"
+        projection = AllProjection()
+
+    directory = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+# The one partition key of the directory and fleet indexes (a university's researchers and workspaces
+# number in the thousands, well within one partition's reach).
+EVERYONE = "all"
+
+
 class ResearcherRecord(Model):
     class Meta:
         table_name = "researchers"
@@ -54,9 +70,11 @@ class ResearcherRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    directory = UnicodeAttribute(default=EVERYONE)
 
     by_identity = ResearcherByIdentity()
     by_email = ResearcherByEmail()
+    in_directory = ResearcherInDirectory()
 
 
 class ReferenceRecord(Model):
@@ -264,6 +282,26 @@ class WorkspaceByStudy(GlobalSecondaryIndex["WorkspaceRecord"]):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class WorkspaceByStatus(GlobalSecondaryIndex["WorkspaceRecord"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class WorkspaceInFleet(GlobalSecondaryIndex["WorkspaceRecord"]):
+    """Every workspace, newest first, in one partition: the platform admins' list is a Query, not a Scan."""
+
+    class Meta:
+        index_name = "in_fleet"
+        projection = AllProjection()
+
+    fleet = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 class WorkspaceRecord(Model):
     """A workspace: what was asked for (`machine`, resolved from the catalog), its state and its server."""
 
@@ -296,8 +334,11 @@ class WorkspaceRecord(Model):
     billing_ended_at = UTCDateTimeAttribute(null=True)
     created_key = UnicodeAttribute()
     version = VersionAttribute()
+    fleet = UnicodeAttribute(default=EVERYONE)
 
     by_study = WorkspaceByStudy()
+    by_status = WorkspaceByStatus()
+    in_fleet = WorkspaceInFleet()
 
 
 class WorkspaceEventRecord(Model):

@@ -9,7 +9,7 @@ from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.paging import conflicts_as, page_of, versioned
-from chalicelib.models.records import CredentialRecord, ResearcherRecord
+from chalicelib.models.records import EVERYONE, CredentialRecord, ResearcherRecord
 from chalicelib.services.domain import CredentialKind, Locale, Page, PageRequest, Researcher
 
 
@@ -81,7 +81,8 @@ class DynamoResearchers:
         return None
 
     def every(self, page: PageRequest) -> Page[Researcher]:
-        return page_of(ResearcherRecord.scan(limit=page.limit, last_evaluated_key=page.start), to_researcher)
+        results = ResearcherRecord.in_directory.query(EVERYONE, limit=page.limit, last_evaluated_key=page.start)
+        return page_of(results, to_researcher)
 
     def add(self, researcher: Researcher) -> Researcher:
         record = to_record(replace(researcher, version=None))

@@ -17,7 +17,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from chalicelib.errors import ConflictError, QuotaExceededError
 from chalicelib.models.paging import conflicts_as, page_of, transaction, versioned
-from chalicelib.models.records import LedgerRecord, WorkspaceEventRecord, WorkspaceRecord
+from chalicelib.models.records import EVERYONE, LedgerRecord, WorkspaceEventRecord, WorkspaceRecord
 from chalicelib.models.studies import audit_record
 from chalicelib.services.domain import AuditEntry, Page, PageRequest, utcnow
 from chalicelib.services.lifecycle import (
@@ -192,6 +192,17 @@ class DynamoWorkspaces:
 
     def every(self, page: PageRequest) -> Page[Workspace]:
         return page_of(WorkspaceRecord.scan(limit=page.limit, last_evaluated_key=page.start), to_workspace)
+
+    def listed(self, page: PageRequest, status: WorkspaceStatus | None = None) -> Page[Workspace]:
+        if status is None:
+            results = WorkspaceRecord.in_fleet.query(
+                EVERYONE, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+            )
+        else:
+            results = WorkspaceRecord.by_status.query(
+                status.value, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+            )
+        return page_of(results, to_workspace)
 
     def create(
         self,

@@ -19,7 +19,8 @@ from chalicelib.services.domain import (
     Unset,
     utcnow,
 )
-from chalicelib.services.ports import ResearcherRepository, StudyRepository
+from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
+from chalicelib.services.ports import ResearcherRepository, StudyRepository, WorkspaceRepository
 from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
@@ -34,6 +35,14 @@ def list_researchers(caller: Researcher, researchers: ResearcherRepository, page
     """Every account, a page at a time."""
     require_platform_admin(caller)
     return researchers.every(page)
+
+
+def list_workspaces(
+    caller: Researcher, workspaces: WorkspaceRepository, page: PageRequest, status: WorkspaceStatus | None
+) -> Page[Workspace]:
+    """Every workspace, or those in `status`, newest first."""
+    require_platform_admin(caller)
+    return workspaces.listed(page, status)
 
 
 def update_researcher(

@@ -29,7 +29,7 @@ from chalicelib.services.domain import (
     StudyAccess,
     Upload,
 )
-from chalicelib.services.lifecycle import Quota, StudyUsage, Workspace, WorkspaceEvent
+from chalicelib.services.lifecycle import Quota, StudyUsage, Workspace, WorkspaceEvent, WorkspaceStatus
 
 if TYPE_CHECKING:
     from chalicelib.services.catalog import CatalogItem
@@ -49,7 +49,7 @@ class ResearcherRepository(Protocol):
     def by_identity(self, identity: str) -> Researcher | None: ...
 
     def every(self, page: PageRequest) -> Page[Researcher]:
-        """All researchers, a page at a time (platform admins only: this is a Scan)."""
+        """All researchers by email, a page at a time (platform admins only)."""
         ...
 
     def add(self, researcher: Researcher) -> Researcher:
@@ -252,7 +252,11 @@ class WorkspaceRepository(Protocol):
         ...
 
     def every(self, page: PageRequest) -> Page[Workspace]:
-        """Every workspace (platform admins, the reconciler): a Scan, never on a researcher's path."""
+        """Every workspace in no order (the reconciler): a Scan, never on a request's path."""
+        ...
+
+    def listed(self, page: PageRequest, status: WorkspaceStatus | None = None) -> Page[Workspace]:
+        """Every workspace, or those in `status`, newest first (the platform admins' list)."""
         ...
 
     def create(

@@ -129,3 +129,19 @@ def test_platform_admins_list_and_manage_accounts_but_not_their_own(
         seen |= {r["id"] for r in page["items"]}
         url = f"/admin/researchers?limit=50&cursor={page['next_cursor']}" if page["next_cursor"] else ""
     assert {admin.id, ivo.id} <= seen
+
+
+def test_platform_admins_page_through_every_account_by_email(client: Client, person: Callable[..., Person]) -> None:
+    # GIVEN a platform admin and four others (person() makes emails "<name>.<random>@uni.example")
+    people = [person("admin", is_admin=True)] + [person(name) for name in ("zoe", "bram", "lotte", "anna")]
+    expected = [p.id for p in sorted(people, key=lambda p: p.researcher.email)]
+
+    pages: list[list[str]] = []
+    url = "/admin/researchers?limit=2"
+    while url:
+        status, page, _ = call(client, "GET", url, headers=people[0].headers)
+        assert status == 200, page
+        pages.append([r["id"] for r in page["items"]])
+        url = f"/admin/researchers?limit=2&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+
+    assert pages == [expected[0:2], expected[2:4], expected[4:]]

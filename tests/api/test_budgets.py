@@ -60,6 +60,10 @@ ROUTES = [
     "/studies/{study_id}/usage",
     "/workspaces/{workspace_id}",
     "/workspaces/{workspace_id}/events",
+    # The platform admins' lists (the owners here are platform admins too): Queries on an index, not Scans.
+    "/admin/researchers",
+    "/admin/workspaces",
+    "/admin/workspaces?status=RUNNING",
 ]
 
 
@@ -102,7 +106,9 @@ def _owner(deps: Dependencies, studies: int, members: int, workspaces: int) -> O
     workspaces (the first with as many events), written in batches."""
     now = utcnow()
     owner = deps.researchers.add(
-        Researcher(id=new_id(), email=f"{new_id()}@uni.example", name="Owner", created_at=now, updated_at=now)
+        Researcher(
+            id=new_id(), email=f"{new_id()}@uni.example", name="Owner", created_at=now, updated_at=now, is_admin=True
+        )
     )
     ids = [new_id() for _ in range(studies)]
     with StudyRecord.batch_write() as study_batch, MembershipRecord.batch_write() as member_batch:

@@ -168,18 +168,48 @@ def test_a_platform_admin_overrides_a_studys_quota(client: Client, cast: StudyCa
     assert quota["max_workspaces"] == 5
 
 
-def test_admins_list_workspaces_by_status(client: Client, cast: StudyCast) -> None:
-    _, workspace, _ = ask(client, cast)
-    found: list[str] = []
-    url = "/admin/workspaces?status=REQUESTED&limit=100"
+def _admin_pages(client: Client, cast: StudyCast, query: str) -> list[list[str]]:
+    """The ids on each page of `/admin/workspaces?<query>`, following the cursors."""
+    pages: list[list[str]] = []
+    url = f"/admin/workspaces?{query}"
     while url:
         status, page, _ = call(client, "GET", url, headers=cast.platform_admin.headers)
-        assert status == 200
-        found += [w["id"] for w in page["items"]]
-        assert all(w["status"] == "REQUESTED" for w in page["items"])
+        assert status == 200, page
+        pages.append([w["id"] for w in page["items"]])
         cursor = page["next_cursor"]
-        url = f"/admin/workspaces?status=REQUESTED&limit=100&cursor={cursor}" if cursor else ""
-    assert workspace["id"] in found
+        url = f"/admin/workspaces?{query}&cursor={cursor}" if cursor else ""
+    return pages
+
+
+def test_admins_page_through_every_workspace_or_one_status_newest_first(
+    client: Client, cast: StudyCast, deps: Dependencies
+) -> None:
+    # GIVEN three workspaces, the middle one RUNNING
+    first, middle, last = (ask(client, cast, {**BOX, "name": f"Box {i}"})[1]["id"] for i in range(3))
+    running = deps.workspaces.get(middle)
+    assert running is not None
+    deps.workspaces.save(replace(running, status=WorkspaceStatus.RUNNING, server_id="srv-1"))
+
+    # THEN every workspace comes newest first, two to a page, and a status lists exactly its own
+    assert _admin_pages(client, cast, "limit=2") == [[last, middle], [first]]
+    assert _admin_pages(client, cast, "status=RUNNING&limit=2") == [[middle]]
+    assert _admin_pages(client, cast, "status=REQUESTED&limit=1") == [[last], [first]]
+    assert _admin_pages(client, cast, "status=FAILED") == [[]]
+
+
+def test_an_admins_cursor_for_one_status_is_refused_for_another(client: Client, cast: StudyCast) -> None:
+    for i in range(2):
+        ask(client, cast, {**BOX, "name": f"Box {i}"})
+    _, page, _ = call(client, "GET", "/admin/workspaces?status=REQUESTED&limit=1", headers=cast.platform_admin.headers)
+
+    status, problem, _ = call(
+        client,
+        "GET",
+        f"/admin/workspaces?status=RUNNING&limit=1&cursor={page['next_cursor']}",
+        headers=cast.platform_admin.headers,
+    )
+
+    assert status == 400, problem
 
 
 BAD_BODIES: list[tuple[Any, int, str | None]] = [
