@@ -30,11 +30,12 @@ from chalicelib import wiring
 from chalicelib.api import operations
 from chalicelib.auth.principal import credential_key, hash_secret
 from chalicelib.auth.tokens import issue_session_token
+from chalicelib.models.audit import audit_record
 from chalicelib.models.credentials import credential_record
 from chalicelib.models.invitations import invitation_record
 from chalicelib.models.records import ReferenceRecord
 from chalicelib.models.researchers import to_record
-from chalicelib.models.studies import audit_record, membership_record, study_record
+from chalicelib.models.studies import membership_record, study_record
 from chalicelib.models.uploads import upload_record
 from chalicelib.models.workspaces import event_record, workspace_record
 from chalicelib.services.domain import (
@@ -219,6 +220,31 @@ def _reference(kind: str) -> Seeder:
     return seed
 
 
+def seed_platform_studies(world: World, n: int) -> dict[str, str]:
+    studies = [world.study(world.caller.id) for _ in range(n)]
+    _write(study_record(study) for study, _ in studies)
+    return {}
+
+
+def seed_platform_audit(world: World, n: int) -> dict[str, str]:
+    # Spread over studies and the platform's own partition, as the log is.
+    scopes = [new_id() for _ in range(max(1, n // 100))] + [""]
+    _write(
+        audit_record(
+            AuditEntry(
+                scopes[i % len(scopes)],
+                world.caller.id,
+                "study.update",
+                "study",
+                Outcome.SUCCESS,
+                world.now + timedelta(microseconds=i),
+            )
+        )
+        for i in range(n)
+    )
+    return {}
+
+
 def seed_researchers(world: World, n: int) -> dict[str, str]:
     _write(to_record(world.researcher()) for _ in range(n - 1))
     return {}
@@ -275,6 +301,8 @@ SEEDERS: dict[str, Seeder] = {
     "/research-fields": _reference(RESEARCH_FIELDS),
     "/admin/researchers": seed_researchers,
     "/admin/workspaces": seed_all_workspaces,
+    "/admin/studies": seed_platform_studies,
+    "/admin/audit": seed_platform_audit,
     "/studies/{study_id}/workspaces": seed_study_workspaces,
     "/workspaces/{workspace_id}/events": seed_events,
     "/studies/{study_id}/uploads": seed_uploads,

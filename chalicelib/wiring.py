@@ -19,6 +19,7 @@ from chalicelib.models.catalog import DynamoCatalog
 from chalicelib.models.credentials import DynamoCredentials
 from chalicelib.models.invitations import DynamoInvitations
 from chalicelib.models.ledger import DynamoLedger
+from chalicelib.models.platform import DynamoPlatform
 from chalicelib.models.reference import DynamoReference
 from chalicelib.models.researchers import DynamoResearchers
 from chalicelib.models.studies import DynamoStudies
@@ -37,6 +38,7 @@ from chalicelib.services.ports import (
     Ledger,
     Mailer,
     MailQueue,
+    PlatformRepository,
     ProvisioningQueue,
     ReferenceRepository,
     ResearcherRepository,
@@ -64,6 +66,7 @@ class Dependencies:
     ledger: Ledger
     workspaces: WorkspaceRepository
     catalog: CatalogRepository
+    platform: PlatformRepository
     uploads: UploadRepository
     provider_override: IdentityProvider | None = field(default=None)
     mail_queue_override: MailQueue | None = field(default=None)
@@ -221,7 +224,8 @@ def _build(settings: Settings) -> Dependencies:
         invitations=DynamoInvitations(connection),
         ledger=DynamoLedger(),
         workspaces=DynamoWorkspaces(connection),
-        catalog=DynamoCatalog(),
+        catalog=DynamoCatalog(connection),
+        platform=DynamoPlatform(),
         uploads=DynamoUploads(connection),
     )
 

@@ -83,10 +83,11 @@ def _page(
 
 
 class InMemoryResearchers:
-    """`ResearcherRepository` in a dict."""
+    """`ResearcherRepository` in a dict; `audit` keeps the entries saved with changes."""
 
     def __init__(self) -> None:
         self._items: dict[str, Researcher] = {}
+        self.audit: list[AuditEntry] = []
 
     def get(self, researcher_id: str) -> Researcher | None:
         found = self._items.get(researcher_id)
@@ -114,12 +115,13 @@ class InMemoryResearchers:
             raise ConflictError(detail="A researcher with this identity already exists.")
         return self._put(replace(researcher, version=None))
 
-    def save(self, researcher: Researcher) -> Researcher:
+    def save(self, researcher: Researcher, audit: AuditEntry | None = None) -> Researcher:
         _check_version(
             self._items.get(researcher.id),
             researcher.version,
             "Your profile changed in the meantime; reload and try again.",
         )
+        self.audit += [audit] if audit else []
         return self._put(researcher)
 
     def _put(self, researcher: Researcher) -> Researcher:

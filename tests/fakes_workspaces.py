@@ -42,15 +42,20 @@ _STALE = "The workspace changed in the meantime; reload and try again."
 class InMemoryCatalog:
     def __init__(self, items: list[CatalogItem] | None = None) -> None:
         self._items = {(i.kind.value, i.id): i for i in (load_catalog() if items is None else items)}
+        self.audit: list[AuditEntry] = []
 
     def all(self) -> list[CatalogItem]:
         return list(self._items.values())
 
-    def put(self, item: CatalogItem) -> None:
+    def put(self, item: CatalogItem, audit: AuditEntry | None = None) -> None:
         self._items[(item.kind.value, item.id)] = item
+        self.audit += [audit] if audit else []
 
-    def delete(self, kind: str, item_id: str) -> bool:
-        return self._items.pop((kind, item_id), None) is not None
+    def delete(self, kind: str, item_id: str, audit: AuditEntry | None = None) -> bool:
+        if self._items.pop((kind, item_id), None) is None:
+            return False
+        self.audit += [audit] if audit else []
+        return True
 
 
 class InMemoryLedger:

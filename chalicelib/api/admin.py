@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.framework import Call, Resource
-from chalicelib.api.schemas import ResearcherAdminUpdate, ResearcherAdminView
+from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, ResearcherAdminUpdate, ResearcherAdminView
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
 from chalicelib.api.workspaces import render_workspace
 from chalicelib.services import admin as service
-from chalicelib.services.domain import Page, Researcher
+from chalicelib.services.domain import AuditEntry, Page, Researcher, Study
 from chalicelib.services.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces import quota_of
 
@@ -49,6 +49,51 @@ def update_researcher(call: Call[ResearcherAdminUpdate], researcher_id: str) -> 
         call.caller, call.deps.researchers, researcher_id=researcher_id, is_admin=body.is_admin, disabled=body.disabled
     )
     return render_researcher(updated)
+
+
+def render_study(study: Study) -> AdminStudyView:
+    return AdminStudyView(
+        id=study.id,
+        name=study.name,
+        description=study.description,
+        research_field=study.research_field_id,
+        owner_id=study.owner_id,
+        created_at=study.created_at,
+        updated_at=study.updated_at,
+        max_workspaces=study.max_workspaces,
+        max_vcpus=study.max_vcpus,
+    )
+
+
+def render_platform_audit(entry: AuditEntry) -> PlatformAuditView:
+    return PlatformAuditView(
+        id=entry.entry_id,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        target=entry.target,
+        outcome=entry.outcome.value,
+        detail=entry.detail,
+        study_id=entry.study_id or None,
+    )
+
+
+@resource.route("/admin/studies", "GET", summary="Every study, newest first", response=AdminStudyView, paged=True)
+def list_all_studies(call: Call[Any]) -> Page[AdminStudyView]:
+    page = service.list_studies(call.caller, call.deps.platform, call.page)
+    return Page([render_study(s) for s in page.items], page.next_start)
+
+
+@resource.route(
+    "/admin/audit",
+    "GET",
+    summary="The platform's audit log, newest first: every study's entries and the platform admins' own",
+    response=PlatformAuditView,
+    paged=True,
+)
+def read_platform_audit(call: Call[Any]) -> Page[PlatformAuditView]:
+    page = service.read_audit(call.caller, call.deps.platform, call.page)
+    return Page([render_platform_audit(e) for e in page.items], page.next_start)
 
 
 @resource.route(

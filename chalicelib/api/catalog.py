@@ -57,7 +57,7 @@ def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> C
     body = call.body
     attributes = {k: v for k, v in msgspec.structs.asdict(body).items() if k not in ("name", "price_per_day")}
     item = service.validate_item(_kind(kind), item_id, body.name, body.price_per_day, attributes)
-    return render_item(service.put_item(call.deps.catalog, item))
+    return render_item(service.put_item(call.deps.catalog, item, actor_id=call.caller.id))
 
 
 @resource.route(
@@ -68,5 +68,5 @@ def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> C
 )
 def delete_catalog_item(call: Call[Any], kind: str, item_id: str) -> Reply:
     require_platform_admin(call.caller)
-    service.delete_item(call.deps.catalog, _kind(kind), item_id)
+    service.delete_item(call.deps.catalog, _kind(kind), item_id, actor_id=call.caller.id)
     return Reply(status=204)

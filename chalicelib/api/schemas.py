@@ -119,6 +119,25 @@ class AuditView(Struct):
     detail: str
 
 
+class PlatformAuditView(AuditView):
+    """An entry of the platform's log: `study_id` is null for what platform admins did outside any study."""
+
+    study_id: str | None
+
+
+class AdminStudyView(Struct):
+    id: str
+    name: str
+    description: str
+    research_field: str | None
+    owner_id: str
+    created_at: datetime
+    updated_at: datetime
+    # The study's quota overrides (null: the stage's defaults).
+    max_workspaces: int | None
+    max_vcpus: int | None
+
+
 class Problem(Struct, omit_defaults=True):
     """RFC 9457 problem document."""
 

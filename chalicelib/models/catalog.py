@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pynamodb.exceptions import DeleteError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
+from chalicelib.errors import ConflictError
+from chalicelib.models.audit import audit_record
+from chalicelib.models.paging import transaction
 from chalicelib.models.records import ReferenceRecord
 from chalicelib.services.catalog import CatalogItem, CatalogKind
+from chalicelib.services.domain import AuditEntry
 
 PARTITION = "catalog"
 
@@ -20,20 +26,45 @@ def _to_item(record: ReferenceRecord) -> CatalogItem:
 
 
 class DynamoCatalog:
-    """`CatalogRepository`: items keyed `<kind>#<id>` in the `catalog` partition of the reference table."""
+    """`CatalogRepository`: items keyed `<kind>#<id>` in the `catalog` partition of the reference table; an
+    admin's change is written with its audit entry in one transaction."""
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        self._connection = connection or Connection()
 
     def all(self) -> list[CatalogItem]:
         return [_to_item(record) for record in ReferenceRecord.query(PARTITION)]
 
-    def put(self, item: CatalogItem) -> None:
+    def put(self, item: CatalogItem, audit: AuditEntry | None = None) -> None:
         attributes = {**item.attributes, "price_per_day": str(item.price_per_day)}
-        ReferenceRecord(kind=PARTITION, id=f"{item.kind.value}#{item.id}", name=item.name, attributes=attributes).save()
+        record = ReferenceRecord(
+            kind=PARTITION, id=f"{item.kind.value}#{item.id}", name=item.name, attributes=attributes
+        )
+        if audit is None:
+            record.save()
+            return
+        with transaction(self._connection, "The catalog changed in the meantime; try again.") as writes:
+            writes.save(record)
+            writes.save(audit_record(audit))
 
-    def delete(self, kind: str, item_id: str) -> bool:
+    def delete(self, kind: str, item_id: str, audit: AuditEntry | None = None) -> bool:
+        record = ReferenceRecord(kind=PARTITION, id=f"{kind}#{item_id}")
         try:
-            ReferenceRecord(kind=PARTITION, id=f"{kind}#{item_id}").delete(condition=ReferenceRecord.kind.exists())
+            if audit is None:
+                record.delete(condition=ReferenceRecord.kind.exists())
+                return True
+            with TransactWrite(connection=self._connection) as writes:
+                writes.delete(record, condition=ReferenceRecord.kind.exists())
+                writes.save(audit_record(audit))
         except DeleteError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
+            raise
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                return False
+            if exc.cause_response_code in ("TransactionCanceledException", "TransactionConflictException"):
+                raise ConflictError(detail="The catalog changed in the meantime; try again.") from exc
             raise
         return True

@@ -10,9 +10,10 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import AlreadyMemberError, ConflictError, NotFoundError
+from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import page_of, transaction, versioned
 from chalicelib.models.records import InvitationRecord, StudyRecord
-from chalicelib.models.studies import audit_record, membership_record
+from chalicelib.models.studies import membership_record
 from chalicelib.services.domain import (
     AuditEntry,
     Invitation,

@@ -19,6 +19,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+# The one partition key of the indexes behind the platform admins' lists (every researcher, study,
+# workspace, audit entry): a university's number of them stays well within one partition's reach.
+EVERYONE = "all"
+
 
 class ResearcherByIdentity(GlobalSecondaryIndex["ResearcherRecord"]):
     class Meta:
@@ -45,11 +49,6 @@ class ResearcherInDirectory(GlobalSecondaryIndex["ResearcherRecord"]):
 
     directory = UnicodeAttribute(hash_key=True)
     email = UnicodeAttribute(range_key=True)
-
-
-# The one partition key of the directory and fleet indexes (a university's researchers and workspaces
-# number in the thousands, well within one partition's reach).
-EVERYONE = "all"
 
 
 class ResearcherRecord(Model):
@@ -97,6 +96,17 @@ class StudyByUploadCode(GlobalSecondaryIndex["StudyRecord"]):
     upload_code = UnicodeAttribute(hash_key=True)
 
 
+class StudyInPlatform(GlobalSecondaryIndex["StudyRecord"]):
+    """Every study, newest first, in one partition: the platform admins' list."""
+
+    class Meta:
+        index_name = "in_platform"
+        projection = AllProjection()
+
+    platform = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class StudyRecord(Model):
     class Meta:
         table_name = "studies"
@@ -113,8 +123,10 @@ class StudyRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    platform = UnicodeAttribute(default=EVERYONE)
 
     by_upload_code = StudyByUploadCode()
+    in_platform = StudyInPlatform()
 
 
 class MembershipByResearcher(GlobalSecondaryIndex["MembershipRecord"]):
@@ -139,8 +151,20 @@ class MembershipRecord(Model):
     by_researcher = MembershipByResearcher()
 
 
+class AuditInPlatform(GlobalSecondaryIndex["AuditRecord"]):
+    """Every audit entry, of every study and of the platform, newest first: the platform admins' log."""
+
+    class Meta:
+        index_name = "in_platform"
+        projection = AllProjection()
+
+    platform = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+
+
 class AuditRecord(Model):
-    """One audit entry; `scope` is `study#<id>` and `entry_key` sorts by time."""
+    """One audit entry; `scope` is `study#<id>` (or `platform` for what platform admins do outside any study)
+    and `entry_key` sorts by time."""
 
     class Meta:
         table_name = "audit"
@@ -155,6 +179,9 @@ class AuditRecord(Model):
     outcome = UnicodeAttribute()
     detail = UnicodeAttribute(default="")
     at = UTCDateTimeAttribute()
+    platform = UnicodeAttribute(default=EVERYONE)
+
+    in_platform = AuditInPlatform()
 
 
 class CredentialByOwner(GlobalSecondaryIndex["CredentialRecord"]):

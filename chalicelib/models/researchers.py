@@ -8,9 +8,10 @@ from dataclasses import replace
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import conflicts_as, page_of, versioned
 from chalicelib.models.records import EVERYONE, CredentialRecord, ResearcherRecord
-from chalicelib.services.domain import CredentialKind, Locale, Page, PageRequest, Researcher
+from chalicelib.services.domain import AuditEntry, CredentialKind, Locale, Page, PageRequest, Researcher
 
 
 def to_researcher(record: ResearcherRecord) -> Researcher:
@@ -102,8 +103,13 @@ class DynamoResearchers:
                 writes.save(claim, condition=CredentialRecord.key.does_not_exist())
         return to_researcher(record)
 
-    def save(self, researcher: Researcher) -> Researcher:
+    def save(self, researcher: Researcher, audit: AuditEntry | None = None) -> Researcher:
         record = to_record(researcher)
         with conflicts_as("Your profile changed in the meantime; reload and try again."):
-            record.save()
+            if audit is None:
+                record.save()
+            else:
+                with TransactWrite(connection=self._connection) as writes:
+                    writes.save(record)
+                    writes.save(audit_record(audit))
         return to_researcher(record)

@@ -17,6 +17,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
 from chalicelib.errors import ConflictError
+from chalicelib.models.audit import audit_record, audit_scope, to_audit
 from chalicelib.models.paging import page_of, resolved, transaction, versioned
 from chalicelib.models.records import AuditRecord, LedgerRecord, MembershipRecord, ResearcherRecord, StudyRecord
 from chalicelib.models.researchers import to_researcher
@@ -24,7 +25,6 @@ from chalicelib.services.domain import (
     AuditEntry,
     Member,
     Membership,
-    Outcome,
     Page,
     PageRequest,
     Role,
@@ -87,38 +87,6 @@ def membership_record(membership: Membership) -> MembershipRecord:
         role=membership.role.value,
         joined_at=membership.joined_at,
         **versioned(membership.version),
-    )
-
-
-def audit_scope(study_id: str) -> str:
-    return f"study#{study_id}"
-
-
-def audit_record(entry: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        scope=audit_scope(entry.study_id),
-        entry_key=f"{entry.at.isoformat()}#{entry.entry_id}",
-        study_id=entry.study_id,
-        entry_id=entry.entry_id,
-        actor_id=entry.actor_id,
-        action=entry.action,
-        target=entry.target,
-        outcome=entry.outcome.value,
-        detail=entry.detail,
-        at=entry.at,
-    )
-
-
-def to_audit(record: AuditRecord) -> AuditEntry:
-    return AuditEntry(
-        study_id=record.study_id,
-        actor_id=record.actor_id,
-        action=record.action,
-        target=record.target,
-        outcome=Outcome(record.outcome),
-        at=record.at,
-        detail=record.detail,
-        entry_id=record.entry_id,
     )
 
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 from pynamodb.connection import Connection
 
 from chalicelib.errors import ConflictError
+from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import page_of, transaction, versioned
 from chalicelib.models.records import UploadRecord
-from chalicelib.models.studies import audit_record
 from chalicelib.services.domain import AuditEntry, Page, PageRequest, Upload, UploadStatus
 
 _STALE = "The upload changed in the meantime."

@@ -16,9 +16,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from chalicelib.errors import ConflictError, QuotaExceededError
+from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import conflicts_as, page_of, transaction, versioned
 from chalicelib.models.records import EVERYONE, LedgerRecord, WorkspaceEventRecord, WorkspaceRecord
-from chalicelib.models.studies import audit_record
 from chalicelib.services.domain import AuditEntry, Page, PageRequest, utcnow
 from chalicelib.services.lifecycle import (
     IdempotencyReplay,

@@ -1,4 +1,5 @@
-"""Platform administration: list researchers, grant or revoke `is_admin`, disable accounts."""
+"""Platform administration: list researchers, studies, workspaces and the platform's audit log; grant or revoke
+`is_admin`, disable accounts. What an admin changes outside a study is audited on the platform (no study id)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,17 @@ from chalicelib.services.domain import (
     utcnow,
 )
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
-from chalicelib.services.ports import ResearcherRepository, StudyRepository, WorkspaceRepository
+from chalicelib.services.ports import PlatformRepository, ResearcherRepository, StudyRepository, WorkspaceRepository
 from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
+# The actor of what the ops command line does (it runs with AWS credentials, not as a researcher).
+OPS_CLI = "ops-cli"
+
+
+def platform_audit(actor_id: str, action: str, target: str, detail: str, at: datetime) -> AuditEntry:
+    """An audit entry for the platform's own log (no study)."""
+    return AuditEntry("", actor_id, action, target, Outcome.SUCCESS, at, detail)
 
 
 def require_platform_admin(caller: Researcher) -> None:
@@ -35,6 +43,27 @@ def list_researchers(caller: Researcher, researchers: ResearcherRepository, page
     """Every account, a page at a time."""
     require_platform_admin(caller)
     return researchers.every(page)
+
+
+def list_studies(caller: Researcher, platform: PlatformRepository, page: PageRequest) -> Page[Study]:
+    """Every study, newest first."""
+    require_platform_admin(caller)
+    return platform.studies(page)
+
+
+def read_audit(caller: Researcher, platform: PlatformRepository, page: PageRequest) -> Page[AuditEntry]:
+    """The whole platform's audit log, newest first: every study's entries and the platform admins' own."""
+    require_platform_admin(caller)
+    return platform.audit(page)
+
+
+def _changes(before: Researcher, after: Researcher) -> str:
+    fields = ("is_admin", "disabled")
+    return ", ".join(
+        f"{name}: {str(getattr(before, name)).lower()} -> {str(getattr(after, name)).lower()}"
+        for name in fields
+        if getattr(before, name) != getattr(after, name)
+    )
 
 
 def list_workspaces(
@@ -68,7 +97,9 @@ def update_researcher(
         changed = replace(changed, disabled=disabled)
     if changed == target:
         return target
-    return researchers.save(replace(changed, updated_at=now()))
+    at = now()
+    audit = platform_audit(caller.id, "researcher.updated", f"researcher:{target.id}", _changes(target, changed), at)
+    return researchers.save(replace(changed, updated_at=at), audit)
 
 
 def set_platform_admin(
@@ -86,7 +117,9 @@ def set_platform_admin(
     found = matches[0]
     if found.is_admin == is_admin:
         return found
-    return researchers.save(replace(found, is_admin=is_admin, updated_at=now()))
+    at, changed = now(), replace(found, is_admin=is_admin)
+    audit = platform_audit(OPS_CLI, "researcher.updated", f"researcher:{found.id}", _changes(found, changed), at)
+    return researchers.save(replace(changed, updated_at=at), audit)
 
 
 def set_quota(

@@ -6,14 +6,18 @@ once, into a `Machine` the workspace keeps, so later catalog edits never change 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from chalicelib.errors import FieldError, NotFoundError, ValidationError
+from chalicelib.services.domain import AuditEntry, Outcome, utcnow
 from chalicelib.services.lifecycle import Machine
 from chalicelib.services.ports import CatalogRepository
+
+Clock = Callable[[], datetime]
 
 DAYS_PER_MONTH = 30
 
@@ -126,15 +130,23 @@ def validate_item(
     return CatalogItem(kind, item_id, name, price_per_day, values)
 
 
-def put_item(catalog: CatalogRepository, item: CatalogItem) -> CatalogItem:
-    """Create or replace an entry; workspaces made from the old one keep what they had."""
-    catalog.put(item)
+def _audit(actor_id: str, action: str, kind: CatalogKind, item_id: str, detail: str, at: datetime) -> AuditEntry:
+    # The platform's own log (no study): the catalog belongs to no study.
+    return AuditEntry("", actor_id, action, f"catalog:{kind.value}/{item_id}", Outcome.SUCCESS, at, detail)
+
+
+def put_item(catalog: CatalogRepository, item: CatalogItem, *, actor_id: str, now: Clock = utcnow) -> CatalogItem:
+    """Create or replace an entry, audited; workspaces made from the old one keep what they had."""
+    detail = f"{item.name}, {item.price_per_day} per day"
+    catalog.put(item, _audit(actor_id, "catalog.saved", item.kind, item.id, detail, now()))
     return item
 
 
-def delete_item(catalog: CatalogRepository, kind: CatalogKind, item_id: str) -> None:
-    """Withdraw an entry from new requests; existing workspaces keep their resolved machine."""
-    if not catalog.delete(kind.value, item_id):
+def delete_item(
+    catalog: CatalogRepository, kind: CatalogKind, item_id: str, *, actor_id: str, now: Clock = utcnow
+) -> None:
+    """Withdraw an entry from new requests, audited; existing workspaces keep their resolved machine."""
+    if not catalog.delete(kind.value, item_id, _audit(actor_id, "catalog.deleted", kind, item_id, "", now())):
         raise NotFoundError(detail=f"No {kind.value} entry {item_id}.")
 
 

@@ -114,7 +114,7 @@ class Outcome(StrEnum):
 
 @dataclass(slots=True)
 class AuditEntry:
-    """Who did what to which target in a study, when, and with what outcome."""
+    """Who did what to which target in a study (or, with no study id, on the platform), when, and how it went."""
 
     study_id: str
     actor_id: str

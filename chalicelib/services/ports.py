@@ -56,8 +56,8 @@ class ResearcherRepository(Protocol):
         """Store a new researcher; `ConflictError` if the id or the identity is taken (emails may repeat)."""
         ...
 
-    def save(self, researcher: Researcher) -> Researcher:
-        """Store changes to a researcher read earlier; returns it with its new version."""
+    def save(self, researcher: Researcher, audit: AuditEntry | None = None) -> Researcher:
+        """Store changes to a researcher read earlier, with `audit` in the same write; returns the new version."""
         ...
 
 
@@ -213,10 +213,24 @@ class CatalogRepository(Protocol):
 
     def all(self) -> list[CatalogItem]: ...
 
-    def put(self, item: CatalogItem) -> None: ...
+    def put(self, item: CatalogItem, audit: AuditEntry | None = None) -> None:
+        """Create or replace an entry, with `audit` in the same write."""
+        ...
 
-    def delete(self, kind: str, item_id: str) -> bool:
-        """Remove an entry; False if there was none."""
+    def delete(self, kind: str, item_id: str, audit: AuditEntry | None = None) -> bool:
+        """Remove an entry, with `audit` in the same write; False (and nothing written) if there was none."""
+        ...
+
+
+class PlatformRepository(Protocol):
+    """What platform admins see across studies."""
+
+    def studies(self, page: PageRequest) -> Page[Study]:
+        """Every study, newest first."""
+        ...
+
+    def audit(self, page: PageRequest) -> Page[AuditEntry]:
+        """Every audit entry, of every study and of the platform itself, newest first."""
         ...
 
 

@@ -85,6 +85,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("DELETE", "/admin/catalog/{kind}/{item_id}"):                "401  403     403    403     403   403   204     403  401  401",
     ("PATCH", "/admin/studies/{study_id}"):                       "401  404     403    403     403   403   200     403  401  401",
     ("GET", "/admin/workspaces"):                                 "401  403     403    403     403   403   200     403  401  401",
+    ("GET", "/admin/studies"):                                    "401  403     403    403     403   403   200     403  401  401",
+    ("GET", "/admin/audit"):                                      "401  403     403    403     403   403   200     403  401  401",
     ("POST", "/studies/{study_id}/workspaces"):                   "401  404     403    202     202   202   403     202  401  401",
     ("GET", "/studies/{study_id}/workspaces"):                    "401  404     200    200     200   200   200     200  401  401",
     ("GET", "/studies/{study_id}/usage"):                         "401  404     200    200     200   200   200     200  401  401",

@@ -83,12 +83,17 @@ QUERY_CASES = [
     ("/studies?cursor=garbage", 400),
     ("/studies?cursor=" + "A" * 5000, 400),
     ("/universities?cursor=eyJhIjoxfQ.AAAAAAAAAAAAAAAAAAAAAA", 400),
+    ("/admin/studies?limit=0", 400),
+    ("/admin/studies?cursor=garbage", 400),
+    ("/admin/audit?limit=101", 400),
+    ("/admin/audit?cursor=" + "A" * 5000, 400),
 ]
 
 
 @pytest.mark.parametrize(("url", "expected"), QUERY_CASES)
 def test_bad_queries_are_400(client: Client, cast: StudyCast, url: str, expected: int) -> None:
-    status, payload, headers = call(client, "GET", url, headers=cast.owner.headers)
+    caller = cast.platform_admin if url.startswith("/admin/") else cast.owner
+    status, payload, headers = call(client, "GET", url, headers=caller.headers)
 
     assert_problem(status, payload, headers, expected)
 

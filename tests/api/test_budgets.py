@@ -64,6 +64,8 @@ ROUTES = [
     "/admin/researchers",
     "/admin/workspaces",
     "/admin/workspaces?status=RUNNING",
+    "/admin/studies",
+    "/admin/audit",
 ]
 
 

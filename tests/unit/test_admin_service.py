@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
-from chalicelib.services.admin import list_researchers, set_platform_admin, update_researcher
-from chalicelib.services.domain import PageRequest, Researcher, new_id, utcnow
+from chalicelib.services.admin import OPS_CLI, list_researchers, set_platform_admin, update_researcher
+from chalicelib.services.domain import AuditEntry, PageRequest, Researcher, new_id, utcnow
 from tests.fakes import FakeBroker, InMemoryResearchers
 
 
@@ -19,6 +19,12 @@ def broker() -> FakeBroker:
 @pytest.fixture
 def root(broker: FakeBroker) -> Researcher:
     return broker.researcher("root", is_admin=True)
+
+
+def audit_of(broker: FakeBroker) -> list[AuditEntry]:
+    researchers = broker.researchers
+    assert isinstance(researchers, InMemoryResearchers)
+    return researchers.audit
 
 
 def reread(broker: FakeBroker, researcher: Researcher) -> Researcher:
@@ -59,6 +65,11 @@ def test_platform_admin_disables_and_enables_an_account(broker: FakeBroker, root
     assert disabled.updated_at == broker.clock.last
     enabled = update_researcher(root, broker.researchers, researcher_id=ada.id, disabled=False, now=broker.clock)
     assert enabled.disabled is False
+    # each change is in the platform's log (no study), by the admin who made it
+    assert [(a.study_id, a.actor_id, a.action, a.target, a.detail) for a in audit_of(broker)] == [
+        ("", root.id, "researcher.updated", f"researcher:{ada.id}", "disabled: false -> true"),
+        ("", root.id, "researcher.updated", f"researcher:{ada.id}", "disabled: true -> false"),
+    ]
 
 
 def test_platform_admin_grants_and_revokes_platform_admin(broker: FakeBroker, root: Researcher) -> None:
@@ -79,6 +90,7 @@ def test_update_without_changes_writes_nothing(broker: FakeBroker, root: Researc
     untouched = update_researcher(root, broker.researchers, researcher_id=ada.id, now=broker.clock)
 
     assert same == untouched == ada == reread(broker, ada)
+    assert audit_of(broker) == []
 
 
 def test_updating_researchers_needs_a_platform_admin(broker: FakeBroker) -> None:
@@ -120,6 +132,10 @@ def test_grant_and_revoke_platform_admin_by_email(broker: FakeBroker) -> None:
     revoked = set_platform_admin(broker.researchers, email=ada.email, is_admin=False, now=broker.clock)
     assert revoked.is_admin is False
     assert reread(broker, ada) == revoked
+    assert [(a.actor_id, a.detail) for a in audit_of(broker)] == [
+        (OPS_CLI, "is_admin: false -> true"),
+        (OPS_CLI, "is_admin: true -> false"),
+    ]
 
 
 def test_granting_what_is_already_granted_writes_nothing(broker: FakeBroker, root: Researcher) -> None:
