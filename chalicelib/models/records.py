@@ -356,6 +356,7 @@ class WorkspaceRecord(Model):
     attempts = NumberAttribute(default=0)
     cloud_step = UnicodeAttribute(default="")
     reminders = UnicodeAttribute(default="")
+    notice = UnicodeAttribute(default="")
     vrw_updated_at = UTCDateTimeAttribute(null=True)
     billing_started_at = UTCDateTimeAttribute(null=True)
     billing_ended_at = UTCDateTimeAttribute(null=True)

@@ -141,6 +141,9 @@ class Workspace:
     cloud_step: str = ""
     # Reminder mails sent before expiry (days before, e.g. "14", "3").
     reminders: frozenset[str] = frozenset()
+    # A mail owed to the owner ("<event>#<mail id>"), written with the change that owes it and struck off once
+    # queued; the reconciler queues what a crash left owed (the mail id makes a repeat harmless).
+    notice: str = ""
     # When VRW last reported on it (events older than this are ignored).
     vrw_updated_at: datetime | None = None
     billing_started_at: datetime | None = None

@@ -21,7 +21,7 @@ from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec
 from chalicelib.services.domain import new_id, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
-from chalicelib.services.workspace_mail import workspace_message
+from chalicelib.services.workspace_mail import owe, send_owed
 from chalicelib.services.workspaces import event_of
 
 log = logging.getLogger(__name__)
@@ -119,9 +119,9 @@ def move(
     return family.workspaces.move(moved, event_of(moved, previous, BROKER, moment))
 
 
-def notify(family: Family, workspace: Workspace, event: str) -> None:
-    """Queue a mail to the workspace's owner about `event` (ready, failed, expiring, expired)."""
-    family.mail.send(workspace_message(workspace.id, event))
+def notify(family: Family, workspace: Workspace) -> Workspace:
+    """Queue the mail the workspace owes its owner (`notice`, written with the change that owes it)."""
+    return send_owed(family.mail, family.workspaces, workspace)
 
 
 def fail(family: Family, workspace: Workspace, reason: str, moment: datetime) -> None:
@@ -134,9 +134,17 @@ def fail(family: Family, workspace: Workspace, reason: str, moment: datetime) ->
         else:
             step = CLEANUP  # the reconciler tries again
     failed = move(
-        family, workspace, S.FAILED, moment, status_reason=reason, server_id=server_id, check_token="", cloud_step=step
+        family,
+        workspace,
+        S.FAILED,
+        moment,
+        status_reason=reason,
+        server_id=server_id,
+        check_token="",
+        cloud_step=step,
+        notice=owe("failed"),
     )
-    notify(family, failed, "failed")
+    notify(family, failed)
 
 
 def clean_up(family: Family, server_id: str, workspace_id: str) -> bool:
@@ -251,9 +259,10 @@ def _poll_provisioning(family: Family, workspace: Workspace, now: Clock) -> None
         _cloud_failed(family, replace(workspace, server_id=None, cloud_step="adopt"), lost, moment)
     elif server.status is ServerStatus.ACTIVE:
         target = S.CONFIGURING if family.settings.vrw_enabled else S.RUNNING
-        ready = move(family, workspace, target, moment, ip=server.ip, status_reason="", check_token="")
-        if target is S.RUNNING:
-            notify(family, ready, "ready")
+        # With VRW, the ready mail waits for VRW to say so.
+        owed = owe("ready") if target is S.RUNNING else workspace.notice
+        ready = move(family, workspace, target, moment, ip=server.ip, status_reason="", check_token="", notice=owed)
+        notify(family, ready)
     elif server.status is ServerStatus.ERROR:
         fail(family, workspace, _fault(server), moment)
     else:

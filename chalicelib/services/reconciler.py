@@ -20,6 +20,7 @@ from chalicelib.services.cloud import CloudError, CloudServer
 from chalicelib.services.domain import PageRequest, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
 from chalicelib.services.provisioning import CLEANUP, Family, clean_up, fail, move, notify
+from chalicelib.services.workspace_mail import owe
 from chalicelib.services.workspaces import converge_message
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Report:
     stopped: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
+    owed_mails: list[str] = field(default_factory=list)
 
 
 def reconcile(family: Family, *, now: Clock = utcnow) -> Report:
@@ -76,6 +78,12 @@ def reconcile(family: Family, *, now: Clock = utcnow) -> Report:
 def _round(
     family: Family, workspace: Workspace, servers: list[CloudServer] | None, moment: datetime, report: Report
 ) -> None:
+    if workspace.notice and moment - workspace.updated_at >= family.settings.nudge_after:
+        # A mail the workspace owes was never queued (a crash between the change and the queue); the rest
+        # of its round waits for the next, so this write does not race the others.
+        notify(family, workspace)
+        report.owed_mails.append(workspace.id)
+        return
     status = workspace.status
     if status.transitional:
         if workspace.deadline_at is not None and moment >= workspace.deadline_at:
@@ -99,8 +107,9 @@ def _round(
             status_reason="The virtual machine disappeared from OpenStack.",
             server_id=None,
             check_token="",
+            notice=owe("failed"),
         )
-        notify(family, failed, "failed")
+        notify(family, failed)
         report.lost.append(workspace.id)
         return
     _expiry(family, workspace, moment, report)
@@ -139,15 +148,16 @@ def _expiry(family: Family, workspace: Workspace, moment: datetime, report: Repo
             family.queue.send(converge_message(stopping))
             report.stopped.append(workspace.id)
         if EXPIRED_MARK not in workspace.reminders:
-            family.workspaces.save(
-                replace(workspace_now(family, workspace), reminders=workspace.reminders | {EXPIRED_MARK})
+            current = workspace_now(family, workspace)
+            owing = family.workspaces.save(
+                replace(current, reminders=workspace.reminders | {EXPIRED_MARK}, notice=owe("expired"))
             )
-            notify(family, workspace, "expired")
+            notify(family, owing)
         return
     due = {str(days) for days in settings.reminder_days if moment >= workspace.expires_at - timedelta(days=days)}
     if due - workspace.reminders:
-        family.workspaces.save(replace(workspace, reminders=workspace.reminders | due))
-        notify(family, workspace, "expiring")
+        owing = family.workspaces.save(replace(workspace, reminders=workspace.reminders | due, notice=owe("expiring")))
+        notify(family, owing)
         report.reminded.append(workspace.id)
 
 

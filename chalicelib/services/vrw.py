@@ -30,7 +30,7 @@ from chalicelib.errors import ConflictError, FieldError, NotFoundError, Validati
 from chalicelib.services.domain import utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.ports import DeliveryClaim, Ledger, MailQueue, WorkspaceRepository
-from chalicelib.services.workspace_mail import workspace_message
+from chalicelib.services.workspace_mail import owe, send_owed
 from chalicelib.services.workspaces import event_of
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,7 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
                 return duplicate
             log.info("workspace %s changed while VRW's %s was applied; judging it again", workspace.id, event.type)
             continue
-        if event.type in _MAILS:
-            inbox.mail.send(workspace_message(moved.id, _MAILS[event.type]))
+        send_owed(inbox.mail, inbox.workspaces, moved)
         return Receipt(Outcome.APPLIED, moved.id, moved.status)
     raise ConflictError(detail="The workspace kept changing while the event was applied; deliver it again.")
 
@@ -192,6 +191,8 @@ def _move(inbox: Inbox, workspace: Workspace, event: VrwEvent, claim: DeliveryCl
         changes.update(ip=event.access.ip, access_url=event.access.url, access_username=event.access.username)
     elif event.type is EventType.FAILED:
         changes["status_reason"] = event.reason or ""
+    if event.type in _MAILS:
+        changes["notice"] = owe(_MAILS[event.type])
     elif event.type is EventType.DELETED:
         changes.update(
             server_id=None,

@@ -1,17 +1,19 @@
 """Mails about a workspace to its owner: ready, failed, expiring soon, expired. English and Dutch.
 
-Queued by the provisioning family, the reconciler and VRW's webhook as `{"type": "workspace", "event", "workspace_id",
-"mail_id"}`; the mail worker renders them from the workspace as it is when the message arrives and
-sends each once (a ledger claim on `mail_id`, as for invitations).
+Owed by the provisioning family, the reconciler and VRW's webhook: the change that owes a mail writes it into
+the workspace (`notice`), then the mail is queued as `{"type": "workspace", "event", "workspace_id",
+"mail_id"}` and struck off. The mail worker renders it from the workspace as it is when the message arrives
+and sends each once (a ledger claim on `mail_id`, as for invitations), so queuing it again is harmless.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Locale, OutgoingMail, Researcher, new_id
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
 from chalicelib.services.mail import (
@@ -23,7 +25,14 @@ from chalicelib.services.mail import (
     render_html,
     render_text,
 )
-from chalicelib.services.ports import Ledger, Mailer, ResearcherRepository, StudyRepository, WorkspaceRepository
+from chalicelib.services.ports import (
+    Ledger,
+    Mailer,
+    MailQueue,
+    ResearcherRepository,
+    StudyRepository,
+    WorkspaceRepository,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +111,33 @@ class WorkspaceMessage:
     event: str
 
 
-def workspace_message(workspace_id: str, event: str) -> dict[str, str]:
-    """The mail queue's message asking for the `event` mail about a workspace (a fresh `mail_id` each)."""
-    return {"type": "workspace", "event": event, "workspace_id": workspace_id, "mail_id": new_id()}
+def workspace_message(workspace_id: str, event: str, mail_id: str | None = None) -> dict[str, str]:
+    """The mail queue's message asking for the `event` mail about a workspace (a fresh `mail_id` unless given)."""
+    return {"type": "workspace", "event": event, "workspace_id": workspace_id, "mail_id": mail_id or new_id()}
+
+
+def owe(event: str) -> str:
+    """The `notice` a change writes into the workspace when it owes the owner the `event` mail."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown workspace mail {event!r}")
+    return f"{event}#{new_id()}"
+
+
+def send_owed(mail: MailQueue, workspaces: WorkspaceRepository, workspace: Workspace) -> Workspace:
+    """Queue the mail the workspace owes, then strike it off; returns the workspace as stored.
+
+    If the strike-off loses a race, the notice stays and the reconciler queues it again: the mail id
+    is the same, so the mail worker sends it once.
+    """
+    if not workspace.notice:
+        return workspace
+    event, mail_id = workspace.notice.split("#", 1)
+    mail.send(workspace_message(workspace.id, event, mail_id))
+    try:
+        return workspaces.save(replace(workspace, notice=""))
+    except ConflictError:
+        log.info("workspace %s changed before its %s mail was struck off", workspace.id, event)
+        return workspace
 
 
 def parse_workspace_message(message: Mapping[object, object]) -> WorkspaceMessage:

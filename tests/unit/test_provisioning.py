@@ -291,3 +291,54 @@ def test_the_deadline_of_each_transitional_state_is_set_when_it_is_entered(lab: 
     assert workspace.deadline_at == workspace.created_at + timedelta(minutes=30)
     lab.run()
     assert lab.get(workspace.id).deadline_at is None
+
+
+class DyingMail:
+    """A mail queue whose sends fail, as if the Lambda died right after the change was written."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.messages: list[dict[str, str]] = []
+
+    def send(self, message: dict[str, str]) -> None:
+        if self.failing:
+            raise RuntimeError("the function was killed before the mail was queued")
+        self.messages.append(dict(message))
+
+
+def test_a_mail_owed_when_a_crash_stopped_its_queuing_is_queued_by_the_reconciler_once(lab: Lab) -> None:
+    # GIVEN a workspace that became RUNNING, but the worker died before the ready mail was queued
+    mail = DyingMail()
+    lab.mail = mail  # type: ignore[assignment]
+    workspace = lab.request()
+    with pytest.raises(RuntimeError):
+        lab.run()
+    owed = lab.get(workspace.id)
+    assert owed.status is WorkspaceStatus.RUNNING
+    assert owed.notice.startswith("ready#")
+
+    # WHEN the reconciler runs before the change is old enough, and again after
+    mail.failing = False
+    early = lab.reconcile()
+    late = lab.reconcile(after=lab.settings.nudge_after)
+    again = lab.reconcile(after=lab.settings.nudge_after)
+
+    # THEN the mail is queued once, with the id written with the change (so a repeat is dropped by the mail
+    # function's claim), and struck off
+    assert (early.owed_mails, late.owed_mails, again.owed_mails) == ([], [workspace.id], [])
+    assert mail.messages == [
+        {"type": "workspace", "event": "ready", "workspace_id": workspace.id, "mail_id": owed.notice.split("#")[1]}
+    ]
+    assert lab.get(workspace.id).notice == ""
+
+
+def test_every_mail_a_workspace_owes_is_struck_off_once_queued(lab: Lab) -> None:
+    workspace = lab.request()
+    lab.run()
+    failing = lab.request(name="Doomed")
+    lab.cloud.fail_next(CloudError("Quota exceeded for instances", retryable=False))
+    lab.run()
+
+    assert lab.mail.events_for(workspace.id) == ["ready"]
+    assert lab.mail.events_for(failing.id) == ["failed"]
+    assert (lab.get(workspace.id).notice, lab.get(failing.id).notice) == ("", "")

@@ -382,3 +382,24 @@ def test_an_event_time_in_the_future_or_without_offset_is_422(lab: Lab, at: Any)
         report(lab, "configuring", workspace, at=at(lab.clock.last))
 
     assert [error.field for error in refused.value.errors] == ["timestamp"]
+
+
+def test_a_ready_mail_lost_to_a_crash_after_vrws_report_is_owed_and_queued_by_the_reconciler(lab: Lab) -> None:
+    # GIVEN a workspace VRW is configuring, and a mail queue that fails once (the function dies after the move)
+    workspace = configuring(lab)
+    sent = lab.mail.send
+    lab.mail.send = lambda message: (_ for _ in ()).throw(RuntimeError("killed"))  # type: ignore[method-assign]
+    delivery, at = new_id(), lab.clock.last
+
+    # WHEN VRW reports ready: the answer is an error, so VRW delivers it again
+    with pytest.raises(RuntimeError):
+        report(lab, "ready", workspace, access=ACCESS, delivery=delivery, at=at)
+    lab.mail.send = sent  # type: ignore[method-assign]
+    again = report(lab, "ready", workspace, access=ACCESS, delivery=delivery, at=at)
+
+    # THEN the move happened once, the redelivery is a duplicate, and the mail is owed until the reconciler
+    assert (again.outcome, lab.status(workspace)) == (Outcome.DUPLICATE, S.RUNNING)
+    assert lab.mail.events_for(workspace.id) == []
+    assert lab.reconcile(after=lab.settings.nudge_after).owed_mails == [workspace.id]
+    assert lab.mail.events_for(workspace.id) == ["ready"]
+    assert lab.get(workspace.id).notice == ""
