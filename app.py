@@ -47,3 +47,11 @@ def reconcile_workspaces(event: CloudWatchEvent) -> None:
     from chalicelib.workers.reconcile import run_reconciler
 
     run_reconciler(wiring.dependencies())
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def requeue_invitation_links(event: CloudWatchEvent) -> None:
+    """Send again, with a new link, invitations whose mail a crash never queued."""
+    from chalicelib.workers.invitation_links import run_link_repair
+
+    run_link_repair(wiring.dependencies())

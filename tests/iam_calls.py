@@ -29,6 +29,7 @@ ENTRY_POINTS: dict[str, str] = {
     "chalicelib/workers/mail.py": "deliver_mail",
     "chalicelib/workers/provisioning.py": "provision_workspaces",
     "chalicelib/workers/reconcile.py": "reconcile_workspaces",
+    "chalicelib/workers/invitation_links.py": "requeue_invitation_links",
 }
 # The tests run on the local stage in moto's default account.
 TEST_REGION = "eu-west-1"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -98,6 +98,15 @@ class DynamoInvitations:
     def for_email(self, email: str, page: PageRequest) -> Page[Invitation]:
         results = InvitationRecord.by_email.query(
             email, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+        )
+        return page_of(results, to_invitation)
+
+    def queued_between(self, since: datetime, until: datetime, page: PageRequest) -> Page[Invitation]:
+        results = InvitationRecord.by_mail_status.query(
+            MailStatus.QUEUED.value,
+            InvitationRecord.updated_at.between(since, until),
+            limit=page.limit,
+            last_evaluated_key=page.start,
         )
         return page_of(results, to_invitation)
 

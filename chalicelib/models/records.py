@@ -244,6 +244,17 @@ class InvitationByToken(GlobalSecondaryIndex["InvitationRecord"]):
     token_hash = UnicodeAttribute(hash_key=True)
 
 
+class InvitationByMailStatus(GlobalSecondaryIndex["InvitationRecord"]):
+    """Invitations by how their mail went, oldest change first: finds links whose mail was never queued."""
+
+    class Meta:
+        index_name = "by_mail_status"
+        projection = AllProjection()
+
+    mail_status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
 class InvitationRecord(Model):
     """An invitation; `ttl` lets DynamoDB clear it out well after it expired (readers check `expires_at`)."""
 
@@ -271,6 +282,7 @@ class InvitationRecord(Model):
     by_study = InvitationByStudy()
     by_email = InvitationByEmail()
     by_token = InvitationByToken()
+    by_mail_status = InvitationByMailStatus()
 
 
 class LedgerRecord(Model):

@@ -284,3 +284,46 @@ def decline(caller: Researcher, outbox: Outbox, *, token: str, now: Clock = utcn
     except ConflictError as exc:
         raise NotFoundError(detail=_INVALID) from exc
     _answered(outbox, invitation, InvitationStatus.DECLINED)
+
+
+# A queued mail normally leaves within seconds, and the queue's retries end within about 15 minutes
+# (visibility 180 s x 5 receives); a link still queued after this was never queued at all.
+UNQUEUED_AFTER = timedelta(minutes=30)
+BROKER = "broker"
+
+
+def requeue_lost_links(outbox: Outbox, settings: InvitationSettings, *, now: Clock = utcnow) -> list[str]:
+    """Give a fresh link, and queue its mail, to every pending invitation whose mail a crash never queued.
+
+    The raw token lived only in the lost message, so the invitation gets a new one (its expiry stays); a
+    late original message no longer matches the invitation's mail id and is dropped by the mail function.
+    Returns the invitations it sent again.
+    """
+    moment = now()
+    requeued: list[str] = []
+    page = PageRequest(limit=100)
+    while True:
+        batch = outbox.invitations.queued_between(moment - settings.ttl, moment - UNQUEUED_AFTER, page)
+        for invitation in batch.items:
+            if invitation.status_at(moment) is not InvitationStatus.PENDING:
+                continue
+            token = secrets.token_urlsafe(32)
+            renewed = replace(invitation, token_hash=hash_secret(token), mail_id=new_id(), updated_at=moment)
+            audit = AuditEntry(
+                invitation.study_id,
+                BROKER,
+                "invitation.requeued",
+                f"invitation:{invitation.id}",
+                Outcome.SUCCESS,
+                moment,
+                "its mail was never queued; a new link was sent",
+            )
+            try:
+                saved = outbox.invitations.update(renewed, audit)
+            except ConflictError:
+                continue  # changed meanwhile (a resend, an answer): nothing is lost any more
+            _send_link(outbox, saved, token)
+            requeued.append(invitation.id)
+        if batch.next_start is None:
+            return requeued
+        page = PageRequest(limit=100, start=batch.next_start)

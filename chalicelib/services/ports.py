@@ -109,6 +109,10 @@ class InvitationRepository(Protocol):
         """Record how the mail `mail_id` went; False (and nothing written) if a newer mail replaced it."""
         ...
 
+    def queued_between(self, since: datetime, until: datetime, page: PageRequest) -> Page[Invitation]:
+        """Invitations whose current mail is still queued, last changed between `since` and `until`."""
+        ...
+
 
 class Ledger(Protocol):
     """Small records that make things happen once, or a bounded number of times."""

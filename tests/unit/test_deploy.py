@@ -152,6 +152,7 @@ def test_a_first_deploy_runs_every_step(account: str, project: Path) -> None:
         "policy-dev-deliver_mail.json",
         "policy-dev-provision_workspaces.json",
         "policy-dev-reconcile_workspaces.json",
+        "policy-dev-requeue_invitation_links.json",
     ]
     for policy in chalice.policies.values():
         assert f":{account}:" in json.dumps(policy)
