@@ -9,6 +9,8 @@ matches the document: status, content type, headers and body; invalid input must
 `FUZZ_REQUESTS` sets the size of the pass (2,000 in `make test`, 20,000 in `make fuzz`); the
 requests actually sent are counted and the count is asserted, so a pass that shrinks fails.
 Operations come from the document, so routes added later are fuzzed without touching this file.
+Half of the requests to each hook carry the service's credential (VRW's signature over the exact bytes
+sent, tusd's secret in the query), so the fuzzed bodies reach the code behind the check too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,11 +29,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import schemathesis
-from schemathesis import Case
+from schemathesis import Case, GenerationMode
 
 from chalicelib.api.service import openapi_document
 from chalicelib.auth.tokens import TokenPolicy, issue_session_token
+from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.config import load_settings
 from tests.contract.fuzzing import Ledger, ObjectPool, aim, observe
 from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
@@ -54,6 +59,19 @@ CHECKS = (
 SERVED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 
 
+class VrwSigningSession(requests.Session):
+    """Signs what it sends to `/hooks/vrw` as VRW would: over the exact bytes, just before they leave."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secrets = parse_secrets(secret)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        body = request.body.encode() if isinstance(request.body, str) else request.body or b""
+        request.headers.update(sign(self.secrets, f"msg_{uuid.uuid4().hex}", int(time.time()), body))
+        return super().send(request, **kwargs)
+
+
 @dataclass
 class FuzzTarget:
     stack: RunningStack
@@ -62,6 +80,8 @@ class FuzzTarget:
     pool: ObjectPool
     ledger: Ledger
     rng: random.Random
+    tusd_secret: str
+    vrw: VrwSigningSession
 
     def bearer(self) -> dict[str, str]:
         """A session of its own for every request: a fuzzed logout ends that one only."""
@@ -173,7 +193,10 @@ def fuzz_target(fuzz_stack: RunningStack) -> FuzzTarget:
     settings = load_settings(stage_variables("local"))
     assert settings.session_signing_key, "the local stage names its signing key in .chalice/config.json"
     policy = TokenPolicy(settings.session_signing_key, settings.token_issuer, settings.token_audience)
-    return FuzzTarget(stack, policy, me["id"], pool, Ledger(), random.Random(FUZZ_SEED))
+    assert settings.tusd_hook_secret, "the local stage names tusd's hook secret"
+    assert settings.vrw_webhook_secret, "the local stage names VRW's webhook secret"
+    vrw = VrwSigningSession(settings.vrw_webhook_secret)
+    return FuzzTarget(stack, policy, me["id"], pool, Ledger(), random.Random(FUZZ_SEED), settings.tusd_hook_secret, vrw)
 
 
 def _cli(stack: RunningStack, *args: str) -> str:
@@ -206,7 +229,15 @@ def _member(stack: RunningStack, token: str, study_id: str, role: str) -> str:
 def test_no_operation_answers_5xx_or_off_its_documented_contract(case: Case[Any], fuzz_target: FuzzTarget) -> None:
     aim(case, fuzz_target.pool, fuzz_target.rng)
     headers = fuzz_target.bearer()
-    response = case.call(base_url=fuzz_target.stack.api, headers=headers)
+    session = None
+    # Only a case meant to be valid gets the credential: a negative one must stay invalid.
+    positive = case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE
+    if case.path in ("/hooks/vrw", "/hooks/tusd") and positive and fuzz_target.rng.random() < 0.5:
+        if case.path == "/hooks/vrw":
+            session = fuzz_target.vrw
+        else:
+            case.query = {**(case.query or {}), "secret": fuzz_target.tusd_secret}
+    response = case.call(base_url=fuzz_target.stack.api, headers=headers, session=session)
     observe(case, response, fuzz_target.pool, fuzz_target.ledger)
     case.validate_response(response, headers=headers)
 
@@ -224,4 +255,7 @@ def test_the_pass_sent_what_it_promised_and_nothing_crashed(fuzz_target: FuzzTar
     documented = {f"{method.upper()} {path}" for path, item in _document()["paths"].items() for method in item}
     assert set(ledger.by_operation) == documented, ledger.summary()
     assert not [status for status in ledger.by_status if status >= 500], ledger.summary()
+    # The credentialed half of each hook's requests got past its check to the code behind it.
+    for hook in ("POST /hooks/vrw", "POST /hooks/tusd"):
+        assert any(n for (label, status), n in ledger.answers.items() if label == hook and status != 401), hook
     assert "unhandled error" not in fuzz_target.stack.output(), fuzz_target.stack.output()[-5000:]
