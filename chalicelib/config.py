@@ -90,6 +90,9 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     tusd_hook_secret_parameter: str | None = None
     disallowed_extensions: str = "exe,com,bat,lnk,sh"
     upload_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 50 * 1024**3
+    # Refused uploads a study's audit log records per hour; past it they are refused unrecorded (anyone holding
+    # an upload link could otherwise fill the log).
+    upload_refusals_audited_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 100
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024
 

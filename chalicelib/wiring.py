@@ -154,7 +154,11 @@ class Dependencies:
     @cached_property
     def upload_policy(self) -> UploadPolicy:
         s = self.settings
-        return UploadPolicy(denied_extensions=s.denied_extensions, max_bytes=s.upload_max_bytes)
+        return UploadPolicy(
+            denied_extensions=s.denied_extensions,
+            max_bytes=s.upload_max_bytes,
+            refusals_audited_per_hour=s.upload_refusals_audited_per_hour,
+        )
 
     @cached_property
     def token_policy(self) -> TokenPolicy:

@@ -176,6 +176,7 @@ class InMemoryStudies:
         self.live_workspaces: dict[str, int] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
         self._audit: dict[str, AuditEntry] = {}
+        self.counters: dict[str, int] = {}
 
     def get(self, study_id: str) -> Study | None:
         found = self._studies.get(study_id)
@@ -266,6 +267,13 @@ class InMemoryStudies:
 
     def record(self, audit: AuditEntry) -> None:
         self._put_audit(audit)
+
+    def record_counted(self, audit: AuditEntry, counter: str, *, limit: int, until: datetime) -> bool:
+        if self.counters.get(counter, 0) >= limit:
+            return False
+        self.counters[counter] = self.counters.get(counter, 0) + 1
+        self._put_audit(audit)
+        return True
 
     def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
         entries = (e for e in self._audit.values() if e.study_id == study_id)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.errors import ConflictError
 from chalicelib.models.audit import audit_record, audit_scope, to_audit
@@ -206,6 +207,22 @@ class DynamoStudies:
 
     def record(self, audit: AuditEntry) -> None:
         audit_record(audit).save()
+
+    def record_counted(self, audit: AuditEntry, counter: str, *, limit: int, until: datetime) -> bool:
+        try:
+            with TransactWrite(connection=self._connection) as writes:
+                writes.update(
+                    LedgerRecord(key=counter),
+                    actions=[LedgerRecord.hits.add(1), LedgerRecord.ttl.set(until)],
+                    condition=LedgerRecord.hits.does_not_exist() | (LedgerRecord.hits < limit),
+                )
+                writes.save(audit_record(audit))
+        except TransactWriteError as exc:
+            # The counter is the one item with a condition (pynamodb sends the audit Put first).
+            if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []):
+                return False
+            raise
+        return True
 
     def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
         results = AuditRecord.query(

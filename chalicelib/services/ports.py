@@ -207,6 +207,11 @@ class StudyRepository(Protocol):
         """Write an audit entry on its own (for refused attempts)."""
         ...
 
+    def record_counted(self, audit: AuditEntry, counter: str, *, limit: int, until: datetime) -> bool:
+        """Write `audit` and count it under `counter` (kept until `until`), in one write; False, and nothing
+        written, once the counter has reached `limit`."""
+        ...
+
     def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
         """The study's audit entries, newest first."""
         ...

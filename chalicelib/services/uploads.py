@@ -21,7 +21,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.errors import FieldError, NotFoundError, ValidationError
 from chalicelib.services.access import Permission, require
@@ -70,10 +70,12 @@ _UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
 
 @dataclass(frozen=True, slots=True)
 class UploadPolicy:
-    """What the drop-off accepts: settings `DISALLOWED_EXTENSIONS` and `UPLOAD_MAX_BYTES`."""
+    """What the drop-off accepts: settings `DISALLOWED_EXTENSIONS` and `UPLOAD_MAX_BYTES`; and how many refusals
+    a study's audit log records per hour (`UPLOAD_REFUSALS_AUDITED_PER_HOUR`)."""
 
     denied_extensions: frozenset[str]
     max_bytes: int
+    refusals_audited_per_hour: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +238,16 @@ def admit(upload: TusUpload, studies: StudyRepository, policy: UploadPolicy, *, 
     try:
         metadata = _checked_metadata(upload, policy)
     except UploadRefusedError as refusal:
+        moment = now()
         detail = f"{refusal.reason} File: {_shown(raw_name) or '(none)'}, {upload.size} bytes."
-        studies.record(_audit(study.id, "upload.refused", Outcome.DENIED, now(), f"study:{study.id}", detail))
-        log.info("upload refused for study %s: %s", study.id, refusal.reason)
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        audited = studies.record_counted(
+            _audit(study.id, "upload.refused", Outcome.DENIED, moment, f"study:{study.id}", detail),
+            f"rate#upload-refused#{study.id}#{hour:%Y%m%d%H}",
+            limit=policy.refusals_audited_per_hour,
+            until=hour + timedelta(hours=2),
+        )
+        log.info("upload refused for study %s%s: %s", study.id, "" if audited else " (not audited)", refusal.reason)
         return Admission(False, refusal.status, refusal.reason)
     upload_id = new_id()
     tusd_id = f"{study.id}/{upload_id}"

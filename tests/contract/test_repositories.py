@@ -770,3 +770,18 @@ def test_load_on_an_unknown_study_has_no_study(repos: Repositories) -> None:
 
     assert access.researcher == caller
     assert (access.study, access.membership, access.credential) == (None, None, None)
+
+
+def test_record_counted_writes_the_entry_and_its_count_together_up_to_the_limit(repos: Repositories) -> None:
+    study = a_study(repos, a_researcher(repos))
+    counter, until = f"rate#test#{study.id}", utcnow() + timedelta(hours=2)
+    before = len(repos.studies.audit_log(study.id, PageRequest(limit=100)).items)
+
+    written = [
+        repos.studies.record_counted(entry(study.id, "uploader", f"upload.refused.{i}"), counter, limit=2, until=until)
+        for i in range(3)
+    ]
+
+    assert written == [True, True, False]
+    log = repos.studies.audit_log(study.id, PageRequest(limit=100)).items
+    assert sorted(e.action for e in log[: len(log) - before]) == ["upload.refused.0", "upload.refused.1"]

@@ -224,6 +224,19 @@ def test_admit_refuses_a_file_over_the_limit_and_audits_why(broker: FakeBroker, 
     assert latest.detail == "The file is 1001 bytes; the limit is 1000 bytes. File: big.bin, 1001 bytes."
 
 
+def test_refusals_past_the_hourly_limit_are_refused_but_no_longer_audited(broker: FakeBroker, study: Study) -> None:
+    policy = replace(POLICY, refusals_audited_per_hour=2)
+    before = len(broker.audit(study))
+
+    answers = [admit(offer(study.upload_code, f"x{i}.exe"), broker.studies, policy, now=broker.clock) for i in range(4)]
+
+    assert [(a.accepted, a.status) for a in answers] == [(False, 415)] * 4
+    assert [e.action for e in broker.audit(study)[: len(broker.audit(study)) - before]] == ["upload.refused"] * 2
+    # an accepted upload is always audited
+    assert admit(offer(study.upload_code, "fine.csv"), broker.studies, policy, now=broker.clock).accepted
+    assert broker.audit(study)[0].action == "upload.accepted"
+
+
 def test_admit_checks_the_code_before_anything_else(broker: FakeBroker, study: Study) -> None:
     before = broker.audit(study)
 
