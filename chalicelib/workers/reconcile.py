@@ -14,7 +14,8 @@ def run_reconciler(deps: ProvisioningDependencies) -> Report:
     """One scheduled repair round; its findings are logged for the operator."""
     report = reconcile(deps.provisioning)
     log.info(
-        "reconciler: failed=%d nudged=%d lost=%d orphans=%d (deleted %d) reminded=%d stopped=%d deleted=%d",
+        "reconciler: failed=%d nudged=%d lost=%d orphans=%d (deleted %d) reminded=%d stopped=%d deleted=%d "
+        "cleaned=%d owed_mails=%d",
         len(report.failed),
         len(report.nudged),
         len(report.lost),
@@ -23,5 +24,7 @@ def run_reconciler(deps: ProvisioningDependencies) -> Report:
         len(report.reminded),
         len(report.stopped),
         len(report.deleted),
+        len(report.cleaned),
+        len(report.owed_mails),
     )
     return report
