@@ -223,7 +223,14 @@ class InvitationCreate(Request):
     email: Email
     role: InviteRole
     name: Annotated[str, Meta(max_length=200)] = ""
-    message: Annotated[str, Meta(max_length=10000)] = ""
+    # The document gives the ceiling any stage may set; the stage's own limit is a 422 naming `message`.
+    message: Annotated[
+        str,
+        Meta(
+            max_length=10000,
+            description="At most the stage's INVITATION_MESSAGE_MAX characters (2,000 unless the stage sets more).",
+        ),
+    ] = ""
 
 
 class InvitationView(Struct):
