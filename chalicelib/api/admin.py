@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from chalicelib.api.framework import Call, Resource
 from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, ResearcherAdminUpdate, ResearcherAdminView
+from chalicelib.api.studies import render_audit
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
 from chalicelib.api.workspaces import render_workspace
 from chalicelib.services import admin as service
@@ -66,16 +69,8 @@ def render_study(study: Study) -> AdminStudyView:
 
 
 def render_platform_audit(entry: AuditEntry) -> PlatformAuditView:
-    return PlatformAuditView(
-        id=entry.entry_id,
-        at=entry.at,
-        actor_id=entry.actor_id,
-        action=entry.action,
-        target=entry.target,
-        outcome=entry.outcome.value,
-        detail=entry.detail,
-        study_id=entry.study_id or None,
-    )
+    """A study's audit view of the entry, plus which study it belongs to (none for the platform's own)."""
+    return PlatformAuditView(**msgspec.structs.asdict(render_audit(entry)), study_id=entry.study_id or None)
 
 
 @resource.route("/admin/studies", "GET", summary="Every study, newest first", response=AdminStudyView, paged=True)
