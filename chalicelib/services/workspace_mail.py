@@ -111,9 +111,9 @@ class WorkspaceMessage:
     event: str
 
 
-def workspace_message(workspace_id: str, event: str, mail_id: str | None = None) -> dict[str, str]:
-    """The mail queue's message asking for the `event` mail about a workspace (a fresh `mail_id` unless given)."""
-    return {"type": "workspace", "event": event, "workspace_id": workspace_id, "mail_id": mail_id or new_id()}
+def workspace_message(workspace_id: str, event: str, mail_id: str) -> dict[str, str]:
+    """The mail queue's message asking for the `event` mail about a workspace."""
+    return {"type": "workspace", "event": event, "workspace_id": workspace_id, "mail_id": mail_id}
 
 
 def owe(event: str) -> str:
