@@ -18,6 +18,10 @@ Unset = UnsetType
 __all__ = ["UNSET", "Unset"]
 
 
+# The actor of what the broker does on its own (a workspace's steps, a link sent again), in events and audit.
+BROKER = "broker"
+
+
 def utcnow() -> datetime:
     """Now, in UTC, to the microsecond."""
     return datetime.now(UTC)

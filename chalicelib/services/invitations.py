@@ -24,6 +24,7 @@ from chalicelib.errors import (
 )
 from chalicelib.services.access import Granted, Permission, require
 from chalicelib.services.domain import (
+    BROKER,
     AuditEntry,
     Invitation,
     InvitationStatus,
@@ -289,7 +290,6 @@ def decline(caller: Researcher, outbox: Outbox, *, token: str, now: Clock = utcn
 # A queued mail normally leaves within seconds, and the queue's retries end within about 15 minutes
 # (visibility 180 s x 5 receives); a link still queued after this was never queued at all.
 UNQUEUED_AFTER = timedelta(minutes=30)
-BROKER = "broker"
 
 
 def requeue_lost_links(outbox: Outbox, settings: InvitationSettings, *, now: Clock = utcnow) -> list[str]:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
-from chalicelib.services.domain import new_id, utcnow
+from chalicelib.services.domain import BROKER, new_id, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
 from chalicelib.services.workspace_mail import owe, send_owed
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 S = WorkspaceStatus
-BROKER = "broker"  # the actor of the steps the broker takes on its own
 CLEANUP = "cleanup"  # a FAILED workspace's server still to be deleted
 
 # The cloud call each action state makes once, and the server status that ends it.
