@@ -20,6 +20,7 @@ import msgspec
 from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.api.cursors import decode_cursor, encode_cursor
+from chalicelib.api.json_body import decode_body
 from chalicelib.auth.principal import Principal, authenticate, check_credential
 from chalicelib.errors import (
     AppError,
@@ -28,7 +29,6 @@ from chalicelib.errors import (
     NotFoundError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
-    ValidationError,
     internal_problem,
 )
 from chalicelib.observability import report_exception
@@ -207,7 +207,7 @@ def handle(operation: Operation, view: View, request: Request, path_params: dict
         if operation.query is not None:
             call.query = _parse_query(request, operation.query)
         if operation.paged:
-            call.page = _parse_page(request, deps)
+            call.page = _parse_page(call)
         if operation.body is not None:
             call.body = _parse_body(request, operation.body)
         result = view(call, **path_params)
@@ -288,19 +288,7 @@ def _parse_body(request: Request, schema: type) -> Any:
     raw = request.raw_body or b""
     if not raw.strip():
         raise BadRequestError(detail="This route needs a JSON body.")
-    malformed = BadRequestError(detail="The request body is not well-formed JSON.")
-    try:
-        return msgspec.json.decode(raw, type=schema)
-    except msgspec.ValidationError as exc:
-        # msgspec stops at the first mismatch; malformed JSON further on is still a 400.
-        try:
-            msgspec.json.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            raise malformed from exc
-        raise ValidationError(detail="The request body is not valid.", errors=_field_errors(exc)) from exc
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        # Bytes that are not UTF-8 are as malformed as broken JSON.
-        raise malformed from exc
+    return decode_body(raw if isinstance(raw, bytes) else raw.encode(), schema, _field_errors)
 
 
 def _query_params(request: Request) -> dict[str, str]:
@@ -314,16 +302,19 @@ def _parse_query(request: Request, schema: type) -> Any:
         raise BadRequestError(detail="The query string is not valid.", errors=_field_errors(exc)) from exc
 
 
-def _cursor_scope(request: Request) -> str:
+def _cursor_scope(call: Call[Any]) -> str:
+    """The list a cursor belongs to: the route, its filters and the caller (a replayed cursor is a 400)."""
+    request = call.request
     others = sorted((k, v) for k, v in _query_params(request).items() if k not in ("limit", "cursor"))
-    return f"{request.method} {request.path} {others}"
+    caller = call.principal.researcher_id if call.principal is not None else "-"
+    return f"{request.method} {request.path} {others} {caller}"
 
 
-def _parse_page(request: Request, deps: Dependencies) -> PageRequest:
-    query = _parse_query(request, PageQuery)
+def _parse_page(call: Call[Any]) -> PageRequest:
+    query = _parse_query(call.request, PageQuery)
     start = None
     if query.cursor is not None:
-        start = decode_cursor(query.cursor, scope=_cursor_scope(request), key=deps.secrets.signing_key)
+        start = decode_cursor(query.cursor, scope=_cursor_scope(call), key=call.deps.secrets.signing_key)
     return PageRequest(limit=query.limit, start=start)
 
 
@@ -334,9 +325,7 @@ def _render(operation: Operation, call: Call[Any], result: Any) -> Response:
     headers: dict[str, str | list[str]] = dict(reply.headers)
     body = reply.body
     if isinstance(body, Page):
-        next_cursor = encode_cursor(
-            body.next_start, scope=_cursor_scope(call.request), key=call.deps.secrets.signing_key
-        )
+        next_cursor = encode_cursor(body.next_start, scope=_cursor_scope(call), key=call.deps.secrets.signing_key)
         body = {"items": body.items, "next_cursor": next_cursor}
     if body is None:
         return Response(body="", status_code=reply.status, headers=headers)
