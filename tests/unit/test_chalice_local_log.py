@@ -6,7 +6,8 @@ import http.client
 import threading
 
 import pytest
-from chalice import Chalice, local
+from chalice import local
+from chalice.app import Chalice
 from chalice.config import Config
 
 from vre_app.local.chalice_local import patch_request_handler, redact
