@@ -36,6 +36,8 @@ class Health(Struct):
 class MeView(Struct):
     id: str
     email: str
+    # Invitations are accepted, declined and listed only for an email the identity provider verified (else 403).
+    email_verified: bool
     name: str
     university: str | None
     research_field: str | None
