@@ -120,3 +120,18 @@ def test_normal_form_is_nfkc_casefolded(given: str, normal: str) -> None:
 def test_straße_and_strasse_are_one_address() -> None:
     assert same_email("STRASSE@uni.example", "straße@UNI.example")
     assert not same_email("strase@uni.example", "straße@uni.example")
+
+
+@pytest.mark.parametrize("command", ["grant-admin", "revoke-admin"])
+def test_the_admin_commands_take_an_email_or_a_researcher_id_but_not_both(command: str) -> None:
+    from vre_app.cli import build_parser
+
+    parser = build_parser()
+    by_id = parser.parse_args([command, "--researcher-id", "abc123"])
+    by_email = parser.parse_args([command, "--email", "ＡＬＩＣＥ@Example.ORG"])
+
+    assert (by_id.researcher_id, by_id.email) == ("abc123", None)
+    assert by_email.email == "ＡＬＩＣＥ@Example.ORG"
+    for wrong in ([command], [command, "--email", "a@b.example", "--researcher-id", "abc123"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(wrong)
