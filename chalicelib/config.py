@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     oidc_client_secret: str | None = None
     oidc_redirect_uri: str | None = None
     oidc_scopes: str = "openid email profile"
+    # Issuer URLs (space- or comma-separated) whose emails count as verified without `email_verified`.
+    oidc_trusted_email_issuers: str = ""
     login_code_ttl_seconds: Annotated[int, msgspec.Meta(ge=10, le=600)] = 60
     pending_login_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 600
     # Deployed stages keep secrets in SSM Parameter Store (SecureString), fetched once per warm Lambda.
@@ -104,6 +106,13 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
         """`DISALLOWED_EXTENSIONS` as a set of lower-case extensions without their dot."""
         return frozenset(
             cleaned for item in self.disallowed_extensions.split(",") if (cleaned := item.strip().lstrip(".").lower())
+        )
+
+    @property
+    def trusted_email_issuers(self) -> frozenset[str]:
+        """`OIDC_TRUSTED_EMAIL_ISSUERS` as a set of issuer URLs, without trailing slashes."""
+        return frozenset(
+            issuer.rstrip("/") for issuer in self.oidc_trusted_email_issuers.replace(",", " ").split() if issuer
         )
 
     @property

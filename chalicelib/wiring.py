@@ -177,6 +177,7 @@ class Dependencies:
             frontend_url=s.frontend_url,
             pending_ttl=timedelta(seconds=s.pending_login_ttl_seconds),
             code_ttl=timedelta(seconds=s.login_code_ttl_seconds),
+            trusted_email_issuers=s.trusted_email_issuers,
         )
 
     @cached_property

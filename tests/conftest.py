@@ -219,12 +219,20 @@ class Person:
 def person(deps: Dependencies) -> Callable[..., Person]:
     """Make a researcher and a session token for them."""
 
-    def make(name: str = "researcher", *, is_admin: bool = False) -> Person:
+    def make(name: str = "researcher", *, is_admin: bool = False, email_verified: bool = True) -> Person:
         # The moto tables live for the whole session: every person is new, whatever their name.
         email = f"{name}.{uuid.uuid4().hex[:12]}@uni.example"
         now = utcnow()
         researcher = deps.researchers.add(
-            Researcher(id=new_id(), email=email, name=name.title(), created_at=now, updated_at=now, is_admin=is_admin)
+            Researcher(
+                id=new_id(),
+                email=email,
+                name=name.title(),
+                created_at=now,
+                updated_at=now,
+                is_admin=is_admin,
+                email_verified=email_verified,
+            )
         )
         return Person(researcher, issue_session_token(deps.token_policy, researcher.id))
 

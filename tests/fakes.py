@@ -423,7 +423,9 @@ class FakeBroker:
         for university in load_items(UNIVERSITIES):
             self.references.put(UNIVERSITIES, university)
 
-    def researcher(self, name: str = "ada", *, is_admin: bool = False, disabled: bool = False) -> Researcher:
+    def researcher(
+        self, name: str = "ada", *, is_admin: bool = False, disabled: bool = False, email_verified: bool = True
+    ) -> Researcher:
         moment = self.clock()
         rid = new_id()
         return self.researchers.add(
@@ -436,6 +438,7 @@ class FakeBroker:
                 identity=f"{self.ISSUER}|{rid}",
                 is_admin=is_admin,
                 disabled=disabled,
+                email_verified=email_verified,
             )
         )
 

@@ -38,6 +38,13 @@ class Health(Struct):
 class MeView(Struct):
     id: str
     email: str
+    email_verified: Annotated[
+        bool,
+        Meta(
+            description="Whether the identity provider verified `email` at the last login. Invitations are accepted, "
+            "declined and listed (GET /me/invitations) only for a verified email; otherwise they answer 403."
+        ),
+    ]
     name: str
     university: str | None
     research_field: str | None

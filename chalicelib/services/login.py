@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 from chalicelib.auth.principal import credential_key, hash_secret
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Credential, CredentialKind, PageRequest, Researcher, new_id, utcnow
+from chalicelib.services.emails import normalise_email
 from chalicelib.services.identity import Identity, IdentityProvider, LoginError
 from chalicelib.services.ports import CredentialRepository, ReferenceRepository, ResearcherRepository
 from chalicelib.services.reference import UNIVERSITIES
-from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
 # A path inside the frontend: one leading slash, no scheme, no host, no backslashes or controls.
@@ -34,6 +34,8 @@ class LoginSettings:
     frontend_url: str
     pending_ttl: timedelta = timedelta(minutes=10)
     code_ttl: timedelta = timedelta(seconds=60)
+    # Issuers whose emails count as verified without the `email_verified` claim (providers that never send it).
+    trusted_email_issuers: frozenset[str] = frozenset()
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -88,14 +90,20 @@ def sign_in(
     references: ReferenceRepository,
     identity: Identity,
     *,
+    trusted_email_issuers: frozenset[str] = frozenset(),
     now: Clock = utcnow,
 ) -> Researcher:
-    """The researcher for this identity, created at the first login and refreshed at every later one."""
+    """The researcher for this identity, created at the first login and refreshed at every later one.
+
+    Whether the email is verified is refreshed too: only a provider's `email_verified: true` (or an issuer
+    named in `trusted_email_issuers`) makes it so, and a later login without it takes it back.
+    """
     if not identity.email:
         raise LoginError(detail="The identity provider did not give an email address.")
     key = f"{identity.issuer}|{identity.subject}"
     email = normalise_email(identity.email)
     name = ((identity.name or "").strip() or email)[:200]
+    verified = identity.email_verified is True or identity.issuer.rstrip("/") in trusted_email_issuers
     university = _university_of(references, identity.schac_home_organization)
     moment = now()
     existing = researchers.by_identity(key)
@@ -108,6 +116,7 @@ def sign_in(
                     email=email,
                     name=name,
                     university_id=university,
+                    email_verified=verified,
                     created_at=moment,
                     updated_at=moment,
                 )
@@ -120,7 +129,13 @@ def sign_in(
     assert existing is not None
     if existing.disabled:
         raise LoginError(detail="This account is disabled.")
-    refreshed = replace(existing, email=email, name=name, university_id=university or existing.university_id)
+    refreshed = replace(
+        existing,
+        email=email,
+        email_verified=verified,
+        name=name,
+        university_id=university or existing.university_id,
+    )
     if refreshed == existing:
         return existing
     try:
@@ -147,7 +162,9 @@ def complete_login(
     if pending is None or pending.expired(moment):
         raise LoginError(detail="This login attempt is unknown or has expired; start again.")
     identity = provider.exchange(code=code, code_verifier=pending.data["verifier"], nonce=pending.data["nonce"])
-    researcher = sign_in(researchers, references, identity, now=now)
+    researcher = sign_in(
+        researchers, references, identity, trusted_email_issuers=settings.trusted_email_issuers, now=now
+    )
     login_code = secrets.token_urlsafe(32)
     credentials.add(
         Credential(
