@@ -20,6 +20,7 @@ from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
 from chalicelib.services.domain import BROKER, new_id, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import CheckMessage, ConvergeMessage, ProvisioningMessage
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
 from chalicelib.services.workspace_mail import owe, send_owed
 from chalicelib.services.workspaces import event_of
@@ -55,14 +56,17 @@ class Family:
     settings: WorkspaceSettings
 
 
-def handle_message(family: Family, message: dict[str, str], *, now: Clock = utcnow) -> None:
+def handle_message(family: Family, message: ProvisioningMessage, *, now: Clock = utcnow) -> None:
     """One provisioning message: `converge` (from the API or the reconciler) or a token-bound `check`."""
-    workspace = family.workspaces.get(message.get("workspace_id", ""))
+    workspace = family.workspaces.get(message.workspace_id)
     if workspace is None:
         log.info("no workspace for message %s; dropped", message)
         return
-    if message.get("kind") == "check" and message.get("token") != workspace.check_token:
-        return  # a duplicated or superseded check; the live chain carries on without it
+    match message:
+        case CheckMessage(token=token) if token != workspace.check_token:
+            return  # a duplicated or superseded check; the live chain carries on without it
+        case ConvergeMessage() | CheckMessage():
+            pass
     try:
         converge(family, workspace, now=now)
     except ConflictError:
@@ -87,9 +91,7 @@ def converge(family: Family, workspace: Workspace, *, now: Clock = utcnow) -> No
 def _schedule(family: Family, workspace: Workspace, delay_seconds: int, **changes: object) -> Workspace:
     """Store `changes` with a fresh check token and queue the check that carries it."""
     stored = family.workspaces.save(replace(workspace, check_token=new_id(), **changes))  # type: ignore[arg-type]
-    family.queue.send(
-        {"kind": "check", "workspace_id": stored.id, "token": stored.check_token}, delay_seconds=delay_seconds
-    )
+    family.queue.send(CheckMessage(workspace_id=stored.id, token=stored.check_token), delay_seconds=delay_seconds)
     return stored
 
 
