@@ -17,6 +17,7 @@ from chalice.app import SQSEvent
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
 from chalicelib.services import workspaces as service
 from chalicelib.services.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import ProvisioningMessage, encode
 from chalicelib.services.provisioning import Family, handle_message
 from chalicelib.services.reconciler import reconcile
 from chalicelib.wiring import Dependencies
@@ -66,7 +67,7 @@ def test_a_batch_drops_what_can_never_succeed_and_reports_what_failed(deps: Depe
     )
 
     class Exploding(RecordingProvisioningQueue):
-        def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+        def send(self, message: ProvisioningMessage, *, delay_seconds: int = 0) -> None:
             raise RuntimeError("SQS is down")
 
     broken = Family(family.workspaces, family.cloud, Exploding(), family.mail, family.settings)
@@ -193,7 +194,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_duplicates_n
         )
         for n in range(5)
     ]
-    batch = sqs_event(*(json.dumps(message) for message in queue.take()))
+    batch = sqs_event(*(encode(message) for message in queue.take()))
     real_create = cloud.create_server
     creates = 0
 
@@ -219,7 +220,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_duplicates_n
     cloud.create_server = real_create  # type: ignore[method-assign]
     assert handle_provisioning_batch(batch, Wired(family)) == {"batchItemFailures": []}
     while waiting := queue.take():
-        handle_provisioning_batch(sqs_event(*(json.dumps(m) for m in waiting)), Wired(family))
+        handle_provisioning_batch(sqs_event(*(encode(m) for m in waiting)), Wired(family))
 
     for workspace in made:
         stored = deps.workspaces.get(workspace.id)
