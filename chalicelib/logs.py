@@ -98,14 +98,14 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> lo
     """Make the root logger write `LOG_FORMAT` lines at `LOG_LEVEL`, replacing the handlers it had.
 
     Lambda's runtime installs its own handler before our code runs; it is replaced, so there is one line
-    per record and it is ours. Called once per process (app.py, the local stack); calling again replaces.
+    per record and it is ours. Called once per process by app.py, which every Lambda, `chalice local` and
+    the local stack's pump import; calling again replaces.
     """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    as_json = log_format_of(settings) == "json"
+    # JSON to stdout, where Lambda's own lines go; text to stderr, keeping a console command's stdout its own.
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout if as_json else sys.stderr)
     handler.addFilter(RequestIdFilter())
-    if log_format_of(settings) == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

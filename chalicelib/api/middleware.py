@@ -1,4 +1,5 @@
-"""HTTP middleware: Chalice's own refusals (405, 415, ...) become problem documents too."""
+"""HTTP middleware: every request runs under its request id, and Chalice's own refusals (405, 415, ...)
+become problem documents too."""
 
 from __future__ import annotations
 
@@ -8,15 +9,25 @@ from chalice.app import Request, Response
 
 from chalicelib.api.framework import problem_response, request_id_of
 from chalicelib.errors import error_for_status
+from chalicelib.logs import bound_request_id
 
 
 def problem_documents(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Rewrite Chalice's `{"Code", "Message"}` error bodies; tag every answer with its request id."""
+    """Rewrite Chalice's `{"Code", "Message"}` error bodies; tag every answer with its request id.
+
+    The id is bound for the whole request, so each log line and each queue message it causes carries it.
+    """
+    with bound_request_id(request_id_of(event)) as request_id:
+        response = _answer(event, get_response)
+        response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def _answer(event: Request, get_response: Callable[[Request], Response]) -> Response:
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         rewritten = problem_response(error_for_status(response.status_code, str(body.get("Message", ""))))
         rewritten.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
         response = rewritten
-    response.headers.setdefault("X-Request-Id", request_id_of(event))
     return response

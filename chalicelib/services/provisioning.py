@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chalicelib import metrics
 from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
 from chalicelib.services.domain import BROKER, new_id, utcnow
@@ -36,6 +37,11 @@ _ACTIONS: dict[WorkspaceStatus, tuple[str, ServerStatus]] = {
     S.STARTING: ("start", ServerStatus.ACTIVE),
     S.STOPPING: ("stop", ServerStatus.SHUTOFF),
     S.REBOOTING: ("reboot", ServerStatus.ACTIVE),
+}
+
+# The step a state is waiting on, as the WorkspaceStep* metrics name it.
+_STEP_OF = {S.REQUESTED: "create", S.PROVISIONING: "create", S.DELETING: "delete"} | {
+    status: call for status, (call, _) in _ACTIONS.items()
 }
 
 _ACTION_CALLS: dict[str, Callable[[Cloud, str], None]] = {
@@ -117,7 +123,10 @@ def move(
         "lease_until": None,
     }
     moved = replace(workspace, **{**fresh, **changes})  # type: ignore[arg-type]
-    return family.workspaces.move(moved, event_of(moved, previous, BROKER, moment))
+    stored = family.workspaces.move(moved, event_of(moved, previous, BROKER, moment))
+    if previous in _STEP_OF and status not in (previous, S.PROVISIONING):
+        metrics.workspace_step(_STEP_OF[previous], "failed" if status is S.FAILED else "succeeded")
+    return stored
 
 
 def notify(family: Family, workspace: Workspace) -> Workspace:
@@ -165,6 +174,7 @@ def _cloud_failed(family: Family, workspace: Workspace, error: CloudError, momen
         fail(family, workspace, error.reason, moment)
         return
     log.info("workspace %s: cloud call failed (%s), try %d", workspace.id, error.reason, attempts)
+    metrics.workspace_step(_STEP_OF.get(workspace.status, workspace.status.value), "retried")
     _schedule(
         family, workspace, family.settings.backoff(attempts), attempts=attempts, lease_until=None, status_reason=""
     )
