@@ -8,9 +8,9 @@ batch runner logs and drops it rather than retrying it into the dead-letter queu
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Protocol
 
+from chalicelib.batch import BatchResponse, Record, run_batch
 from chalicelib.metrics import MeteredMailer
 from chalicelib.services.domain import utcnow
 from chalicelib.services.mail import deliver
@@ -23,7 +23,6 @@ from chalicelib.services.messages import (
     decode_mail,
 )
 from chalicelib.services.workspace_mail import deliver_workspace_mail
-from chalicelib.workers.batch import BatchResponse, Record, run_batch
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
         UploadRepository,
         WorkspaceRepository,
     )
-
-log = logging.getLogger(__name__)
 
 
 class MailDependencies(Protocol):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from chalicelib.batch import BatchResponse, Record, run_batch
 from chalicelib.services.messages import ProvisioningMessage, decode_provisioning
 from chalicelib.services.provisioning import Family, handle_message
-from chalicelib.workers.batch import BatchResponse, Record, run_batch
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
