@@ -3,7 +3,8 @@
 Lambda's event source mapping (with `ReportBatchItemFailures`) deletes the records of a batch that are
 not named in `batchItemFailures` and hands the named ones out again, until the queue's receive limit
 moves them to the dead-letter queue. So a record is done (handled, or a duplicate nobody needs), dropped
-(a body no retry can fix: logged, never retried into the dead-letter queue) or retried (it raised).
+(a body no retry can fix: logged, never retried into the dead-letter queue) or retried (its handler
+raised, or asked for it).
 
 Our own twenty lines rather than Powertools' `BatchProcessor`: Powertools adds megabytes to a Lambda
 package that must stay under 30 MB, for the one loop we need, and would not know our message types.
