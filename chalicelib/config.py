@@ -100,6 +100,8 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
 
     sentry_dsn: str | None = None
     log_level: str = "INFO"
+    # JSON lines (what CloudWatch Logs Insights reads) or text; unset, JSON on dev and prod, text on local.
+    log_format: Literal["json", "text"] | None = None
 
     @property
     def denied_extensions(self) -> frozenset[str]:

@@ -22,8 +22,10 @@ from chalicelib.config import reset_settings
 from chalicelib.services.api_tokens import create_token
 from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
 from chalicelib.services.identity import Identity, LoginError
+from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
+from tests.fakes import wire
 from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from tests.iam_calls import Call, CallRecorder, ungranted
 from vre_app.infra import apply_template
@@ -144,9 +146,11 @@ class RecordingMailQueue:
 
     def __init__(self) -> None:
         self.messages: list[dict[str, str]] = []
+        self.typed: list[MailMessage] = []
 
-    def send(self, message: dict[str, str]) -> None:
-        self.messages.append(dict(message))
+    def send(self, message: MailMessage) -> None:
+        self.typed.append(message)
+        self.messages.append(wire(message))
 
     def last_token_for(self, invitation_id: str) -> str:
         """The token in the newest invitation mail for this invitation."""

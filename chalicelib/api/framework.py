@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -31,6 +30,7 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     internal_problem,
 )
+from chalicelib.logs import current_request_id, new_request_id, sane_request_id
 from chalicelib.observability import report_exception
 from chalicelib.services.access import active_caller, ensure_visible
 from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess, utcnow
@@ -232,9 +232,18 @@ def problem_response(error: AppError) -> Response:
 
 
 def request_id_of(request: Request | None) -> str:
+    """The id this request's logs, queue messages and answer carry: the one the middleware bound, else a
+    client's sane `X-Request-Id` (so a client can follow its own call), else API Gateway's, else a new one."""
+    bound = current_request_id()
+    if bound:
+        return bound
+    headers = getattr(request, "headers", None) or {}
+    client = sane_request_id(headers.get("x-request-id"))
+    if client is not None:
+        return client
     context = getattr(request, "context", None) or {}
     request_id = context.get("requestId")
-    return str(request_id) if request_id else uuid.uuid4().hex
+    return str(request_id) if request_id else new_request_id()
 
 
 def _check_path(path_params: dict[str, str]) -> None:

@@ -41,6 +41,7 @@ from chalicelib.services.domain import (
     utcnow,
 )
 from chalicelib.services.emails import normalise_email, require_verified_email, same_email
+from chalicelib.services.messages import AnswerMessage, InvitationMessage, answer_of
 from chalicelib.services.ports import InvitationRepository, Ledger, MailQueue, ResearcherRepository, StudyRepository
 
 Clock = Callable[[], datetime]
@@ -87,9 +88,7 @@ def _check_rate(outbox: Outbox, settings: InvitationSettings, study_id: str, inv
 
 
 def _send_link(outbox: Outbox, invitation: Invitation, token: str) -> None:
-    outbox.mail.send(
-        {"type": "invitation", "mail_id": invitation.mail_id, "invitation_id": invitation.id, "token": token}
-    )
+    outbox.mail.send(InvitationMessage(mail_id=invitation.mail_id, invitation_id=invitation.id, token=token))
 
 
 def _fresh_link(invitation: Invitation, settings: InvitationSettings, moment: datetime) -> tuple[Invitation, str]:
@@ -243,9 +242,7 @@ def _valid(outbox: Outbox, caller: Researcher, token: str, moment: datetime) -> 
 
 
 def _answered(outbox: Outbox, invitation: Invitation, answer: InvitationStatus) -> None:
-    outbox.mail.send(
-        {"type": "invitation_answered", "mail_id": new_id(), "invitation_id": invitation.id, "answer": answer.value}
-    )
+    outbox.mail.send(AnswerMessage(mail_id=new_id(), invitation_id=invitation.id, answer=answer_of(answer)))
 
 
 def accept(

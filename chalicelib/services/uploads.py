@@ -37,6 +37,7 @@ from chalicelib.services.domain import (
     new_id,
     utcnow,
 )
+from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 
 log = logging.getLogger(__name__)
@@ -375,7 +376,7 @@ def record_finished(
     if stored is None:
         log.info("upload %s was on record already", upload_id)
         stored = uploads.get(upload.tusd_id) or arrived
-    mail.send({"type": "upload_received", "mail_id": notice_mail_id(upload.tusd_id), "tusd_id": upload.tusd_id})
+    mail.send(UploadReceivedMessage(mail_id=notice_mail_id(upload.tusd_id), tusd_id=upload.tusd_id))
     return stored
 
 

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.config import load_settings
 from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
 from chalicelib.services.domain import Outcome, PageRequest, Role, Study, UploadStatus, new_id, new_upload_code
+from chalicelib.services.messages import MailMessage
 from chalicelib.services.uploads import (
     FILE_NAME,
     SENDER_EMAIL,
@@ -29,7 +30,7 @@ from chalicelib.services.uploads import (
     study_for_code,
     valid_text,
 )
-from tests.fakes import FakeBroker, InMemoryStudies
+from tests.fakes import FakeBroker, InMemoryStudies, wire
 
 DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
 POLICY = UploadPolicy(denied_extensions=DENIED, max_bytes=1000)
@@ -39,8 +40,8 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.messages: list[dict[str, str]] = []
 
-    def send(self, message: dict[str, str]) -> None:
-        self.messages.append(message)
+    def send(self, message: MailMessage) -> None:
+        self.messages.append(wire(message))
 
 
 @pytest.fixture
