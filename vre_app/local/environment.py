@@ -178,7 +178,7 @@ def keep_caller_settings(environ: MutableMapping[str, str] | None = None) -> Non
     Chalice updates the process environment with .chalice/config.json's stage when it loads the app,
     which would undo the caller's choice of provider or frontend; this wraps that load.
     """
-    from chalice import Chalice
+    from chalice.app import Chalice
     from chalice.cli.factory import CLIFactory
 
     target = os.environ if environ is None else environ
@@ -194,7 +194,7 @@ def keep_caller_settings(environ: MutableMapping[str, str] | None = None) -> Non
         # Before the app is imported: settings read at import must see the caller's values already.
         return load(factory, {**(environment_variables or {}), **chosen}, validate_feature_flags)
 
-    CLIFactory.load_chalice_app = load_keeping_caller_settings  # type: ignore[method-assign]
+    CLIFactory.load_chalice_app = load_keeping_caller_settings  # type: ignore[method-assign,assignment]
 
 
 def real_clouds_yaml(environ: Mapping[str, str]) -> Path | None:
