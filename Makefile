@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The local identity provider's npm packages (panva's oidc-provider), exactly as package-lock.json pins them.
+OIDC_DIR := vre_app/local/oidc
+NPM_STAMP := $(OIDC_DIR)/node_modules/.installed
 
 .PHONY: run test lint typecheck pytest fuzz bench package clean
 
@@ -12,7 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+$(NPM_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+run: $(STAMP) $(NPM_STAMP)
 	exec $(BIN)/python -m vre_app local
 
 test: lint typecheck pytest
@@ -25,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The contract fuzzer's longer pass (`make test` sends 2,000 requests); it prints what it sent.
@@ -44,4 +51,4 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage prod build/package
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache $(OIDC_DIR)/node_modules
