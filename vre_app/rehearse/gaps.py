@@ -24,9 +24,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from urllib.parse import parse_qsl, urlencode
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -37,8 +37,10 @@ def _is_import_rest_api(environ: Environ) -> bool:
     """`PUT|POST /restapis?mode=...` on the apigateway endpoint (what ImportRestApi / PutRestApi send)."""
     path = str(environ.get("PATH_INFO", ""))
     authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
-    return "/apigateway/" in authorization and path.rstrip("/").startswith("/restapis") and (
-        environ.get("REQUEST_METHOD") in ("POST", "PUT") and "mode=" in str(environ.get("QUERY_STRING", ""))
+    return (
+        "/apigateway/" in authorization
+        and path.rstrip("/").startswith("/restapis")
+        and (environ.get("REQUEST_METHOD") in ("POST", "PUT") and "mode=" in str(environ.get("QUERY_STRING", "")))
     )
 
 
@@ -82,7 +84,7 @@ def _function_arn_filter(environ: Environ) -> str | None:
     names = [value for key, value in query if key == "FunctionName"]
     if region is None or not names or names[0].startswith("arn:"):
         return None
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     arn = f"arn:aws:lambda:{region.group(1)}:{DEFAULT_ACCOUNT_ID}:function:{names[0]}"
     return urlencode([(key, arn if key == "FunctionName" else value) for key, value in query])
