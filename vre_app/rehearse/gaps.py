@@ -17,6 +17,10 @@ the rehearsal runs the same requests an operator's deploy makes.
    created with (Chalice creates it with the function's ARN), where AWS takes a name, ARN or partial ARN alike,
    so the deploy's step 5 finds no mapping. The layer turns a bare name into the function's ARN in moto's
    account and the request's region.
+5. UpdateStack with `UsePreviousValue` for a parameter the stack was created without (it took the template's
+   default, as `AlarmEmail` does on a first deploy without `--alarm-email`): AWS keeps the default, moto fails
+   with a KeyError (a 500). The layer drops such a parameter from the request, so moto applies the template's
+   default: what AWS keeps.
 """
 
 from __future__ import annotations
@@ -90,6 +94,45 @@ def _function_arn_filter(environ: Environ) -> str | None:
     return urlencode([(key, arn if key == "FunctionName" else value) for key, value in query])
 
 
+_MEMBER = re.compile(r"Parameters\.member\.(\d+)\.(\w+)")
+
+
+def _without_unset_previous_values(body: bytes, region: str) -> bytes | None:
+    """An UpdateStack body without the `UsePreviousValue` parameters moto's stack has no value of; else None."""
+    fields = parse_qsl(body.decode(), keep_blank_values=True)
+    values = dict(fields)
+    if values.get("Action") != "UpdateStack":
+        return None
+    members: dict[int, dict[str, str]] = {}
+    for key, value in fields:
+        if match := _MEMBER.fullmatch(key):
+            members.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+
+    stacks = cloudformation_backends[DEFAULT_ACCOUNT_ID][region].stacks.values()
+    known = [stack.parameters for stack in stacks if stack.name == values.get("StackName")]
+    if not known:
+        return None
+    kept = [
+        member
+        for _, member in sorted(members.items())
+        if member.get("UsePreviousValue") != "true" or member.get("ParameterKey") in known[-1]
+    ]
+    if len(kept) == len(members):
+        return None
+    others = [(key, value) for key, value in fields if not _MEMBER.fullmatch(key)]
+    renumbered = [
+        (f"Parameters.member.{index}.{name}", value)
+        for index, member in enumerate(kept, start=1)
+        for name, value in member.items()
+    ]
+    return urlencode(others + renumbered).encode()
+
+
+_ANY_REGION = re.compile(r"Credential=[^/]+/\d+/([a-z0-9-]+)/cloudformation/")
+
+
 class MotoGaps:
     """A WSGI layer in front of moto's server that patches the requests moto cannot take as AWS does."""
 
@@ -106,6 +149,16 @@ class MotoGaps:
             environ["CONTENT_LENGTH"] = str(len(patched))
             if patched != body:
                 self.patched.append(f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO')}: document relabelled")
+        region = _ANY_REGION.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+        if region is not None and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            patched_body = _without_unset_previous_values(body, region.group(1))
+            if patched_body is not None:
+                self.patched.append("UpdateStack: UsePreviousValue of a defaulted parameter dropped")
+                body = patched_body
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
         query = _function_arn_filter(environ)
         if query is not None:
             environ["QUERY_STRING"] = query

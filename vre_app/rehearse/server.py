@@ -33,6 +33,8 @@ class PatchedMoto:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto notes each alarm its CloudFormation skips (AWS-only by design, see vre_app.infra.AWS_ONLY).
+        logging.getLogger("moto").setLevel(logging.ERROR)
         self.gaps = MotoGaps(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(HOST, 0, self.gaps, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="rehearsal-moto", daemon=True)
