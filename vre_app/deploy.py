@@ -60,6 +60,21 @@ BATCH_ITEM_FAILURES: Final = "ReportBatchItemFailures"
 # A mapping Chalice has just made is `Creating` for a few seconds and refuses updates meanwhile.
 MAPPING_ATTEMPTS = 30
 MAPPING_RETRY_SECONDS = 2.0
+# The API stage's access log: the resource path (`/hooks/tusd`), never `$context.path`'s request with its query
+# string, which carries tusd's hook secret.
+ACCESS_LOG_FORMAT: Final = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "time": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "method": "$context.httpMethod",
+        "resource": "$context.resourcePath",
+        "status": "$context.status",
+        "length": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+    },
+    separators=(",", ":"),
+)
 # The stage's rate limits are set on every method of the API's stage (API Gateway's `*/*`).
 _THROTTLING_PATHS = {"rate_limit": "/*/*/throttling/rateLimit", "burst_limit": "/*/*/throttling/burstLimit"}
 _CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
@@ -193,7 +208,7 @@ class Deployment:
             maximum_concurrency=self.maximum_concurrency(),
         ):
             self._detail(line)
-        self._detail(self.throttle_api(session.client("apigateway")))
+        self._detail(self.configure_api_stage(session.client("apigateway"), outputs.get("ApiAccessLogGroupArn", "")))
 
         self._say("6/6 reference data")
         counts = self.seed(outputs["TablePrefix"])
@@ -252,20 +267,23 @@ class Deployment:
                 )
         return {key: float(value) for key, value in throttling.items()}
 
-    def throttle_api(self, apigateway: Any) -> str:
-        """Set the stage's throttling on the API Chalice deployed (its id is in .chalice/deployed/<stage>.json)."""
+    def configure_api_stage(self, apigateway: Any, access_log_group_arn: str) -> str:
+        """Set the stage's throttling and access log on the API Chalice deployed (its id is in
+        .chalice/deployed/<stage>.json); Chalice's config can say neither."""
+        if not access_log_group_arn:
+            raise DeployError("the stack gave no ApiAccessLogGroupArn output")
         throttling = self.throttling()
         api_id, api_stage = self._rest_api()
-        apigateway.update_stage(
-            restApiId=api_id,
-            stageName=api_stage,
-            patchOperations=[
-                {"op": "replace", "path": _THROTTLING_PATHS[key], "value": f"{value:g}"}
-                for key, value in sorted(throttling.items())
-            ],
-        )
+        operations = [
+            {"op": "replace", "path": _THROTTLING_PATHS[key], "value": f"{value:g}"}
+            for key, value in sorted(throttling.items())
+        ]
+        destination = access_log_group_arn.removesuffix(":*")  # API Gateway takes the log group's ARN bare
+        operations.append({"op": "replace", "path": "/accessLogSettings/destinationArn", "value": destination})
+        operations.append({"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT})
+        apigateway.update_stage(restApiId=api_id, stageName=api_stage, patchOperations=operations)
         rate, burst = throttling["rate_limit"], throttling["burst_limit"]
-        return f"API {api_id} stage {api_stage}: {rate:g} requests/s, burst {burst:g}"
+        return f"API {api_id} stage {api_stage}: {rate:g} requests/s, burst {burst:g}; access log {destination}"
 
     def _rest_api(self) -> tuple[str, str]:
         deployed = self.project_dir / ".chalice" / "deployed" / f"{self.stage}.json"

@@ -202,6 +202,14 @@ def test_a_first_deploy_runs_every_step(account: str, project: Path) -> None:
     (provisioning,) = function_mappings("provision_workspaces")
     assert provisioning["ScalingConfig"] == {"MaximumConcurrency": 2}
     assert api_throttling(project) == {"throttlingRateLimit": 20.0, "throttlingBurstLimit": 40}
+    # AND the stage logs its requests by resource path, never the query string that carries tusd's secret
+    deployed = json.loads((project / ".chalice" / "deployed" / "dev.json").read_text())
+    api_id = deployed["resources"][0]["rest_api_id"]
+    stage = boto3.client("apigateway", region_name=REGION).get_stage(restApiId=api_id, stageName="api")
+    access = stage["accessLogSettings"]
+    assert access["destinationArn"].endswith(":log-group:/aws/apigateway/vre-broker-dev-access")
+    assert "$context.resourcePath" in access["format"]
+    assert "$context.path" not in access["format"]
     # AND the reference data is there
     items = boto3.client("dynamodb", region_name=REGION).query(
         TableName="vre-dev-reference",
