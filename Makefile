@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 OIDC_DIR := vre_app/local/oidc
 NPM_STAMP := $(OIDC_DIR)/node_modules/.installed
 
-.PHONY: run test lint typecheck pytest fuzz bench package clean
+.PHONY: run test lint typecheck pytest fuzz bench package clean rehearse scan
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(NPM_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
 run: $(STAMP) $(NPM_STAMP)
 	exec $(BIN)/python -m vre_app local
 
-test: lint typecheck pytest
+test: lint typecheck scan pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,4 +51,23 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage prod build/package
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache $(OIDC_DIR)/node_modules
+	rm -rf $(VENV) .venv-checkov build .mypy_cache .ruff_cache .pytest_cache $(OIDC_DIR)/node_modules
+
+# The operator's `python -m vre_app deploy --stage dev` (twice: first deploy and upgrade) and a redrive, against
+# moto on loopback, checking what got wired (README, Rehearsing a deploy). `make test` runs it through
+# tests/e2e/test_rehearsal.py; about 30 s.
+rehearse: $(STAMP)
+	$(BIN)/python -m vre_app.rehearse
+
+# checkov over infra/template.yaml and the packaged SAM template. Its pins clash with the project's
+# (boto3, botocore, packaging), so it has its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-scan.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $(CHECKOV_STAMP)
+
+scan: $(CHECKOV_STAMP) package
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f infra/template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f build/package/sam.json
