@@ -156,6 +156,7 @@ class Dependencies:
         s = self.settings
         return UploadPolicy(
             denied_extensions=s.denied_extensions,
+            allowed_extensions=s.allowed_extensions_set,
             max_bytes=s.upload_max_bytes,
             refusals_audited_per_hour=s.upload_refusals_audited_per_hour,
         )
