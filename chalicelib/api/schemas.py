@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
+from chalicelib.redaction import redacted_repr
+
 # Every timestamp is RFC 3339 in the document (msgspec says so only for `tz=True`), so `""` is not schema-valid.
 Timestamp = Annotated[datetime, Meta(extra_json_schema={"format": "date-time"})]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="1-200 characters")]
@@ -167,6 +169,9 @@ class UploadCodeView(Struct):
     upload_code: str
     upload_url: str
 
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"upload_code"})
+
 
 class LoginQuery(Struct):
     next: Annotated[str, Meta(max_length=600)] | None = None
@@ -177,15 +182,24 @@ class CallbackQuery(Struct):
     state: Annotated[str, Meta(max_length=512)] | None = None
     error: Annotated[str, Meta(max_length=200)] | None = None
 
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"code", "state"})
+
 
 class LoginCodeExchange(Request):
     login_code: Annotated[str, Meta(min_length=1, max_length=256)]
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"login_code"})
 
 
 class SessionView(Struct):
     access_token: str
     token_type: str
     expires_in: int
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"access_token"})
 
 
 class ApiTokenCreate(Request):
@@ -207,6 +221,9 @@ class NewApiTokenView(Struct):
     expires_at: Timestamp | None
     # Shown once, here; only its hash is kept.
     token: str
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"token"})
 
 
 class ResearcherAdminView(Struct):
@@ -258,6 +275,9 @@ class InvitationView(Struct):
 
 class InvitationAnswer(Request):
     token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"token"})
 
 
 class MembershipView(Struct):

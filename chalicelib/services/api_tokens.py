@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.auth.principal import credential_key, hash_secret, new_api_token
@@ -18,7 +18,7 @@ Clock = Callable[[], datetime]
 class NewApiToken:
     credential: Credential
     token_id: str
-    secret: str
+    secret: str = field(repr=False)
 
 
 def token_id_of(credential: Credential) -> str:

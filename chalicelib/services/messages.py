@@ -20,6 +20,7 @@ from typing import Annotated, Literal, cast
 import msgspec
 
 from chalicelib.logs import current_request_id
+from chalicelib.redaction import redacted_repr
 from chalicelib.services.domain import InvitationStatus
 
 Id = Annotated[str, msgspec.Meta(min_length=1)]
@@ -51,6 +52,9 @@ class InvitationMessage(Message, frozen=True, tag="invitation"):
     mail_id: Id
     invitation_id: Id
     token: Id
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"token"})
 
 
 class AnswerMessage(Message, frozen=True, tag="invitation_answered"):
