@@ -83,7 +83,10 @@ def sentry(request: pytest.FixtureRequest, deps: Dependencies) -> Iterator[Captu
     else:
         assert sentry_sdk.get_client().options["include_local_variables"] is False
     yield transport
-    sentry_sdk.init()  # no DSN: the SDK's client is inactive again
+    # Back to no client at all (`init()` without a DSN would leave one, integrations and all, for later tests).
+    sentry_sdk.get_client().close()
+    sentry_sdk.get_global_scope().set_client(None)
+    assert not sentry_sdk.get_client().is_active()
     observability._enabled = False
 
 
