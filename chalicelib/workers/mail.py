@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from chalicelib.batch import BatchResponse, Record, run_batch
 from chalicelib.metrics import MeteredMailer
 from chalicelib.services.domain import utcnow
-from chalicelib.services.mail import deliver
+from chalicelib.services.mail import deliver, deliver_workspace_mail
 from chalicelib.services.messages import (
     AnswerMessage,
     InvitationMessage,
@@ -22,7 +22,6 @@ from chalicelib.services.messages import (
     WorkspaceMessage,
     decode_mail,
 )
-from chalicelib.services.workspace_mail import deliver_workspace_mail
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
