@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The local identity provider's npm packages (panva's oidc-provider), exactly as package-lock.json pins them.
+OIDC_DIR := vre_app/local/oidc
+NPM_STAMP := $(OIDC_DIR)/node_modules/.installed
 
-.PHONY: run test lint typecheck pytest fuzz bench package clean
+.PHONY: run test lint typecheck pytest fuzz bench package clean rehearse scan
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,10 +15,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+$(NPM_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+run: $(STAMP) $(NPM_STAMP)
 	exec $(BIN)/python -m vre_app local
 
-test: lint typecheck pytest
+test: lint typecheck scan pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -25,7 +32,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The page tests drive Debian's Chromium (Playwright cannot download its own browser here); CI starts without it.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+pytest: $(STAMP) $(NPM_STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The contract fuzzer's longer pass (`make test` sends 2,000 requests); it prints what it sent.
@@ -44,4 +56,23 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage prod build/package
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov build .mypy_cache .ruff_cache .pytest_cache $(OIDC_DIR)/node_modules
+
+# The operator's `python -m vre_app deploy --stage dev` (twice: first deploy and upgrade) and a redrive, against
+# moto on loopback, checking what got wired (README, Rehearsing a deploy). `make test` runs it through
+# tests/e2e/test_rehearsal.py; about 30 s.
+rehearse: $(STAMP)
+	$(BIN)/python -m vre_app.rehearse
+
+# checkov over infra/template.yaml and the packaged SAM template. Its pins clash with the project's
+# (boto3, botocore, packaging), so it has its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-scan.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $(CHECKOV_STAMP)
+
+scan: $(CHECKOV_STAMP) package
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f infra/template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f build/package/sam.json

@@ -1,8 +1,10 @@
-"""Chalice entry point: Sentry first, then the app, its blueprints, its middleware and its workers. Thin by design."""
+"""Chalice entry point: Sentry and logging first, then the app, its blueprints, middleware, workers. Thin by design."""
 
 from __future__ import annotations
 
 from chalicelib.config import load_settings
+from chalicelib.logs import configure_logging
+from chalicelib.metrics import configure_metrics
 from chalicelib.observability import init_sentry
 
 # Read once here, before anything else: Sentry needs them first, and Chalice binds each SQS handler to its
@@ -10,6 +12,8 @@ from chalicelib.observability import init_sentry
 # import it with the stage's environment, so each stage's handlers read that stage's own queues.
 _startup = load_settings()
 init_sentry(_startup)
+configure_logging(_startup)
+configure_metrics(_startup.stage)
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent  # noqa: E402  (after Sentry, so it sees everything below)
 

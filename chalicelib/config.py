@@ -19,6 +19,25 @@ class ConfigurationError(RuntimeError):
     """The environment does not describe a usable broker."""
 
 
+# What Windows and macOS run, install, mount or script on a double click, and Office's macro-enabled types
+# (`DISALLOWED_EXTENSIONS`'s default; a site that accepts only some types sets `ALLOWED_EXTENSIONS` instead).
+DEFAULT_DISALLOWED_EXTENSIONS = (
+    # Windows programs, installers and shortcuts
+    "exe,com,bat,cmd,scr,pif,cpl,msi,msp,mst,msc,msix,msixbundle,appx,appxbundle,appref-ms,application,"
+    "gadget,lnk,url,scf,inf,reg,chm,hlp,hta,jar,ins,isp,job,dll,"
+    # Windows scripts
+    "ps1,ps1xml,ps2,ps2xml,psc1,psc2,psd1,psm1,vb,vbe,vbs,js,jse,ws,wsc,wsf,wsh,sct,shb,shs,settingcontent-ms,"
+    # disk images that mount on a double click (not .img: ANALYZE brain images share it)
+    "iso,vhd,vhdx,"
+    # Office documents that carry macros
+    "docm,dotm,xlsm,xltm,xlam,xll,pptm,potm,ppam,ppsm,sldm,"
+    # macOS applications, installers and scripts
+    "app,command,tool,terminal,workflow,action,dmg,pkg,mpkg,scpt,scptd,applescript,osax,"
+    # Unix scripts and desktop launchers
+    "sh,bash,csh,ksh,zsh,desktop,run"
+)
+
+
 class Settings(msgspec.Struct, frozen=True, rename="upper"):
     """Every environment variable the broker reads (the upper-cased field name), typed."""
 
@@ -40,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     oidc_client_secret: str | None = None
     oidc_redirect_uri: str | None = None
     oidc_scopes: str = "openid email profile"
+    # Issuer URLs (space- or comma-separated) whose emails count as verified without `email_verified`.
+    oidc_trusted_email_issuers: str = ""
     login_code_ttl_seconds: Annotated[int, msgspec.Meta(ge=10, le=600)] = 60
     pending_login_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 600
     # Deployed stages keep secrets in SSM Parameter Store (SecureString), fetched once per warm Lambda.
@@ -88,7 +109,9 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     # the file extensions refused (comma-separated, any case, with or without the dot) and the size limit.
     tusd_hook_secret: str | None = None
     tusd_hook_secret_parameter: str | None = None
-    disallowed_extensions: str = "exe,com,bat,lnk,sh"
+    disallowed_extensions: str = DEFAULT_DISALLOWED_EXTENSIONS
+    # When set, only these extensions are accepted and the deny-list is not consulted.
+    allowed_extensions: str = ""
     upload_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 50 * 1024**3
     # Refused uploads a study's audit log records per hour; past it they are refused unrecorded (anyone holding
     # an upload link could otherwise fill the log).
@@ -98,12 +121,24 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
 
     sentry_dsn: str | None = None
     log_level: str = "INFO"
+    # JSON lines (what CloudWatch Logs Insights reads) or text; unset, JSON on dev and prod, text on local.
+    log_format: Literal["json", "text"] | None = None
 
     @property
     def denied_extensions(self) -> frozenset[str]:
         """`DISALLOWED_EXTENSIONS` as a set of lower-case extensions without their dot."""
+        return _extensions(self.disallowed_extensions)
+
+    @property
+    def allowed_extensions_set(self) -> frozenset[str]:
+        """`ALLOWED_EXTENSIONS` as a set of lower-case extensions without their dot; empty when unset."""
+        return _extensions(self.allowed_extensions)
+
+    @property
+    def trusted_email_issuers(self) -> frozenset[str]:
+        """`OIDC_TRUSTED_EMAIL_ISSUERS` as a set of issuer URLs, without trailing slashes."""
         return frozenset(
-            cleaned for item in self.disallowed_extensions.split(",") if (cleaned := item.strip().lstrip(".").lower())
+            issuer.rstrip("/") for issuer in self.oidc_trusted_email_issuers.replace(",", " ").split() if issuer
         )
 
     @property
@@ -117,6 +152,10 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
 
 
 _FIELDS = frozenset(name.upper() for name in Settings.__struct_fields__)
+
+
+def _extensions(value: str) -> frozenset[str]:
+    return frozenset(cleaned for item in value.split(",") if (cleaned := item.strip().lstrip(".").lower()))
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -158,6 +158,7 @@ class Dependencies:
         s = self.settings
         return UploadPolicy(
             denied_extensions=s.denied_extensions,
+            allowed_extensions=s.allowed_extensions_set,
             max_bytes=s.upload_max_bytes,
             refusals_audited_per_hour=s.upload_refusals_audited_per_hour,
         )
@@ -181,6 +182,7 @@ class Dependencies:
             code_ttl=timedelta(seconds=s.login_code_ttl_seconds),
             cookie_path=login_cookie_path(s.oidc_redirect_uri),
             cookie_secure=s.stage != "local",
+            trusted_email_issuers=s.trusted_email_issuers,
         )
 
     @cached_property

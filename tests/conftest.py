@@ -22,8 +22,10 @@ from chalicelib.config import reset_settings
 from chalicelib.services.api_tokens import create_token
 from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
 from chalicelib.services.identity import Identity, LoginError, LoginFailure
+from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
+from tests.fakes import wire
 from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from tests.iam_calls import Call, CallRecorder, ungranted
 from vre_app.infra import apply_template
@@ -144,9 +146,11 @@ class RecordingMailQueue:
 
     def __init__(self) -> None:
         self.messages: list[dict[str, str]] = []
+        self.typed: list[MailMessage] = []
 
-    def send(self, message: dict[str, str]) -> None:
-        self.messages.append(dict(message))
+    def send(self, message: MailMessage) -> None:
+        self.typed.append(message)
+        self.messages.append(wire(message))
 
     def last_token_for(self, invitation_id: str) -> str:
         """The token in the newest invitation mail for this invitation."""
@@ -221,12 +225,20 @@ class Person:
 def person(deps: Dependencies) -> Callable[..., Person]:
     """Make a researcher and a session token for them."""
 
-    def make(name: str = "researcher", *, is_admin: bool = False) -> Person:
+    def make(name: str = "researcher", *, is_admin: bool = False, email_verified: bool = True) -> Person:
         # The moto tables live for the whole session: every person is new, whatever their name.
         email = f"{name}.{uuid.uuid4().hex[:12]}@uni.example"
         now = utcnow()
         researcher = deps.researchers.add(
-            Researcher(id=new_id(), email=email, name=name.title(), created_at=now, updated_at=now, is_admin=is_admin)
+            Researcher(
+                id=new_id(),
+                email=email,
+                name=name.title(),
+                created_at=now,
+                updated_at=now,
+                is_admin=is_admin,
+                email_verified=email_verified,
+            )
         )
         return Person(researcher, issue_session_token(deps.token_policy, researcher.id))
 

@@ -11,6 +11,7 @@ opaque start. Objects are copied in and out, so a caller holding one cannot chan
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from chalicelib.services.domain import (
     new_id,
     new_upload_code,
 )
+from chalicelib.services.messages import Message, encode
 from chalicelib.services.ports import (
     AccessRepository,
     CredentialRepository,
@@ -423,7 +425,9 @@ class FakeBroker:
         for university in load_items(UNIVERSITIES):
             self.references.put(UNIVERSITIES, university)
 
-    def researcher(self, name: str = "ada", *, is_admin: bool = False, disabled: bool = False) -> Researcher:
+    def researcher(
+        self, name: str = "ada", *, is_admin: bool = False, disabled: bool = False, email_verified: bool = True
+    ) -> Researcher:
         moment = self.clock()
         rid = new_id()
         return self.researchers.add(
@@ -436,6 +440,7 @@ class FakeBroker:
                 identity=f"{self.ISSUER}|{rid}",
                 is_admin=is_admin,
                 disabled=disabled,
+                email_verified=email_verified,
             )
         )
 
@@ -478,3 +483,10 @@ _studies: StudyRepository = InMemoryStudies()
 _credentials: CredentialRepository = InMemoryCredentials()
 _access: AccessRepository = InMemoryAccess(InMemoryResearchers(), InMemoryStudies(), InMemoryCredentials())
 _uploads: UploadRepository = InMemoryUploads()
+
+
+def wire(message: Message) -> dict[str, str]:
+    """A queue message as its body carries it, less the request id (which tells who sent it, not what)."""
+    body: dict[str, str] = json.loads(encode(message))
+    body.pop("request_id", None)
+    return body

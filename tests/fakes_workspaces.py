@@ -25,6 +25,7 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
+from chalicelib.services.messages import ProvisioningMessage
 from chalicelib.services.ports import (
     CatalogRepository,
     DeliveryClaim,
@@ -205,15 +206,15 @@ class InMemoryWorkspaces:
 class RecordingProvisioningQueue:
     """Every message with its delay, in order; `take()` hands the waiting ones to a test's worker loop."""
 
-    sent: list[tuple[dict[str, str], int]] = field(default_factory=list)
+    sent: list[tuple[ProvisioningMessage, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _taken: int = 0
 
-    def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+    def send(self, message: ProvisioningMessage, *, delay_seconds: int = 0) -> None:
         with self._lock:
-            self.sent.append((dict(message), delay_seconds))
+            self.sent.append((message, delay_seconds))
 
-    def take(self) -> list[dict[str, str]]:
+    def take(self) -> list[ProvisioningMessage]:
         with self._lock:
             waiting = [m for m, _ in self.sent[self._taken :]]
             self._taken = len(self.sent)

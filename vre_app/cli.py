@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -59,9 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, grant in (("grant-admin", True), ("revoke-admin", False)):
         admin = commands.add_parser(
             name,
-            help=f"{'grant' if grant else 'revoke'} platform admin by email, on any stage (the researcher must exist)",
+            help=f"{'grant' if grant else 'revoke'} platform admin by email or researcher id, on any stage "
+            "(the researcher must exist; by email, granting needs an email the identity provider verified)",
         )
-        admin.add_argument("--email", required=True, type=_email)
+        who = admin.add_mutually_exclusive_group(required=True)
+        who.add_argument("--email", type=_email)
+        who.add_argument("--researcher-id", type=_name)
         admin.set_defaults(run=_set_admin, grant=grant)
 
     pump = commands.add_parser("pump", help="run the queue pump alone, against the local stack (local stage only)")
@@ -168,14 +172,16 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _set_admin(args: argparse.Namespace) -> int:
-    from chalicelib.errors import ConflictError, NotFoundError
+    from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
     from chalicelib.services.admin import set_platform_admin
 
     _use_environment()
     deps = wiring.dependencies()
     try:
-        researcher = set_platform_admin(deps.researchers, email=args.email, is_admin=args.grant)
-    except (NotFoundError, ConflictError) as exc:
+        researcher = set_platform_admin(
+            deps.researchers, email=args.email, researcher_id=args.researcher_id, is_admin=args.grant
+        )
+    except (NotFoundError, ConflictError, PermissionDeniedError) as exc:
         print(f"{PROG}: {exc.detail}", file=sys.stderr)
         return EXIT_FAILED
     except _UNREACHABLE as exc:
@@ -355,7 +361,7 @@ def _unreachable(exc: Exception) -> int:
 
 
 def _email(value: str) -> str:
-    local, at, domain = value.strip().partition("@")
+    local, at, domain = unicodedata.normalize("NFKC", value).strip().partition("@")
     if not (local and at and "." in domain):
         raise argparse.ArgumentTypeError(f"{value!r} is not an email address")
     return value.strip()

@@ -8,6 +8,9 @@ The steps, in order; each is safe to repeat, so a deploy that stopped half-way i
 4. `chalice deploy --stage <stage>`;
 5. `ReportBatchItemFailures` is turned on for every SQS event source mapping of the stage's functions:
    Chalice does not, and without it Lambda deletes a whole batch whose handler returned, failures and all;
+   each mapping gets its function's `sqs_maximum_concurrency` (config.json) as `ScalingConfig`, so a flood
+   of messages cannot take every worker or overload OpenStack; and the API's stage gets the stage's
+   `api_throttling` (rate and burst for every method), which Chalice's config cannot say;
 6. the reference data is seeded where a kind has none.
 
 `--dry-run` prints the plan and checks what can be checked offline (config.json, the policy templates,
@@ -57,6 +60,23 @@ BATCH_ITEM_FAILURES: Final = "ReportBatchItemFailures"
 # A mapping Chalice has just made is `Creating` for a few seconds and refuses updates meanwhile.
 MAPPING_ATTEMPTS = 30
 MAPPING_RETRY_SECONDS = 2.0
+# The API stage's access log: the resource path (`/hooks/tusd`), never `$context.path`'s request with its query
+# string, which carries tusd's hook secret.
+ACCESS_LOG_FORMAT: Final = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "time": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "method": "$context.httpMethod",
+        "resource": "$context.resourcePath",
+        "status": "$context.status",
+        "length": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+    },
+    separators=(",", ":"),
+)
+# The stage's rate limits are set on every method of the API's stage (API Gateway's `*/*`).
+_THROTTLING_PATHS = {"rate_limit": "/*/*/throttling/rateLimit", "burst_limit": "/*/*/throttling/burstLimit"}
 _CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
 
 ChaliceRunner = Callable[[Sequence[str], Path, Mapping[str, str]], int]
@@ -146,8 +166,8 @@ class Deployment:
             f"  3. render the IAM policies {policies} for the account sts get-caller-identity names "
             f"(rendered now with {PLACEHOLDER_ACCOUNT}: concrete resources, no wildcard)",
             f"  4. chalice deploy --stage {stage}",
-            f"  5. turn on {BATCH_ITEM_FAILURES} for the SQS event source mappings of "
-            f"{', '.join(sqs_functions) or '-'}",
+            f"  5. turn on {BATCH_ITEM_FAILURES} and set the maximum concurrency for the SQS event source "
+            f"mappings of {', '.join(sqs_functions) or '-'}; set the API stage's throttling {self.throttling()}",
             f"  6. seed {', '.join(FILES)} where the reference table has none",
         ]
         return "\n".join(lines)
@@ -180,9 +200,15 @@ class Deployment:
         if code != 0:
             raise DeployError(f"chalice deploy --stage {stage} failed (exit {code}); fix what it said and deploy again")
 
-        self._say(f"5/6 {BATCH_ITEM_FAILURES} on the SQS event source mappings")
-        for line in enable_batch_item_failures(session.client("lambda"), self._sqs_functions(), sleep=self.sleep):
+        self._say(f"5/6 {BATCH_ITEM_FAILURES} and maximum concurrency on the SQS event source mappings; throttling")
+        for line in enable_batch_item_failures(
+            session.client("lambda"),
+            self._sqs_functions(),
+            sleep=self.sleep,
+            maximum_concurrency=self.maximum_concurrency(),
+        ):
             self._detail(line)
+        self._detail(self.configure_api_stage(session.client("apigateway"), outputs.get("ApiAccessLogGroupArn", "")))
 
         self._say("6/6 reference data")
         counts = self.seed(outputs["TablePrefix"])
@@ -214,6 +240,63 @@ class Deployment:
         bind(TableBinding(table_prefix, self.options.region))
         return seed_missing(DynamoReference(), DynamoCatalog())
 
+    def maximum_concurrency(self) -> dict[str, int]:
+        """Lambda function name -> the `sqs_maximum_concurrency` config.json gives its handler on this stage."""
+        functions = json.loads(self.config.read_text())["stages"][self.stage].get("lambda_functions", {})
+        app_name = load_app().app_name
+        limits: dict[str, int] = {}
+        for handler, settings in functions.items():
+            value = settings.get("sqs_maximum_concurrency")
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or not 2 <= value <= 1000:
+                raise DeployError(f"{handler}'s sqs_maximum_concurrency in {self.config} must be 2-1000, not {value!r}")
+            limits[lambda_name(app_name, self.stage, handler)] = value
+        return limits
+
+    def throttling(self) -> dict[str, float]:
+        """The stage's `api_throttling` from config.json: rate_limit (requests/s) and burst_limit (requests)."""
+        stage = json.loads(self.config.read_text())["stages"][self.stage]
+        throttling = stage.get("api_throttling")
+        if not isinstance(throttling, dict) or set(throttling) != set(_THROTTLING_PATHS):
+            raise DeployError(f"stage {self.stage} in {self.config} needs api_throttling {{rate_limit, burst_limit}}")
+        for key, value in throttling.items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise DeployError(
+                    f"api_throttling.{key} of stage {self.stage} must be a positive number, not {value!r}"
+                )
+        return {key: float(value) for key, value in throttling.items()}
+
+    def configure_api_stage(self, apigateway: Any, access_log_group_arn: str) -> str:
+        """Set the stage's throttling and access log on the API Chalice deployed (its id is in
+        .chalice/deployed/<stage>.json); Chalice's config can say neither."""
+        if not access_log_group_arn:
+            raise DeployError("the stack gave no ApiAccessLogGroupArn output")
+        throttling = self.throttling()
+        api_id, api_stage = self._rest_api()
+        operations = [
+            {"op": "replace", "path": _THROTTLING_PATHS[key], "value": f"{value:g}"}
+            for key, value in sorted(throttling.items())
+        ]
+        destination = access_log_group_arn.removesuffix(":*")  # API Gateway takes the log group's ARN bare
+        operations.append({"op": "replace", "path": "/accessLogSettings/destinationArn", "value": destination})
+        operations.append({"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT})
+        apigateway.update_stage(restApiId=api_id, stageName=api_stage, patchOperations=operations)
+        rate, burst = throttling["rate_limit"], throttling["burst_limit"]
+        return f"API {api_id} stage {api_stage}: {rate:g} requests/s, burst {burst:g}; access log {destination}"
+
+    def _rest_api(self) -> tuple[str, str]:
+        deployed = self.project_dir / ".chalice" / "deployed" / f"{self.stage}.json"
+        try:
+            resources = json.loads(deployed.read_text())["resources"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise DeployError(f"{deployed} does not say what chalice deployed ({exc}); deploy again") from exc
+        for resource in resources:
+            if resource.get("resource_type") == "rest_api":
+                stage = json.loads(self.config.read_text())["stages"][self.stage].get("api_gateway_stage", "api")
+                return str(resource["rest_api_id"]), str(stage)
+        raise DeployError(f"{deployed} names no rest_api; did chalice deploy finish?")
+
     def _sqs_functions(self) -> list[str]:
         app = load_app()
         return [lambda_name(app.app_name, self.stage, handler.name) for handler in sqs_handlers(app, self.stage)]
@@ -244,11 +327,14 @@ def enable_batch_item_failures(
     *,
     sleep: Callable[[float], None] = time.sleep,
     attempts: int = MAPPING_ATTEMPTS,
+    maximum_concurrency: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Turn on ReportBatchItemFailures for every SQS event source mapping of these functions; says what it did.
 
-    Each function must have at least one: a function without is a deploy that did not finish.
+    A function named in `maximum_concurrency` also gets that `ScalingConfig.MaximumConcurrency` on its
+    mappings. Each function must have at least one: a function without is a deploy that did not finish.
     """
+    limits = maximum_concurrency or {}
     done = []
     for function in function_names:
         mappings = [
@@ -261,18 +347,33 @@ def enable_batch_item_failures(
             raise DeployError(f"{function} has no SQS event source mapping; did chalice deploy finish?")
         for mapping in mappings:
             queue = mapping.get("EventSourceArn", "").rsplit(":", 1)[-1]
-            if BATCH_ITEM_FAILURES in mapping.get("FunctionResponseTypes", []):
-                done.append(f"{function} <- {queue}: already on")
+            limit = limits.get(function)
+            scaled = f", maximum concurrency {limit}" if limit is not None else ""
+            update: dict[str, Any] = {}
+            if BATCH_ITEM_FAILURES not in mapping.get("FunctionResponseTypes", []):
+                update["FunctionResponseTypes"] = [BATCH_ITEM_FAILURES]
+            if limit is not None and mapping.get("ScalingConfig", {}).get("MaximumConcurrency") != limit:
+                update["ScalingConfig"] = {"MaximumConcurrency": limit}
+            if not update:
+                done.append(f"{function} <- {queue}: already on{scaled}")
                 continue
-            _update_mapping(lambda_client, mapping["UUID"], sleep=sleep, attempts=attempts)
-            done.append(f"{function} <- {queue}: turned on")
+            update.setdefault("FunctionResponseTypes", [BATCH_ITEM_FAILURES])
+            _update_mapping(lambda_client, mapping["UUID"], update, sleep=sleep, attempts=attempts)
+            done.append(f"{function} <- {queue}: turned on{scaled}")
     return done
 
 
-def _update_mapping(lambda_client: LambdaClient, uuid: str, *, sleep: Callable[[float], None], attempts: int) -> None:
+def _update_mapping(
+    lambda_client: LambdaClient,
+    uuid: str,
+    update: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], None],
+    attempts: int,
+) -> None:
     for attempt in range(1, attempts + 1):
         try:
-            lambda_client.update_event_source_mapping(UUID=uuid, FunctionResponseTypes=[BATCH_ITEM_FAILURES])
+            lambda_client.update_event_source_mapping(UUID=uuid, **update)
             return
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceInUseException" or attempt == attempts:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
 # Resources moto's CloudFormation does not make; they exist on AWS only.
-AWS_ONLY = ("AWS::CloudWatch::Alarm", "AWS::SNS::Subscription")
+AWS_ONLY = ("AWS::CloudWatch::Alarm", "AWS::SNS::Subscription", "AWS::ApiGateway::Account")
 _NO_CHANGE = "No updates are to be performed"
 # A stack in one of these states cannot be updated; it has to be deleted first (its tables are retained).
 _DEAD_STATES = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")

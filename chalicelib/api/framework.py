@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -20,6 +19,7 @@ import msgspec
 from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.api.cursors import decode_cursor, encode_cursor
+from chalicelib.api.json_body import decode_body
 from chalicelib.auth.principal import Principal, authenticate, check_credential
 from chalicelib.errors import (
     AppError,
@@ -28,9 +28,9 @@ from chalicelib.errors import (
     NotFoundError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
-    ValidationError,
     internal_problem,
 )
+from chalicelib.logs import current_request_id, new_request_id, sane_request_id
 from chalicelib.observability import report_exception
 from chalicelib.services.access import active_caller, ensure_visible
 from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess, utcnow
@@ -214,7 +214,7 @@ def handle(operation: Operation, view: View, request: Request, path_params: dict
         if operation.query is not None:
             call.query = _parse_query(request, operation.query)
         if operation.paged:
-            call.page = _parse_page(request, deps)
+            call.page = _parse_page(call)
         if operation.body is not None:
             call.body = _parse_body(request, operation.body)
         result = view(call, **path_params)
@@ -239,9 +239,18 @@ def problem_response(error: AppError) -> Response:
 
 
 def request_id_of(request: Request | None) -> str:
+    """The id this request's logs, queue messages and answer carry: the one the middleware bound, else a
+    client's sane `X-Request-Id` (so a client can follow its own call), else API Gateway's, else a new one."""
+    bound = current_request_id()
+    if bound:
+        return bound
+    headers = getattr(request, "headers", None) or {}
+    client = sane_request_id(headers.get("x-request-id"))
+    if client is not None:
+        return client
     context = getattr(request, "context", None) or {}
     request_id = context.get("requestId")
-    return str(request_id) if request_id else uuid.uuid4().hex
+    return str(request_id) if request_id else new_request_id()
 
 
 def _check_path(path_params: dict[str, str]) -> None:
@@ -295,19 +304,7 @@ def _parse_body(request: Request, schema: type) -> Any:
     raw = request.raw_body or b""
     if not raw.strip():
         raise BadRequestError(detail="This route needs a JSON body.")
-    malformed = BadRequestError(detail="The request body is not well-formed JSON.")
-    try:
-        return msgspec.json.decode(raw, type=schema)
-    except msgspec.ValidationError as exc:
-        # msgspec stops at the first mismatch; malformed JSON further on is still a 400.
-        try:
-            msgspec.json.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            raise malformed from exc
-        raise ValidationError(detail="The request body is not valid.", errors=_field_errors(exc)) from exc
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        # Bytes that are not UTF-8 are as malformed as broken JSON.
-        raise malformed from exc
+    return decode_body(raw if isinstance(raw, bytes) else raw.encode(), schema, _field_errors)
 
 
 def _query_params(request: Request) -> dict[str, str]:
@@ -321,16 +318,19 @@ def _parse_query(request: Request, schema: type) -> Any:
         raise BadRequestError(detail="The query string is not valid.", errors=_field_errors(exc)) from exc
 
 
-def _cursor_scope(request: Request) -> str:
+def _cursor_scope(call: Call[Any]) -> str:
+    """The list a cursor belongs to: the route, its filters and the caller (a replayed cursor is a 400)."""
+    request = call.request
     others = sorted((k, v) for k, v in _query_params(request).items() if k not in ("limit", "cursor"))
-    return f"{request.method} {request.path} {others}"
+    caller = call.principal.researcher_id if call.principal is not None else "-"
+    return f"{request.method} {request.path} {others} {caller}"
 
 
-def _parse_page(request: Request, deps: Dependencies) -> PageRequest:
-    query = _parse_query(request, PageQuery)
+def _parse_page(call: Call[Any]) -> PageRequest:
+    query = _parse_query(call.request, PageQuery)
     start = None
     if query.cursor is not None:
-        start = decode_cursor(query.cursor, scope=_cursor_scope(request), key=deps.secrets.signing_key)
+        start = decode_cursor(query.cursor, scope=_cursor_scope(call), key=call.deps.secrets.signing_key)
     return PageRequest(limit=query.limit, start=start)
 
 
@@ -341,9 +341,7 @@ def _render(operation: Operation, call: Call[Any], result: Any) -> Response:
     headers: dict[str, str | list[str]] = dict(reply.headers)
     body = reply.body
     if isinstance(body, Page):
-        next_cursor = encode_cursor(
-            body.next_start, scope=_cursor_scope(call.request), key=call.deps.secrets.signing_key
-        )
+        next_cursor = encode_cursor(body.next_start, scope=_cursor_scope(call), key=call.deps.secrets.signing_key)
         body = {"items": body.items, "next_cursor": next_cursor}
     if body is None:
         return Response(body="", status_code=reply.status, headers=headers)

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice.app import Request
 
+from chalicelib import metrics
 from chalicelib.api.framework import Call, Resource
 from chalicelib.api.vrw_schemas import VrwEventBody, VrwReceipt
 from chalicelib.auth import webhooks
@@ -29,10 +30,15 @@ def verify_vrw(request: Request, deps: Dependencies) -> None:
     configured = deps.secrets.vrw_webhook_secret
     if not configured:
         log.warning("a VRW webhook arrived, but this stage has no VRW_WEBHOOK_SECRET(_ID)")
+        metrics.hook_refused("vrw", "unconfigured")
         raise AuthenticationError(detail="This stage takes no VRW webhooks.")
     raw = request.raw_body or b""
     body = raw.encode() if isinstance(raw, str) else raw
-    webhooks.verify(webhooks.parse_secrets(configured), request.headers, body, utcnow())
+    try:
+        webhooks.verify(webhooks.parse_secrets(configured), request.headers, body, utcnow())
+    except AuthenticationError:
+        metrics.hook_refused("vrw", "signature")
+        raise
 
 
 def _event(body: VrwEventBody) -> vrw.VrwEvent:

@@ -10,6 +10,7 @@ from chalicelib.services import invitations as service
 from chalicelib.services.domain import Invitation, Page, Role, utcnow
 
 resource = Resource(__name__, tag="invitations")
+JOIN_SUMMARY = "Join a study by invitation (403: unverified email, or the inviter can no longer give the role)"
 
 
 def render_invitation(invitation: Invitation) -> InvitationView:
@@ -83,7 +84,11 @@ def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
 
 
 @resource.route(
-    "/invitations/accept", "POST", summary="Join a study by invitation", body=InvitationAnswer, response=MembershipView
+    "/invitations/accept",
+    "POST",
+    summary=JOIN_SUMMARY,
+    body=InvitationAnswer,
+    response=MembershipView,
 )
 def accept(call: Call[InvitationAnswer]) -> MembershipView:
     membership = service.accept(call.caller, call.deps.studies, call.deps.outbox, token=call.body.token)
@@ -95,14 +100,24 @@ def accept(call: Call[InvitationAnswer]) -> MembershipView:
     )
 
 
-@resource.route("/invitations/decline", "POST", summary="Turn an invitation down", body=InvitationAnswer, status=204)
+@resource.route(
+    "/invitations/decline",
+    "POST",
+    summary="Turn an invitation down (403: unverified email)",
+    body=InvitationAnswer,
+    status=204,
+)
 def decline(call: Call[InvitationAnswer]) -> Reply:
     service.decline(call.caller, call.deps.outbox, token=call.body.token)
     return Reply(status=204)
 
 
 @resource.route(
-    "/me/invitations", "GET", summary="Invitations waiting for the caller", response=InvitationView, paged=True
+    "/me/invitations",
+    "GET",
+    summary="Invitations waiting for the caller (403: unverified email)",
+    response=InvitationView,
+    paged=True,
 )
 def my_invitations(call: Call[Any]) -> Page[InvitationView]:
     page = service.pending_for(call.caller, call.deps.outbox, call.page)

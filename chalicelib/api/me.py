@@ -17,6 +17,7 @@ def render_me(researcher: Researcher) -> MeView:
     return MeView(
         id=researcher.id,
         email=researcher.email,
+        email_verified=researcher.email_verified,
         name=researcher.name,
         university=researcher.university_id,
         research_field=researcher.research_field_id,

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
+# Every timestamp is RFC 3339 in the document (msgspec says so only for `tz=True`), so `""` is not schema-valid.
+Timestamp = Annotated[datetime, Meta(extra_json_schema={"format": "date-time"})]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="1-200 characters")]
 Description = Annotated[str, Meta(max_length=5000)]
 Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -36,13 +38,20 @@ class Health(Struct):
 class MeView(Struct):
     id: str
     email: str
+    email_verified: Annotated[
+        bool,
+        Meta(
+            description="Whether the identity provider verified `email` at the last login. Invitations are accepted, "
+            "declined and listed (GET /me/invitations) only for a verified email; otherwise they answer 403."
+        ),
+    ]
     name: str
     university: str | None
     research_field: str | None
     phone: str | None
     locale: LocaleName
     is_admin: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class MeUpdate(Request):
@@ -70,8 +79,8 @@ class StudyView(Struct, omit_defaults=True):
     research_field: str | None
     owner_id: str
     role: RoleName | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     version: int
     # Only on a single study (a list would need a count per study).
     member_count: int | UnsetType = UNSET
@@ -102,7 +111,7 @@ class MemberView(Struct):
     name: str | None
     email: str | None
     role: RoleName
-    joined_at: datetime
+    joined_at: Timestamp
 
 
 class MemberUpdate(Request):
@@ -111,7 +120,7 @@ class MemberUpdate(Request):
 
 class AuditView(Struct):
     id: str
-    at: datetime
+    at: Timestamp
     actor_id: str
     action: str
     target: str
@@ -131,8 +140,8 @@ class AdminStudyView(Struct):
     description: str
     research_field: str | None
     owner_id: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     # The study's quota overrides (null: the stage's defaults).
     max_workspaces: int | None
     max_vcpus: int | None
@@ -186,21 +195,21 @@ class SessionView(Struct):
 
 class ApiTokenCreate(Request):
     name: Name
-    expires_at: Annotated[datetime, Meta(tz=True)] | None = None
+    expires_at: Annotated[Timestamp, Meta(tz=True)] | None = None
 
 
 class ApiTokenView(Struct):
     id: str
     name: str
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
 
 
 class NewApiTokenView(Struct):
     id: str
     name: str
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
     # Shown once, here; only its hash is kept.
     token: str
 
@@ -212,7 +221,7 @@ class ResearcherAdminView(Struct):
     university: str | None
     is_admin: bool
     disabled: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ResearcherAdminUpdate(Request):
@@ -248,8 +257,8 @@ class InvitationView(Struct):
     mail_status: Literal["queued", "sent", "failed"]
     inviter_id: str
     message: str
-    created_at: datetime
-    expires_at: datetime
+    created_at: Timestamp
+    expires_at: Timestamp
 
 
 class InvitationAnswer(Request):
@@ -260,7 +269,7 @@ class MembershipView(Struct):
     study_id: str
     researcher_id: str
     role: RoleName
-    joined_at: datetime
+    joined_at: Timestamp
 
 
 class UploadView(Struct, omit_defaults=True):
@@ -269,8 +278,8 @@ class UploadView(Struct, omit_defaults=True):
     size: int
     received_bytes: int
     status: Literal["received", "aborted", "deleted"]
-    at: datetime
-    updated_at: datetime
+    at: Timestamp
+    updated_at: Timestamp
     tusd_id: str
     storage: dict[str, str]
     sender_name: str | UnsetType = UNSET

@@ -19,6 +19,7 @@ import msgspec
 from chalice.app import Request
 from msgspec import Meta, Struct, UnsetType
 
+from chalicelib import metrics
 from chalicelib.api.framework import PROBLEM_JSON, Call, Resource
 from chalicelib.api.schemas import (
     TusdFileInfoChanges,
@@ -55,8 +56,10 @@ def check_secret(request: Request, deps: Dependencies) -> None:
     """401 unless the query carries tusd's shared secret."""
     given = dict(request.query_params or {}).get("secret")
     if not given:
+        metrics.hook_refused("tusd", "no-secret")
         raise AuthenticationError(detail="The tusd hook needs its shared secret: /hooks/tusd?secret=...")
     if not secrets_match(given, deps.secrets.tusd_hook_secret):
+        metrics.hook_refused("tusd", "wrong-secret")
         raise AuthenticationError(detail="The tusd hook secret is not right.")
 
 
@@ -90,6 +93,7 @@ def _upload(hook: TusdHookRequest, request: Request) -> tuple[str, service.TusUp
 def _answer(admission: service.Admission) -> TusdHookResponse:
     if admission.accepted:
         return TusdHookResponse(ChangeFileInfo=TusdFileInfoChanges(ID=admission.tusd_id, MetaData=admission.metadata))
+    metrics.hook_refused("tusd", f"upload-{admission.status}")
     problem = {
         "type": PROBLEM_BASE + "upload-refused",
         "title": "Upload refused",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from chalicelib.api.schemas import Id, Name, Request
+from chalicelib.api.schemas import Id, Name, Request, Timestamp
 
 StatusName = Literal[
     "REQUESTED",
@@ -59,9 +58,9 @@ class WorkspaceView(Struct):
     machine: MachineView
     access: AccessView
     cost_estimate: CostEstimateView
-    expires_at: datetime
-    created_at: datetime
-    updated_at: datetime
+    expires_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class WorkspaceCreate(Request):
@@ -70,13 +69,13 @@ class WorkspaceCreate(Request):
     operating_system: Id
     storage_gb: Annotated[int, Meta(ge=1, le=100000)] | None = None
     network: Id | None = None
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
     ssh_public_key: SshKey | None = None
 
 
 class WorkspaceUpdate(Request):
     name: Name | UnsetType = UNSET
-    expires_at: datetime | UnsetType = UNSET
+    expires_at: Timestamp | UnsetType = UNSET
 
 
 class WorkspaceEventView(Struct):
@@ -84,7 +83,7 @@ class WorkspaceEventView(Struct):
     previous: StatusName | None
     reason: str
     actor_id: str
-    at: datetime
+    at: Timestamp
 
 
 class QuotaView(Struct):
@@ -99,7 +98,7 @@ class UsageView(Struct):
     quota: QuotaView
     cost_this_month: float
     currency: str
-    month_start: datetime
+    month_start: Timestamp
 
 
 class CatalogItemView(Struct):

@@ -9,11 +9,12 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import AlreadyMemberError, ConflictError, NotFoundError
+from chalicelib.errors import AlreadyMemberError, ConflictError, NotFoundError, PermissionDeniedError
 from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import page_of, transaction, versioned
-from chalicelib.models.records import InvitationRecord, StudyRecord
+from chalicelib.models.records import InvitationRecord, MembershipRecord, StudyRecord
 from chalicelib.models.studies import membership_record
+from chalicelib.services.access import INVITER_LOST_ROLE, granting_roles
 from chalicelib.services.domain import (
     AuditEntry,
     Invitation,
@@ -130,15 +131,27 @@ class DynamoInvitations:
             with TransactWrite(connection=self._connection) as writes:
                 writes.save(record, condition=InvitationRecord.status == InvitationStatus.PENDING.value)
                 writes.condition_check(StudyRecord, invitation.study_id, condition=StudyRecord.id.exists())
+                # The inviter's authority is checked now, in the same transaction: a removed or demoted admin's
+                # invitation admits nobody, however the revocation of their invitations went.
+                granting = [r.value for r in granting_roles(invitation.role)]
+                writes.condition_check(
+                    MembershipRecord,
+                    invitation.study_id,
+                    invitation.inviter_id,
+                    condition=MembershipRecord.role.is_in(*granting),
+                )
                 if membership is not None:
                     writes.save(membership_record(replace(membership, version=None)))
                 writes.save(audit_record(audit))
         except TransactWriteError as exc:
-            # pynamodb sends condition checks first, then puts in the order saved: study, invitation, membership.
+            # pynamodb sends condition checks first, then puts in the order saved: study, inviter, invitation,
+            # membership.
             reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise NotFoundError(detail="The study of this invitation no longer exists.") from exc
-            if membership is not None and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise PermissionDeniedError(detail=INVITER_LOST_ROLE.format(role=invitation.role.value)) from exc
+            if membership is not None and len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
                 raise AlreadyMemberError(detail="Already a member of this study.") from exc
             raise ConflictError(detail=_STALE) from exc
         return to_invitation(record)

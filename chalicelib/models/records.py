@@ -66,6 +66,8 @@ class ResearcherRecord(Model):
     locale = UnicodeAttribute(default="en")
     is_admin = BooleanAttribute(default=False)
     disabled = BooleanAttribute(default=False)
+    # Whether the identity provider vouched for the email at the last login; absent on older items (False).
+    email_verified = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

@@ -28,6 +28,7 @@ def to_researcher(record: ResearcherRecord) -> Researcher:
         locale=Locale(record.locale),
         is_admin=record.is_admin,
         disabled=record.disabled,
+        email_verified=bool(record.email_verified),
         version=record.version,
     )
 
@@ -44,6 +45,7 @@ def to_record(researcher: Researcher) -> ResearcherRecord:
         locale=researcher.locale.value,
         is_admin=researcher.is_admin,
         disabled=researcher.disabled,
+        email_verified=researcher.email_verified,
         created_at=researcher.created_at,
         updated_at=researcher.updated_at,
         **versioned(researcher.version),

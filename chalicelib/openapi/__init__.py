@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -48,6 +49,36 @@ def _response(operation: Operation) -> dict[str, Any]:
     return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
 
+_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def problem_statuses(operation: Operation) -> list[int]:
+    """The refusals a route can answer, from what it declares: every pipeline step that can refuse adds its own.
+
+    A JSON body can be malformed (400), too large (413), of another media type (415) or not the schema
+    (422); a query or a list's cursor can be invalid (400); an authenticated or guarded route refuses the
+    caller (401, 403); an id in the path can name nothing (404); a change to an object can meet its state (409).
+    """
+    statuses: set[int] = set()
+    if operation.body is not None:
+        statuses |= {400, 413, 415, 422}
+    if operation.query is not None or operation.paged:
+        statuses.add(400)
+    if not operation.public:
+        statuses |= {401, 403}
+    if operation.guard is not None:
+        statuses.add(401)
+    if operation.path_params:
+        statuses.add(404)
+    if operation.method in _MUTATING and not operation.public:
+        statuses.add(409)
+    return sorted(statuses)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref(Problem)}}}
+
+
 def _operation(operation: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in operation.path_params
@@ -63,10 +94,8 @@ def _operation(operation: Operation) -> dict[str, Any]:
         "tags": [operation.tag],
         "responses": {
             **{str(status): _response(operation) for status in (operation.status, *operation.other_statuses)},
-            "default": {
-                "description": "A problem document",
-                "content": {"application/problem+json": {"schema": _ref(Problem)}},
-            },
+            **{str(status): _problem(HTTPStatus(status).phrase) for status in problem_statuses(operation)},
+            "default": _problem("A problem document"),
         },
     }
     if parameters:

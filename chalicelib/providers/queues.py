@@ -1,18 +1,21 @@
 """The queues on SQS: mail for the mail worker, work for the provisioning family.
 
-Only ids and the raw token travel; the worker renders the mail from the invitation as it is when
-the message arrives, so a resend or a revoke in between is honoured.
+Each takes the typed messages of `services.messages` and sends them encoded there. Only ids and the raw
+token travel; the worker renders the mail from the invitation as it is when the message arrives, so a
+resend or a revoke in between is honoured.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from chalicelib.config import ConfigurationError, Settings
+from chalicelib.services.messages import encode
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    from chalicelib.services.messages import MailMessage, ProvisioningMessage
 
 
 def sqs_client(settings: Settings) -> SQSClient:
@@ -28,11 +31,11 @@ class SqsMailQueue:
         self._settings = settings
         self._sqs = sqs
 
-    def send(self, message: dict[str, str]) -> None:
+    def send(self, message: MailMessage) -> None:
         url = self._settings.mail_queue_url
         if not url:
             raise ConfigurationError("MAIL_QUEUE_URL must be set to send mail")
-        self._client().send_message(QueueUrl=url, MessageBody=json.dumps(message, separators=(",", ":")))
+        self._client().send_message(QueueUrl=url, MessageBody=encode(message))
 
     def _client(self) -> SQSClient:
         if self._sqs is None:
@@ -47,13 +50,13 @@ class SqsProvisioningQueue:
         self._settings = settings
         self._sqs = sqs
 
-    def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+    def send(self, message: ProvisioningMessage, *, delay_seconds: int = 0) -> None:
         url = self._settings.provisioning_queue_url
         if not url:
             raise ConfigurationError("PROVISIONING_QUEUE_URL must be set to provision workspaces")
         self._client().send_message(
             QueueUrl=url,
-            MessageBody=json.dumps(message, separators=(",", ":")),
+            MessageBody=encode(message),
             DelaySeconds=max(0, min(900, delay_seconds)),
         )
 

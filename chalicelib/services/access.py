@@ -54,6 +54,19 @@ _LEAST_ROLE = {
 }
 
 
+def granting_roles(role: Role) -> tuple[Role, ...]:
+    """The roles whose holders may give `role` to someone (by invitation): admin and up, and never owner."""
+    if role is Role.OWNER:
+        return ()
+    return tuple(r for r in Role if r.at_least(Permission.MANAGE.least_role))
+
+
+INVITER_LOST_ROLE = (
+    "The person who invited you can no longer give the {role} role in this study (they left, were removed or "
+    "lost the admin role), so this invitation cannot be accepted; ask a study admin to invite you again."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Granted:
     """A check that passed: the caller, the study and the caller's role (None for a platform admin reading)."""

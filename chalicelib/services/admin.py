@@ -20,9 +20,9 @@ from chalicelib.services.domain import (
     Unset,
     utcnow,
 )
+from chalicelib.services.emails import normalise_email, require_verified_email
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
 from chalicelib.services.ports import PlatformRepository, ResearcherRepository, StudyRepository, WorkspaceRepository
-from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
 # The actor of what the ops command line does (it runs with AWS credentials, not as a researcher).
@@ -103,23 +103,47 @@ def update_researcher(
 
 
 def set_platform_admin(
-    researchers: ResearcherRepository, *, email: str, is_admin: bool, now: Clock = utcnow
+    researchers: ResearcherRepository,
+    *,
+    is_admin: bool,
+    email: str | None = None,
+    researcher_id: str | None = None,
+    now: Clock = utcnow,
 ) -> Researcher:
-    """The ops CLI's grant-admin and revoke-admin, by email, on any stage."""
-    matches = researchers.all_by_email(normalise_email(email))
-    if not matches:
-        raise NotFoundError(detail=f"No researcher with email {normalise_email(email)}; they must log in once first.")
-    if len(matches) > 1:
-        ids = ", ".join(sorted(r.id for r in matches))
-        raise ConflictError(
-            detail=f"Several researchers share {normalise_email(email)} ({ids}); use /admin/researchers."
-        )
-    found = matches[0]
+    """The ops CLI's grant-admin and revoke-admin, by researcher id or by email, on any stage.
+
+    By email only a researcher whose identity provider verified that email is granted: anyone can log in
+    once with an address their provider never checked, and must not become admin by sharing it.
+    """
+    found = _by_id(researchers, researcher_id) if researcher_id is not None else _by_email(researchers, email or "")
     if found.is_admin == is_admin:
         return found
+    if is_admin and researcher_id is None:
+        require_verified_email(found)
     at, changed = now(), replace(found, is_admin=is_admin)
     audit = platform_audit(OPS_CLI, "researcher.updated", f"researcher:{found.id}", _changes(found, changed), at)
     return researchers.save(replace(changed, updated_at=at), audit)
+
+
+def _by_id(researchers: ResearcherRepository, researcher_id: str) -> Researcher:
+    found = researchers.get(researcher_id)
+    if found is None:
+        raise NotFoundError(detail=f"No researcher with id {researcher_id}.")
+    return found
+
+
+def _by_email(researchers: ResearcherRepository, email: str) -> Researcher:
+    """The one researcher with this email, preferring those whose email is verified (an unverified account
+    with someone else's address must not block, or take, a grant by email)."""
+    normal = normalise_email(email)
+    matches = researchers.all_by_email(normal)
+    if not matches:
+        raise NotFoundError(detail=f"No researcher with email {normal}; they must log in once first.")
+    verified = [r for r in matches if r.email_verified] or matches
+    if len(verified) > 1:
+        ids = ", ".join(sorted(r.id for r in verified))
+        raise ConflictError(detail=f"Several researchers share {normal} ({ids}); use --researcher-id.")
+    return verified[0]
 
 
 def set_quota(

@@ -75,6 +75,8 @@ class Researcher:
     locale: Locale = Locale.EN
     is_admin: bool = False
     disabled: bool = False
+    # Whether the identity provider vouched for `email` at the last login (or the issuer is trusted for it).
+    email_verified: bool = False
     version: int | None = None
 
 

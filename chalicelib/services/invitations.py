@@ -1,7 +1,8 @@
 """Invitations: invite by email (admin+), resend, revoke, list; accept or decline by token.
 
 The token is 256 random bits, stored only as a hash, works once, and is bound to the invited
-email. Invalid, used, revoked and expired tokens all get the same answer. Every change is in
+email: only a researcher whose identity provider verified that email may accept, decline or list it.
+Invalid, used, revoked and expired tokens all get the same answer. Every change is in
 the study's audit log; mail goes out through the mail queue after the invitation is written.
 """
 
@@ -39,8 +40,9 @@ from chalicelib.services.domain import (
     new_id,
     utcnow,
 )
+from chalicelib.services.emails import normalise_email, require_verified_email, same_email
+from chalicelib.services.messages import AnswerMessage, InvitationMessage, answer_of
 from chalicelib.services.ports import InvitationRepository, Ledger, MailQueue, ResearcherRepository, StudyRepository
-from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
 _INVALID = "This invitation link is not valid: it was used, revoked, replaced by a newer one, or it expired."
@@ -86,9 +88,7 @@ def _check_rate(outbox: Outbox, settings: InvitationSettings, study_id: str, inv
 
 
 def _send_link(outbox: Outbox, invitation: Invitation, token: str) -> None:
-    outbox.mail.send(
-        {"type": "invitation", "mail_id": invitation.mail_id, "invitation_id": invitation.id, "token": token}
-    )
+    outbox.mail.send(InvitationMessage(mail_id=invitation.mail_id, invitation_id=invitation.id, token=token))
 
 
 def _fresh_link(invitation: Invitation, settings: InvitationSettings, moment: datetime) -> tuple[Invitation, str]:
@@ -219,17 +219,22 @@ def list_for_study(access: StudyAccess, outbox: Outbox, page: PageRequest) -> Pa
 
 
 def pending_for(caller: Researcher, outbox: Outbox, page: PageRequest, *, now: Clock = utcnow) -> Page[Invitation]:
-    """Invitations waiting for the caller's email (a page may hold fewer than `limit`: others are filtered out)."""
+    """Invitations waiting for the caller's email (a page may hold fewer than `limit`: others are filtered out).
+
+    Only for a verified email: the list names studies and inviters, which the address's owner alone should see.
+    """
+    require_verified_email(caller)
     found = outbox.invitations.for_email(normalise_email(caller.email), page)
     moment = now()
     return Page([i for i in found.items if i.status_at(moment) is InvitationStatus.PENDING], found.next_start)
 
 
 def _valid(outbox: Outbox, caller: Researcher, token: str, moment: datetime) -> Invitation:
+    require_verified_email(caller)
     invitation = outbox.invitations.by_token_hash(hash_secret(token))
     if invitation is None or invitation.status_at(moment) is not InvitationStatus.PENDING:
         raise NotFoundError(detail=_INVALID)
-    if normalise_email(caller.email) != invitation.email:
+    if not same_email(caller.email, invitation.email):
         raise PermissionDeniedError(
             detail="This invitation is for another email address than the one you logged in with."
         )
@@ -237,9 +242,7 @@ def _valid(outbox: Outbox, caller: Researcher, token: str, moment: datetime) -> 
 
 
 def _answered(outbox: Outbox, invitation: Invitation, answer: InvitationStatus) -> None:
-    outbox.mail.send(
-        {"type": "invitation_answered", "mail_id": new_id(), "invitation_id": invitation.id, "answer": answer.value}
-    )
+    outbox.mail.send(AnswerMessage(mail_id=new_id(), invitation_id=invitation.id, answer=answer_of(answer)))
 
 
 def accept(

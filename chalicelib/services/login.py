@@ -32,10 +32,10 @@ from chalicelib.auth.principal import credential_key, hash_secret
 from chalicelib.auth.tokens import LEEWAY_SECONDS as SESSION_LEEWAY_SECONDS
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Credential, CredentialKind, PageRequest, Researcher, new_id, utcnow
+from chalicelib.services.emails import normalise_email
 from chalicelib.services.identity import Identity, IdentityProvider, LoginError, LoginFailure, LogValue
 from chalicelib.services.ports import CredentialRepository, ReferenceRepository, ResearcherRepository
 from chalicelib.services.reference import UNIVERSITIES
-from chalicelib.services.researchers import normalise_email
 
 Clock = Callable[[], datetime]
 # A path inside the frontend: one leading slash, no scheme, no host, no backslashes or controls.
@@ -61,6 +61,8 @@ class LoginSettings:
     # and Secure everywhere but the local stage (plain HTTP on 127.0.0.1).
     cookie_path: str = "/auth"
     cookie_secure: bool = True
+    # Issuers whose emails count as verified without the `email_verified` claim (providers that never send it).
+    trusted_email_issuers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +155,14 @@ def sign_in(
     references: ReferenceRepository,
     identity: Identity,
     *,
+    trusted_email_issuers: frozenset[str] = frozenset(),
     now: Clock = utcnow,
 ) -> Researcher:
-    """The researcher for this identity, created at the first login and refreshed at every later one."""
+    """The researcher for this identity, created at the first login and refreshed at every later one.
+
+    Whether the email is verified is refreshed too: only a provider's `email_verified: true` (or an issuer
+    named in `trusted_email_issuers`) makes it so, and a later login without it takes it back.
+    """
     if not identity.email:
         raise LoginError(
             detail="The identity provider did not give an email address.",
@@ -165,6 +172,7 @@ def sign_in(
     key = f"{identity.issuer}|{identity.subject}"
     email = normalise_email(identity.email)
     name = ((identity.name or "").strip() or email)[:200]
+    verified = identity.email_verified is True or identity.issuer.rstrip("/") in trusted_email_issuers
     university = _university_of(references, identity.schac_home_organization)
     moment = now()
     existing = researchers.by_identity(key)
@@ -177,6 +185,7 @@ def sign_in(
                     email=email,
                     name=name,
                     university_id=university,
+                    email_verified=verified,
                     created_at=moment,
                     updated_at=moment,
                 )
@@ -193,7 +202,13 @@ def sign_in(
             reason=LoginFailure.ACCOUNT_DISABLED,
             context={"issuer": identity.issuer, "subject": identity.subject, "researcher_id": existing.id},
         )
-    refreshed = replace(existing, email=email, name=name, university_id=university or existing.university_id)
+    refreshed = replace(
+        existing,
+        email=email,
+        email_verified=verified,
+        name=name,
+        university_id=university or existing.university_id,
+    )
     if refreshed == existing:
         return existing
     try:
@@ -239,7 +254,9 @@ def complete_login(
                 context={"late_seconds": round((moment - (pending.expires_at or moment)).total_seconds())},
             )
         identity = provider.exchange(code=code, code_verifier=pending.data["verifier"], nonce=pending.data["nonce"])
-        researcher = sign_in(researchers, references, identity, now=now)
+        researcher = sign_in(
+            researchers, references, identity, trusted_email_issuers=settings.trusted_email_issuers, now=now
+        )
     login_code = secrets.token_urlsafe(32)
     credentials.add(
         Credential(

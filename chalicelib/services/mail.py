@@ -35,6 +35,7 @@ from chalicelib.services.domain import (
     Upload,
     UploadStatus,
 )
+from chalicelib.services.messages import AnswerMessage, InvitationMessage, UploadReceivedMessage
 from chalicelib.services.uploads import human_size
 
 if TYPE_CHECKING:
@@ -54,74 +55,17 @@ log = logging.getLogger(__name__)
 CLAIM_LIFETIME = timedelta(days=14)
 ACCEPT_PATH = "/invitations/accept"
 
-# What an invitee can answer, as `invitation_answered` messages carry it.
-ANSWERS = frozenset({InvitationStatus.ACCEPTED.value, InvitationStatus.DECLINED.value})
-
 
 class MailDeliveryError(RuntimeError):
     """The mail service refused a mail or could not be reached; the queue tries again."""
 
 
-class MalformedMailMessageError(ValueError):
-    """A queued message that no retry could deliver: not an object, a key missing, an unknown type."""
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationMessage:
-    """Send the invitation mail that carries `token` (the current link of the invitation)."""
-
-    mail_id: str
-    invitation_id: str
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerMessage:
-    """Tell the inviter that the invitee accepted or declined."""
-
-    mail_id: str
-    invitation_id: str
-    answer: InvitationStatus  # accepted or declined
-
-
-@dataclass(frozen=True, slots=True)
-class UploadReceivedMessage:
-    """Tell the study's admins that the upload `tusd_id` arrived."""
-
-    mail_id: str
-    tusd_id: str
-
-
-MailMessage = InvitationMessage | AnswerMessage
-
-
-def parse_message(message: object) -> MailMessage | UploadReceivedMessage:
-    """A queued message's decoded JSON body as a typed message; `MalformedMailMessageError` if it is not one."""
-    if not isinstance(message, Mapping):
-        raise MalformedMailMessageError(f"not a JSON object but {type(message).__name__}")
-    kind = message.get("type")
-    if kind == "invitation":
-        return InvitationMessage(*_strings(message, "mail_id", "invitation_id", "token"))
-    if kind == "invitation_answered":
-        mail_id, invitation_id, answer = _strings(message, "mail_id", "invitation_id", "answer")
-        if answer not in ANSWERS:
-            raise MalformedMailMessageError(f"unknown answer {answer!r}")
-        return AnswerMessage(mail_id, invitation_id, InvitationStatus(answer))
-    if kind == "upload_received":
-        return UploadReceivedMessage(*_strings(message, "mail_id", "tusd_id"))
-    raise MalformedMailMessageError(f"unknown message type {kind!r}")
-
-
-def _strings(message: Mapping[object, object], *keys: str) -> list[str]:
-    values = [message.get(key) for key in keys]
-    missing = [key for key, value in zip(keys, values, strict=True) if not isinstance(value, str) or not value]
-    if missing:
-        raise MalformedMailMessageError(f"{message.get('type')} message without {', '.join(missing)}")
-    return [value for value in values if isinstance(value, str)]
+# The invitation mails, composed from the invitation as it is now; upload notices go their own way.
+InvitationMailMessage = InvitationMessage | AnswerMessage
 
 
 def deliver(
-    message: object,
+    message: InvitationMessage | AnswerMessage | UploadReceivedMessage,
     *,
     receive_count: int,
     invitations: InvitationRepository,
@@ -135,18 +79,13 @@ def deliver(
 ) -> None:
     """Send the mail one queued message asks for, once, however often the message arrives.
 
-    Returns when the message is done with: sent, sent before, no longer wanted, or malformed.
+    Returns when the message is done with: sent, sent before or no longer wanted.
     Raises when the send failed, for the queue to deliver the message again; on the last
     receive before the dead-letter queue it first marks the invitation's mail failed.
     """
-    try:
-        parsed = parse_message(message)
-    except MalformedMailMessageError as exc:
-        log.error("dropping a mail message that can never be delivered: %s", exc)
-        return
-    if isinstance(parsed, UploadReceivedMessage):
+    if isinstance(message, UploadReceivedMessage):
         _deliver_upload_notice(
-            parsed,
+            message,
             uploads=uploads,
             studies=studies,
             researchers=researchers,
@@ -157,26 +96,26 @@ def deliver(
         )
         return
     mail = _compose(
-        parsed, invitations=invitations, studies=studies, researchers=researchers, settings=settings, now=now
+        message, invitations=invitations, studies=studies, researchers=researchers, settings=settings, now=now
     )
     if mail is None:
         return
-    claim = f"mail#{parsed.mail_id}"
+    claim = f"mail#{message.mail_id}"
     if not ledger.claim(claim, until=now + CLAIM_LIFETIME):
-        log.info("mail %s was sent already: not again", parsed.mail_id)
+        log.info("mail %s was sent already: not again", message.mail_id)
         return
     try:
         mailer.send(mail)
     except Exception:  # whatever failed, the claim must not outlive a mail that was not sent; re-raised
         try:
             if receive_count >= settings.mail_max_receive_count:
-                log.error("mail %s failed on its last try; it goes to the dead-letter queue", parsed.mail_id)
-                invitations.set_mail_status(parsed.invitation_id, parsed.mail_id, MailStatus.FAILED)
+                log.error("mail %s failed on its last try; it goes to the dead-letter queue", message.mail_id)
+                invitations.set_mail_status(message.invitation_id, message.mail_id, MailStatus.FAILED)
         finally:
             ledger.release(claim)
         raise
-    invitations.set_mail_status(parsed.invitation_id, parsed.mail_id, MailStatus.SENT)
-    log.info("mail %s sent (%s)", parsed.mail_id, type(parsed).__name__)
+    invitations.set_mail_status(message.invitation_id, message.mail_id, MailStatus.SENT)
+    log.info("mail %s sent (%s)", message.mail_id, type(message).__name__)
 
 
 def _deliver_upload_notice(
@@ -231,7 +170,7 @@ def study_admins(studies: StudyRepository, researchers: ResearcherRepository, st
 
 
 def _compose(
-    message: MailMessage,
+    message: InvitationMailMessage,
     *,
     invitations: InvitationRepository,
     studies: StudyRepository,
@@ -267,7 +206,7 @@ def _compose(
             locale=invitee_locale(invitees, fallback=inviter.locale),
             frontend_url=settings.frontend_url,
         )
-    return render_answer(invitation, study, inviter, answer=message.answer, invitee_name=_latest_name(invitees))
+    return render_answer(invitation, study, inviter, answer=message.status, invitee_name=_latest_name(invitees))
 
 
 def invitee_locale(invitees: Sequence[Researcher], *, fallback: Locale) -> Locale:

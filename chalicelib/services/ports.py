@@ -33,6 +33,7 @@ from chalicelib.services.lifecycle import Quota, StudyUsage, Workspace, Workspac
 
 if TYPE_CHECKING:
     from chalicelib.services.catalog import CatalogItem
+    from chalicelib.services.messages import MailMessage, ProvisioningMessage
 
 
 class ResearcherRepository(Protocol):
@@ -135,7 +136,7 @@ class Ledger(Protocol):
 
 
 class MailQueue(Protocol):
-    def send(self, message: dict[str, str]) -> None:
+    def send(self, message: MailMessage) -> None:
         """Queue a message for the mail family (an SQS-triggered function)."""
         ...
 
@@ -326,7 +327,7 @@ class WorkspaceRepository(Protocol):
 
 
 class ProvisioningQueue(Protocol):
-    def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+    def send(self, message: ProvisioningMessage, *, delay_seconds: int = 0) -> None:
         """Queue work for the provisioning family, visible after `delay_seconds` (at most 900)."""
 
 

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chalicelib import metrics
 from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
 from chalicelib.services.domain import BROKER, new_id, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import CheckMessage, ConvergeMessage, ProvisioningMessage
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
 from chalicelib.services.workspace_mail import owe, send_owed
 from chalicelib.services.workspaces import event_of
@@ -35,6 +37,11 @@ _ACTIONS: dict[WorkspaceStatus, tuple[str, ServerStatus]] = {
     S.STARTING: ("start", ServerStatus.ACTIVE),
     S.STOPPING: ("stop", ServerStatus.SHUTOFF),
     S.REBOOTING: ("reboot", ServerStatus.ACTIVE),
+}
+
+# The step a state is waiting on, as the WorkspaceStep* metrics name it.
+_STEP_OF = {S.REQUESTED: "create", S.PROVISIONING: "create", S.DELETING: "delete"} | {
+    status: call for status, (call, _) in _ACTIONS.items()
 }
 
 _ACTION_CALLS: dict[str, Callable[[Cloud, str], None]] = {
@@ -55,14 +62,17 @@ class Family:
     settings: WorkspaceSettings
 
 
-def handle_message(family: Family, message: dict[str, str], *, now: Clock = utcnow) -> None:
+def handle_message(family: Family, message: ProvisioningMessage, *, now: Clock = utcnow) -> None:
     """One provisioning message: `converge` (from the API or the reconciler) or a token-bound `check`."""
-    workspace = family.workspaces.get(message.get("workspace_id", ""))
+    workspace = family.workspaces.get(message.workspace_id)
     if workspace is None:
         log.info("no workspace for message %s; dropped", message)
         return
-    if message.get("kind") == "check" and message.get("token") != workspace.check_token:
-        return  # a duplicated or superseded check; the live chain carries on without it
+    match message:
+        case CheckMessage(token=token) if token != workspace.check_token:
+            return  # a duplicated or superseded check; the live chain carries on without it
+        case ConvergeMessage() | CheckMessage():
+            pass
     try:
         converge(family, workspace, now=now)
     except ConflictError:
@@ -87,9 +97,7 @@ def converge(family: Family, workspace: Workspace, *, now: Clock = utcnow) -> No
 def _schedule(family: Family, workspace: Workspace, delay_seconds: int, **changes: object) -> Workspace:
     """Store `changes` with a fresh check token and queue the check that carries it."""
     stored = family.workspaces.save(replace(workspace, check_token=new_id(), **changes))  # type: ignore[arg-type]
-    family.queue.send(
-        {"kind": "check", "workspace_id": stored.id, "token": stored.check_token}, delay_seconds=delay_seconds
-    )
+    family.queue.send(CheckMessage(workspace_id=stored.id, token=stored.check_token), delay_seconds=delay_seconds)
     return stored
 
 
@@ -115,7 +123,10 @@ def move(
         "lease_until": None,
     }
     moved = replace(workspace, **{**fresh, **changes})  # type: ignore[arg-type]
-    return family.workspaces.move(moved, event_of(moved, previous, BROKER, moment))
+    stored = family.workspaces.move(moved, event_of(moved, previous, BROKER, moment))
+    if previous in _STEP_OF and status not in (previous, S.PROVISIONING):
+        metrics.workspace_step(_STEP_OF[previous], "failed" if status is S.FAILED else "succeeded")
+    return stored
 
 
 def notify(family: Family, workspace: Workspace) -> Workspace:
@@ -163,6 +174,7 @@ def _cloud_failed(family: Family, workspace: Workspace, error: CloudError, momen
         fail(family, workspace, error.reason, moment)
         return
     log.info("workspace %s: cloud call failed (%s), try %d", workspace.id, error.reason, attempts)
+    metrics.workspace_step(_STEP_OF.get(workspace.status, workspace.status.value), "retried")
     _schedule(
         family, workspace, family.settings.backoff(attempts), attempts=attempts, lease_until=None, status_reason=""
     )

@@ -37,6 +37,7 @@ from chalicelib.services.domain import (
     new_id,
     utcnow,
 )
+from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ _HEX = frozenset(string.hexdigits.lower())
 # Not allowed in a file name on Windows, where the data is likely opened; `:` would also name an NTFS
 # stream, `x.exe::$DATA` being x.exe.
 _RESERVED = frozenset('<>:"|?*')
+# NFKC folds the superscript digits Windows also treats as devices (COM¹) into plain ones.
+_DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in "0123456789" if n != "0"}
+)
 # Bidirectional controls can make `x<U+202E>fdp.exe` display as `xexe.pdf`.
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
@@ -75,6 +80,8 @@ class UploadPolicy:
 
     denied_extensions: frozenset[str]
     max_bytes: int
+    # When not empty, the only extensions accepted (`ALLOWED_EXTENSIONS`); it wins over the deny-list.
+    allowed_extensions: frozenset[str] = frozenset()
     refusals_audited_per_hour: int = 100
 
 
@@ -139,12 +146,16 @@ def valid_text(value: str) -> bool:
     return not any(unicodedata.category(c) == "Cc" or c in _BIDI for c in value)
 
 
-def check_file_name(raw: str, denied_extensions: frozenset[str]) -> str:
+def check_file_name(
+    raw: str, denied_extensions: frozenset[str], allowed_extensions: frozenset[str] = frozenset()
+) -> str:
     """The name to keep for an uploaded file, or `UploadRefusedError` saying what is wrong with it.
 
-    Any directory part is dropped (`..\\..\\evil.lnk` is `evil.lnk`); the final extension, lower-cased
+    Any directory part is dropped (`..\\..\\evil.lnk` is `evil.lnk`) and invisible format characters are
+    removed (`a.e<ZWSP>xe` is `a.exe`, which is what a person sees); the final extension, lower-cased
     after trailing dots and spaces are stripped (Windows strips them too, so `x.bat.` runs as x.bat),
-    must not be denied.
+    must be allowed when an allow-list is set, else not denied. Windows device names (`CON`, `NUL.txt`)
+    are refused whatever their extension: Windows opens the device, not a file.
     """
     if not raw.strip():
         raise UploadRefusedError(400, "The upload has no file name.")
@@ -152,7 +163,7 @@ def check_file_name(raw: str, denied_extensions: frozenset[str]) -> str:
         raise UploadRefusedError(400, f"The file name is longer than {FILE_NAME_MAX} characters.")
     if not valid_text(raw):
         raise UploadRefusedError(400, "The file name is not valid UTF-8 text or holds control characters.")
-    name = _base_name(raw).rstrip(". ").strip()
+    name = _without_format_characters(_base_name(raw)).rstrip(". ").strip()
     if not name:
         raise UploadRefusedError(400, "The upload has no file name.")
     if len(name) > FILE_NAME_MAX:
@@ -160,10 +171,28 @@ def check_file_name(raw: str, denied_extensions: frozenset[str]) -> str:
     reserved = sorted(_RESERVED.intersection(name))
     if reserved:
         raise UploadRefusedError(400, f"The file name may not contain {' '.join(reserved)}.")
+    if is_device_name(name):
+        raise UploadRefusedError(400, f"{name} is a device name on Windows and cannot be a file name.")
     extension = extension_of(name)
-    if extension in denied_extensions:
+    if allowed_extensions and extension not in allowed_extensions:
+        shown = f"Files of type .{extension}" if extension else "Files without an extension"
+        raise UploadRefusedError(
+            415, f"{shown} are not accepted; accepted are .{', .'.join(sorted(allowed_extensions))}."
+        )
+    if not allowed_extensions and extension in denied_extensions:
         raise UploadRefusedError(415, f"Files of type .{extension} are not accepted.")
     return name
+
+
+def _without_format_characters(name: str) -> str:
+    """`name` without Unicode format characters (category Cf: zero-width space and joiners, soft hyphen)."""
+    return "".join(c for c in name if unicodedata.category(c) != "Cf")
+
+
+def is_device_name(name: str) -> bool:
+    """True for a name Windows takes as a device whatever follows its first dot: `CON`, `nul.tar.gz`, `COM¹.txt`."""
+    stem = unicodedata.normalize("NFKC", name).split(".", 1)[0].rstrip(" ").casefold()
+    return stem in _DEVICE_NAMES
 
 
 def _base_name(path: str) -> str:
@@ -263,7 +292,11 @@ def _checked_metadata(upload: TusUpload, policy: UploadPolicy) -> dict[str, str]
         raise UploadRefusedError(400, "Uploads in parallel parts are not accepted; upload the file in one piece.")
     if upload.size_deferred:
         raise UploadRefusedError(400, "The upload must state its size when it starts.")
-    kept = {FILE_NAME: check_file_name(upload.metadata.get(FILE_NAME, ""), policy.denied_extensions)}
+    kept = {
+        FILE_NAME: check_file_name(
+            upload.metadata.get(FILE_NAME, ""), policy.denied_extensions, policy.allowed_extensions
+        )
+    }
     file_type = _optional_text(upload.metadata, FILE_TYPE, FILE_TYPE_MAX, "file type")
     sender_name = _optional_text(upload.metadata, SENDER_NAME, SENDER_NAME_MAX, "sender's name")
     sender_email = _sender_email(upload.metadata)
@@ -375,7 +408,7 @@ def record_finished(
     if stored is None:
         log.info("upload %s was on record already", upload_id)
         stored = uploads.get(upload.tusd_id) or arrived
-    mail.send({"type": "upload_received", "mail_id": notice_mail_id(upload.tusd_id), "tusd_id": upload.tusd_id})
+    mail.send(UploadReceivedMessage(mail_id=notice_mail_id(upload.tusd_id), tusd_id=upload.tusd_id))
     return stored
 
 

@@ -1,8 +1,8 @@
 """Mails about a workspace to its owner: ready, failed, expiring soon, expired. English and Dutch.
 
 Owed by the provisioning family, the reconciler and VRW's webhook: the change that owes a mail writes it into
-the workspace (`notice`), then the mail is queued as `{"type": "workspace", "event", "workspace_id",
-"mail_id"}` and struck off. The mail worker renders it from the workspace as it is when the message arrives
+the workspace (`notice`), then the mail is queued as a `WorkspaceMessage` (event, workspace_id, mail_id)
+and struck off. The mail worker renders it from the workspace as it is when the message arrives
 and sends each once (a ledger claim on `mail_id`, as for invitations), so queuing it again is harmless.
 """
 
@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast, get_args
 
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import Locale, OutgoingMail, Researcher, new_id
@@ -20,11 +21,11 @@ from chalicelib.services.mail import (
     CLAIM_LIFETIME,
     Block,
     Link,
-    MalformedMailMessageError,
     Paragraph,
     render_html,
     render_text,
 )
+from chalicelib.services.messages import WorkspaceMailEvent, WorkspaceMessage
 from chalicelib.services.ports import (
     Ledger,
     Mailer,
@@ -36,7 +37,7 @@ from chalicelib.services.ports import (
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("ready", "failed", "expiring", "expired")
+EVENTS: tuple[str, ...] = get_args(WorkspaceMailEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +105,11 @@ WORDS: Mapping[Locale, WorkspaceWords] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class WorkspaceMessage:
-    mail_id: str
-    workspace_id: str
-    event: str
-
-
-def workspace_message(workspace_id: str, event: str, mail_id: str) -> dict[str, str]:
-    """The mail queue's message asking for the `event` mail about a workspace."""
-    return {"type": "workspace", "event": event, "workspace_id": workspace_id, "mail_id": mail_id}
+def workspace_message(workspace_id: str, event: str, mail_id: str) -> WorkspaceMessage:
+    """The mail queue's message asking for the `event` mail about a workspace (one of `EVENTS`)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown workspace mail {event!r}")
+    return WorkspaceMessage(mail_id=mail_id, workspace_id=workspace_id, event=cast("WorkspaceMailEvent", event))
 
 
 def owe(event: str) -> str:
@@ -138,16 +134,6 @@ def send_owed(mail: MailQueue, workspaces: WorkspaceRepository, workspace: Works
     except ConflictError:
         log.info("workspace %s changed before its %s mail was struck off", workspace.id, event)
         return workspace
-
-
-def parse_workspace_message(message: Mapping[object, object]) -> WorkspaceMessage:
-    values = [message.get(key) for key in ("mail_id", "workspace_id", "event")]
-    if not all(isinstance(v, str) and v for v in values):
-        raise MalformedMailMessageError("workspace message without mail_id, workspace_id or event")
-    mail_id, workspace_id, event = (str(v) for v in values)
-    if event not in EVENTS:
-        raise MalformedMailMessageError(f"unknown workspace event {event!r}")
-    return WorkspaceMessage(mail_id, workspace_id, event)
 
 
 def render_workspace_mail(
@@ -179,7 +165,7 @@ def render_workspace_mail(
 
 
 def deliver_workspace_mail(
-    message: Mapping[object, object],
+    parsed: WorkspaceMessage,
     *,
     workspaces: WorkspaceRepository,
     studies: StudyRepository,
@@ -190,11 +176,6 @@ def deliver_workspace_mail(
     now: datetime,
 ) -> None:
     """Send one workspace mail, once; a mail about a workspace that moved on is not sent."""
-    try:
-        parsed = parse_workspace_message(message)
-    except MalformedMailMessageError as exc:
-        log.error("dropping a workspace mail message: %s", exc)
-        return
     workspace = workspaces.get(parsed.workspace_id)
     if workspace is None or workspace.status is WorkspaceStatus.DELETED:
         log.info("mail %s: workspace %s is gone; not sent", parsed.mail_id, parsed.workspace_id)

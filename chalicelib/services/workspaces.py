@@ -29,6 +29,7 @@ from chalicelib.services.lifecycle import (
     WorkspaceStatus,
     action_target,
 )
+from chalicelib.services.messages import ConvergeMessage
 from chalicelib.services.ports import (
     CatalogRepository,
     IdempotencyClaim,
@@ -85,9 +86,9 @@ def quota_of(study: Study, settings: WorkspaceSettings) -> Quota:
     )
 
 
-def converge_message(workspace: Workspace) -> dict[str, str]:
+def converge_message(workspace: Workspace) -> ConvergeMessage:
     """The message that asks the provisioning family to bring a workspace where its state says."""
-    return {"kind": "converge", "workspace_id": workspace.id}
+    return ConvergeMessage(workspace_id=workspace.id)
 
 
 def event_of(workspace: Workspace, previous: WorkspaceStatus | None, actor_id: str, moment: datetime) -> WorkspaceEvent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from chalicelib.logs import bound_request_id
 from chalicelib.services.invitations import InvitationSettings, Outbox, requeue_lost_links
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,9 @@ class InvitationDependencies(Protocol):
 
 
 def run_link_repair(deps: InvitationDependencies) -> list[str]:
-    """One round; what it sent again is logged for the operator (it should be rare: each is a crash)."""
-    requeued = requeue_lost_links(deps.outbox, deps.invitation_settings)
-    if requeued:
-        log.warning("invitations whose mail was never queued, sent again with a new link: %s", ", ".join(requeued))
+    """One round under a request id of its own; what it sent again is logged (it should be rare: each is a crash)."""
+    with bound_request_id(""):
+        requeued = requeue_lost_links(deps.outbox, deps.invitation_settings)
+        if requeued:
+            log.warning("invitations whose mail was never queued, sent again with a new link: %s", ", ".join(requeued))
     return requeued

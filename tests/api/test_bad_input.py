@@ -10,6 +10,7 @@ from chalice.test import Client
 from chalicelib.models.records import ResearcherRecord
 from tests.api.helpers import call, snapshot
 from tests.conftest import Person, StudyCast
+from tests.tusd import post_hook
 
 LONG = "x" * 10_000
 
@@ -56,6 +57,12 @@ BODY_CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("PATCH", "/studies/{study_id}/members/{admin_id}", {"role": "superuser"}, 422, "role"),
     ("PATCH", "/studies/{study_id}/members/{admin_id}", {"role": "owner"}, 422, "role"),
     ("PATCH", "/studies/{study_id}/members/{admin_id}", {"role": ["admin"]}, 422, "role"),
+    # One key twice means whichever the decoder keeps: refused, valid or not, on every route.
+    ("PATCH", "/studies/{study_id}/members/{admin_id}", b'{"role": "viewer", "role": "admin"}', 400, "role"),
+    ("POST", "/studies", b'{"name": "a", "name": "b"}', 400, "name"),
+    ("POST", "/studies", b'{"name": "ok", "colour": 1, "colour": 2}', 400, "colour"),
+    ("PATCH", "/me", b'{"name": "x", "settings": {"a": 1, "a": 2}}', 400, "a"),
+    ("PATCH", "/me", b'{"name": "x", "name": null}', 400, "name"),
 ]
 
 
@@ -118,6 +125,38 @@ def test_a_cursor_from_another_list_is_400(client: Client, cast: StudyCast) -> N
     status, payload, headers = call(
         client, "GET", f"/research-fields?limit=2&cursor={page['next_cursor']}", headers=cast.owner.headers
     )
+
+    assert_problem(status, payload, headers, 400)
+
+
+def test_a_cursor_replayed_by_another_caller_is_400(client: Client, cast: StudyCast) -> None:
+    """The same list (the same route and filters) for two researchers: a cursor is the caller's own."""
+    status, page, _ = call(client, "GET", "/universities?limit=2", headers=cast.owner.headers)
+    assert status == 200
+    cursor = page["next_cursor"]
+    assert cursor
+    status, _, _ = call(client, "GET", f"/universities?limit=2&cursor={cursor}", headers=cast.owner.headers)
+    assert status == 200
+
+    status, payload, headers = call(
+        client, "GET", f"/universities?limit=2&cursor={cursor}", headers=cast.viewer.headers
+    )
+
+    assert_problem(status, payload, headers, 400)
+    assert payload["errors"] == [{"field": "cursor", "message": "invalid"}]
+
+
+def test_nesting_deeper_than_the_decoder_in_a_raw_hook_field_is_400(client: Client) -> None:
+    """The tusd hook keeps `Upload` raw; a body 100k deep there once escaped the decode as a 500."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    status, payload, headers = post_hook(client, raw=b'{"Upload": ' + deep + b"}")
+
+    assert_problem(status, payload, headers, 400)
+
+
+def test_a_duplicate_key_in_a_hook_body_is_400(client: Client) -> None:
+    status, payload, headers = post_hook(client, raw=b'{"Type": "pre-create", "Type": "post-finish"}')
 
     assert_problem(status, payload, headers, 400)
 

@@ -199,7 +199,9 @@ def test_twenty_concurrent_accepts_make_exactly_one_membership(
     moment = utcnow()
     # Twenty accounts share the invited email (emails may repeat across identities); each tries at once.
     invitees = [
-        deps.researchers.add(Researcher(new_id(), email, "Same", moment, moment, identity=f"https://idp.test|{i}"))
+        deps.researchers.add(
+            Researcher(new_id(), email, "Same", moment, moment, identity=f"https://idp.test|{i}", email_verified=True)
+        )
         for i in range(20)
     ]
     invitation, _ = service.invite(

@@ -18,6 +18,7 @@ from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import LONG, assert_problem
 from tests.conftest import StudyCast
+from tests.fakes import wire
 from tests.fakes_workspaces import RecordingProvisioningQueue
 
 BOX = {"name": "Analysis box", "profile": "small", "operating_system": "ubuntu-2404"}
@@ -48,7 +49,7 @@ def test_a_request_answers_202_with_its_cost_and_is_queued(
     assert workspace["cost_estimate"] == {"per_day": 2.6, "per_month": 78.0, "currency": "EUR"}
     assert workspace["machine"]["vcpus"] == 4
     assert workspace["access"] == {"ip": None, "url": None, "username": None}
-    assert ({"kind": "converge", "workspace_id": workspace["id"]}, 0) in queue.sent
+    assert ({"type": "converge", "workspace_id": workspace["id"]}, 0) in [(wire(m), delay) for m, delay in queue.sent]
 
     status, listed, _ = call(client, "GET", f"/studies/{cast.study_id}/workspaces", headers=cast.viewer.headers)
     assert status == 200
@@ -67,7 +68,7 @@ def test_the_same_idempotency_key_returns_the_first_answer(
 
     assert (first[0], again[0]) == (202, 202)
     assert again[1]["id"] == first[1]["id"]
-    assert sum(1 for m, _ in queue.sent if m["workspace_id"] == first[1]["id"]) == 1
+    assert sum(1 for m, _ in queue.sent if m.workspace_id == first[1]["id"]) == 1
     assert other[0] == 409
 
 

@@ -49,6 +49,7 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dependencie
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         monkeypatch.setenv(variable, name)
     monkeypatch.delenv("SESSION_SIGNING_KEY")
+    monkeypatch.delenv("OIDC_CLIENT_SECRET", raising=False)  # the local stage's plain value would win over SSM
     secretsmanager = boto3.client("secretsmanager", region_name=REGION)
     with contextlib.suppress(secretsmanager.exceptions.ResourceExistsException):  # an earlier test made it
         secretsmanager.create_secret(Name=VRW_SECRET_ID, SecretString=VRW_SECRET)

@@ -252,3 +252,23 @@ def test_the_template_gives_every_output_the_deploy_writes(aws: None, monkeypatc
     assert set(STAGE_OUTPUTS.values()) <= set(outputs)
     assert outputs["TablePrefix"] == "vre-dev-"
     assert outputs["MailQueueUrl"].endswith("/vre-dev-mail")
+
+
+def test_the_log_groups_and_the_alarm_topic_are_encrypted_with_the_stages_key_which_cloudwatch_may_use() -> None:
+    (key_id,) = of_type("AWS::KMS::Key")
+    for name, group in of_type("AWS::Logs::LogGroup").items():
+        assert group["Properties"].get("KmsKeyId") == {"Fn::GetAtt": [key_id, "Arn"]}, name
+    for name, topic in of_type("AWS::SNS::Topic").items():
+        assert topic["Properties"].get("KmsMasterKeyId") == {"Ref": key_id}, name
+    key = resources()[key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    principals = [statement["Principal"] for statement in key["KeyPolicy"]["Statement"]]
+    assert {"Service": "cloudwatch.amazonaws.com"} in principals
+    assert {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}} in principals
+
+
+def test_every_checkov_skip_in_the_template_gives_its_reason() -> None:
+    for name, resource in resources().items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["id"].startswith("CKV_"), name
+            assert len(skip.get("comment", "")) > 20, f"{name} skips {skip['id']} without a reason"

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import pytest
 import requests
@@ -305,8 +305,10 @@ def test_the_vrw_hook_takes_only_events_signed_with_the_stages_secret(stack: Run
 
 def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: requests.Session) -> str:
     """The whole login as the browser and the frontend drive it; returns the login code."""
-    # The provider's form asks for a subject only; the claims it sends are set for that subject first.
-    claimed = browser.put(f"{stack.oidc}/users/{quote(subject, safe='')}", json=claims, timeout=REQUEST_TIMEOUT_SECONDS)
+    # The provider's form asks for a subject only; the user and its claims are added at its admin route first.
+    claimed = browser.put(
+        f"{stack.oidc}/_admin/users/{quote(subject, safe='')}", json={"claims": claims}, timeout=REQUEST_TIMEOUT_SECONDS
+    )
     assert claimed.status_code == 204, claimed.text
 
     start = browser.get(
@@ -314,7 +316,7 @@ def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: r
     )
     assert start.status_code == 302, start.text
     authorize = start.headers["Location"]
-    assert authorize.startswith(f"{stack.oidc}/oauth2/authorize?")
+    assert authorize.startswith(f"{stack.oidc}/auth?")
     asked = parse_qs(urlsplit(authorize).query)
     assert asked["response_type"] == ["code"]
     assert asked["code_challenge_method"] == ["S256"]
@@ -323,9 +325,8 @@ def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: r
     form = browser.get(authorize, timeout=REQUEST_TIMEOUT_SECONDS)
     assert form.status_code == 200, form.text
     assert 'name="sub"' in form.text
-    signed_in = browser.post(authorize, data={"sub": subject}, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
-    assert signed_in.status_code == 302, signed_in.text
-    callback = signed_in.headers["Location"]
+    signed_in = browser.post(form.url, data={"sub": subject}, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
+    callback = follow_provider(browser, signed_in, f"{stack.api}/auth/callback?")
     assert callback.startswith(f"{stack.api}/auth/callback?")
     assert parse_qs(urlsplit(callback).query)["state"] == asked["state"]
 
@@ -335,6 +336,17 @@ def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: r
     assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{FRONTEND_URL}/studies"
     (login_code,) = parse_qs(landing.query)["login_code"]
     return login_code
+
+
+def follow_provider(browser: requests.Session, answer: requests.Response, until: str) -> str:
+    """Follow the provider's own redirects (login, consent, resume) until one leaves for `until`."""
+    for _ in range(6):
+        assert answer.status_code in (302, 303), answer.text
+        location = urljoin(answer.url, answer.headers["Location"])
+        if location.startswith(until):
+            return location
+        answer = browser.get(location, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
+    pytest.fail(f"the provider never redirected to {until}")
 
 
 def session_token(stack: RunningStack, login_code: str) -> requests.Response:

@@ -193,7 +193,8 @@ def test_a_bad_file_name_is_refused_with_a_reason_and_audited(
 
 
 @pytest.mark.parametrize(
-    "filename", ["presentation.pdf", "résumé.docx", "data.tar.gz", "README", ".bashrc", "shell.sh.txt", "x.command"]
+    "filename",
+    ["presentation.pdf", "résumé.docx", "data.tar.gz", "README", ".bashrc", "shell.sh.txt", "x.commands", "scan.img"],
 )
 def test_an_allowed_file_name_is_accepted(client: Client, cast: StudyCast, filename: str) -> None:
     status, answer, _ = post_hook(client, pre_create(upload_code(client, cast), filename))

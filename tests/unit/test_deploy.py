@@ -73,6 +73,7 @@ class FakeChalice:
         self.environment = json.loads((chalice / "config.json").read_text())["stages"][stage]["environment_variables"]
         if self.exit_code:
             return self.exit_code
+        self._rest_api(chalice, stage)
         iam = boto3.client("iam", region_name=REGION)
         functions = boto3.client("lambda", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
@@ -97,6 +98,29 @@ class FakeChalice:
                 )
         return 0
 
+    @staticmethod
+    def _rest_api(chalice: Path, stage: str) -> None:
+        """The rest API and its stage, recorded in .chalice/deployed/<stage>.json as Chalice records it."""
+        deployed = chalice / "deployed" / f"{stage}.json"
+        if deployed.exists():
+            return
+        apigateway = boto3.client("apigateway", region_name=REGION)
+        api_id = apigateway.create_rest_api(name=app.app_name)["id"]
+        root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+        apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE")
+        apigateway.put_integration(
+            restApiId=api_id,
+            resourceId=root,
+            httpMethod="ANY",
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri="arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/fn/invocations",
+        )
+        apigateway.create_deployment(restApiId=api_id, stageName="api")
+        deployed.parent.mkdir(exist_ok=True)
+        record = {"resources": [{"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api_id}]}
+        deployed.write_text(json.dumps(record))
+
 
 def deployment(project: Path, chalice: FakeChalice, stage: str = "dev", alarm_email: str | None = None) -> Deployment:
     return Deployment(
@@ -116,7 +140,20 @@ def stage_environment(project: Path, stage: str = "dev") -> dict[str, str]:
 
 
 def mail_mappings(stage: str = "dev") -> list[Any]:
-    name = lambda_name(app.app_name, stage, "deliver_mail")
+    return function_mappings("deliver_mail", stage)
+
+
+def api_throttling(project: Path, stage: str = "dev") -> dict[str, Any]:
+    """The `*/*` method settings' throttling of the API's stage, as API Gateway reports it."""
+    deployed = json.loads((project / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    api_id = deployed["resources"][0]["rest_api_id"]
+    settings = boto3.client("apigateway", region_name=REGION).get_stage(restApiId=api_id, stageName="api")
+    every = settings["methodSettings"]["*/*"]
+    return {key: every[key] for key in ("throttlingRateLimit", "throttlingBurstLimit")}
+
+
+def function_mappings(handler: str, stage: str = "dev") -> list[Any]:
+    name = lambda_name(app.app_name, stage, handler)
     return list(
         boto3.client("lambda", region_name=REGION).list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
     )
@@ -160,6 +197,19 @@ def test_a_first_deploy_runs_every_step(account: str, project: Path) -> None:
     # AND the mail function reports its failed records one by one
     (mapping,) = mail_mappings()
     assert mapping["FunctionResponseTypes"] == [BATCH_ITEM_FAILURES]
+    # AND neither worker can take more than its share of concurrency, nor the API more than its rate
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    (provisioning,) = function_mappings("provision_workspaces")
+    assert provisioning["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert api_throttling(project) == {"throttlingRateLimit": 20.0, "throttlingBurstLimit": 40}
+    # AND the stage logs its requests by resource path, never the query string that carries tusd's secret
+    deployed = json.loads((project / ".chalice" / "deployed" / "dev.json").read_text())
+    api_id = deployed["resources"][0]["rest_api_id"]
+    stage = boto3.client("apigateway", region_name=REGION).get_stage(restApiId=api_id, stageName="api")
+    access = stage["accessLogSettings"]
+    assert access["destinationArn"].endswith(":log-group:/aws/apigateway/vre-broker-dev-access")
+    assert "$context.resourcePath" in access["format"]
+    assert "$context.path" not in access["format"]
     # AND the reference data is there
     items = boto3.client("dynamodb", region_name=REGION).query(
         TableName="vre-dev-reference",
@@ -173,7 +223,7 @@ def test_a_first_deploy_runs_every_step(account: str, project: Path) -> None:
         "==> 2/6 stack outputs into .chalice/config.json",
         "==> 3/6 IAM policies",
         "==> 4/6 chalice deploy --stage dev",
-        f"==> 5/6 {BATCH_ITEM_FAILURES} on the SQS event source mappings",
+        f"==> 5/6 {BATCH_ITEM_FAILURES} and maximum concurrency on the SQS event source mappings; throttling",
         "==> 6/6 reference data",
     ]
 
@@ -362,3 +412,53 @@ def test_the_stack_outputs_replace_the_placeholders_and_keep_everything_else(pro
     assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
     with pytest.raises(DeployError, match="MailQueueUrl"):
         run.write_environment({"TablePrefix": "vre-dev-"})
+
+
+def test_a_changed_maximum_concurrency_is_applied_on_the_next_deploy(account: str, project: Path) -> None:
+    # GIVEN a deployed stage
+    deployment(project, FakeChalice(), alarm_email="ops@uni.example").run()
+    # WHEN config.json raises the mail worker's maximum concurrency and the API's rate, and the stage is deployed
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    config["stages"]["dev"]["lambda_functions"]["deliver_mail"]["sqs_maximum_concurrency"] = 3
+    config["stages"]["dev"]["api_throttling"] = {"rate_limit": 7, "burst_limit": 9}
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    again = deployment(project, FakeChalice())
+    again.run()
+    # THEN the mapping and the stage carry the new limits, and the unchanged mapping is left alone
+    (mapping,) = mail_mappings()
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 3}
+    assert api_throttling(project) == {"throttlingRateLimit": 7.0, "throttlingBurstLimit": 9}
+    said = output_of(again)
+    assert "vre-broker-dev-deliver_mail <- vre-dev-mail: turned on, maximum concurrency 3" in said
+    assert "vre-broker-dev-provision_workspaces <- vre-dev-provisioning: already on, maximum concurrency 2" in said
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("sqs_maximum_concurrency", 1),
+        ("sqs_maximum_concurrency", "5"),
+        ("api_throttling", {"rate_limit": 10}),
+        ("api_throttling", {"rate_limit": 0, "burst_limit": 5}),
+    ],
+)
+def test_a_limit_config_json_gets_wrong_is_refused_with_its_name(project: Path, setting: str, value: object) -> None:
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    if setting == "api_throttling":
+        config["stages"]["dev"]["api_throttling"] = value
+    else:
+        config["stages"]["dev"]["lambda_functions"]["deliver_mail"][setting] = value
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    run = deployment(project, FakeChalice())
+    with pytest.raises(DeployError, match=setting.split("_")[0]):
+        run.maximum_concurrency() if setting.startswith("sqs") else run.throttling()
+
+
+def test_every_deployed_stage_limits_its_workers_and_its_api() -> None:
+    config = json.loads(CHALICE_CONFIG.read_text())
+    for stage in ("dev", "prod"):
+        functions = config["stages"][stage]["lambda_functions"]
+        for handler in sqs_handlers(app, stage):
+            assert functions[handler.name]["sqs_maximum_concurrency"] >= 2
+            assert functions[handler.name]["sqs_maximum_concurrency"] <= functions[handler.name]["reserved_concurrency"]
+        assert set(config["stages"][stage]["api_throttling"]) == {"rate_limit", "burst_limit"}

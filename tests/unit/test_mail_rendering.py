@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chalicelib.services.domain import Invitation, InvitationStatus, Locale, Researcher, Role, Study
-from chalicelib.services.mail import (
-    AnswerMessage,
-    InvitationMessage,
-    MalformedMailMessageError,
-    accept_link,
-    invitee_locale,
-    parse_message,
-    render_answer,
-    render_invitation,
-)
+from chalicelib.services.mail import accept_link, invitee_locale, render_answer, render_invitation
+from chalicelib.services.messages import AnswerMessage, InvitationMessage, MalformedMessageError, decode_mail
 
 FRONTEND_URL = "https://vre.example.org"
 TOKEN = "Zm9vYmFyLXRva2VuLTI1Ni1iaXRzLW9mLXJhbmRvbW5lc3M"
@@ -229,12 +222,15 @@ def test_the_invitee_language_wins_and_the_inviter_language_is_the_fallback() ->
 
 
 def test_messages_are_parsed_into_what_they_ask_for() -> None:
-    assert parse_message({"type": "invitation", "mail_id": "m", "invitation_id": "i", "token": "t"}) == (
-        InvitationMessage("m", "i", "t")
+    assert decode_mail(json.dumps({"type": "invitation", "mail_id": "m", "invitation_id": "i", "token": "t"})) == (
+        InvitationMessage(mail_id="m", invitation_id="i", token="t")
     )
-    assert parse_message(
-        {"type": "invitation_answered", "mail_id": "m", "invitation_id": "i", "answer": "declined"}
-    ) == AnswerMessage("m", "i", InvitationStatus.DECLINED)
+    answer = decode_mail(
+        json.dumps({"type": "invitation_answered", "mail_id": "m", "invitation_id": "i", "answer": "declined"})
+    )
+    assert answer == AnswerMessage(mail_id="m", invitation_id="i", answer="declined")
+    assert isinstance(answer, AnswerMessage)
+    assert answer.status is InvitationStatus.DECLINED
 
 
 @pytest.mark.parametrize(
@@ -253,5 +249,5 @@ def test_messages_are_parsed_into_what_they_ask_for() -> None:
     ],
 )
 def test_malformed_messages_are_recognised(message: object) -> None:
-    with pytest.raises(MalformedMailMessageError):
-        parse_message(message)
+    with pytest.raises(MalformedMessageError):
+        decode_mail(json.dumps(message))

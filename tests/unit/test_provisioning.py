@@ -12,8 +12,10 @@ import pytest
 from chalicelib.services.cloud import CloudError, ServerStatus
 from chalicelib.services.domain import PageRequest
 from chalicelib.services.lifecycle import Action, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import CheckMessage, ConvergeMessage, MailMessage
 from chalicelib.services.provisioning import cloud_init, handle_message
 from chalicelib.services.workspaces import converge_message
+from tests.fakes import wire
 from tests.unit.workspace_lab import Lab
 
 S = WorkspaceStatus
@@ -121,7 +123,7 @@ def test_retryable_failures_back_off_through_the_queue_then_succeed(lab: Lab) ->
     lab.cloud.fail_next(TIMEOUT, TIMEOUT)
     lab.run()
     assert lab.status(workspace) is S.RUNNING
-    delays = [delay for message, delay in lab.queue.sent if message["kind"] == "check"]
+    delays = [delay for message, delay in lab.queue.sent if message.type == "check"]
     assert delays[:2] == [10, 20]
 
 
@@ -253,11 +255,11 @@ def test_retry_after_a_failure_makes_a_new_server(lab: Lab) -> None:
 
 
 def test_a_message_for_an_unknown_workspace_or_an_old_check_is_dropped(lab: Lab) -> None:
-    handle_message(lab.family, {"kind": "converge", "workspace_id": "nope"}, now=lab.clock)
+    handle_message(lab.family, ConvergeMessage(workspace_id="nope"), now=lab.clock)
     workspace = lab.request()
     lab.run()
     before = list(lab.cloud.calls)
-    handle_message(lab.family, {"kind": "check", "workspace_id": workspace.id, "token": "old"}, now=lab.clock)
+    handle_message(lab.family, CheckMessage(workspace_id=workspace.id, token="old"), now=lab.clock)
     assert lab.cloud.calls == before
 
 
@@ -300,10 +302,10 @@ class DyingMail:
         self.failing = True
         self.messages: list[dict[str, str]] = []
 
-    def send(self, message: dict[str, str]) -> None:
+    def send(self, message: MailMessage) -> None:
         if self.failing:
             raise RuntimeError("the function was killed before the mail was queued")
-        self.messages.append(dict(message))
+        self.messages.append(wire(message))
 
 
 def test_a_mail_owed_when_a_crash_stopped_its_queuing_is_queued_by_the_reconciler_once(lab: Lab) -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.errors import ValidationError
 from chalicelib.services.domain import Locale, Researcher
-from chalicelib.services.researchers import ensure_researcher, normalise_email, update_profile
+from chalicelib.services.emails import normalise_email
+from chalicelib.services.researchers import ensure_researcher, update_profile
 from tests.fakes import FakeBroker
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -9,13 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib.services.domain import Locale, Researcher, Study, Upload, UploadStatus
-from chalicelib.services.mail import (
-    MalformedMailMessageError,
-    UploadReceivedMessage,
-    parse_message,
-    render_upload_received,
-    uploads_link,
-)
+from chalicelib.services.mail import render_upload_received, uploads_link
+from chalicelib.services.messages import MalformedMessageError, UploadReceivedMessage, decode_mail
 
 MOMENT = datetime(2026, 3, 1, 9, 5, tzinfo=UTC)
 FRONTEND_URL = "https://vre.example.org/"
@@ -84,9 +80,9 @@ def test_the_link_is_the_frontends_never_a_requests() -> None:
 
 
 def test_the_queued_message_parses() -> None:
-    parsed = parse_message({"type": "upload_received", "mail_id": "m", "tusd_id": "s/u"})
+    parsed = decode_mail(json.dumps({"type": "upload_received", "mail_id": "m", "tusd_id": "s/u"}))
 
-    assert parsed == UploadReceivedMessage("m", "s/u")
+    assert parsed == UploadReceivedMessage(mail_id="m", tusd_id="s/u")
 
 
 @pytest.mark.parametrize(
@@ -98,5 +94,5 @@ def test_the_queued_message_parses() -> None:
     ],
 )
 def test_a_malformed_upload_message_is_refused(message: dict[str, object]) -> None:
-    with pytest.raises(MalformedMailMessageError):
-        parse_message(message)
+    with pytest.raises(MalformedMessageError):
+        decode_mail(json.dumps(message))

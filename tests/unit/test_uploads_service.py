@@ -10,6 +10,7 @@ import pytest
 from chalicelib.config import load_settings
 from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
 from chalicelib.services.domain import Outcome, PageRequest, Role, Study, UploadStatus, new_id, new_upload_code
+from chalicelib.services.messages import MailMessage
 from chalicelib.services.uploads import (
     FILE_NAME,
     SENDER_EMAIL,
@@ -29,7 +30,7 @@ from chalicelib.services.uploads import (
     study_for_code,
     valid_text,
 )
-from tests.fakes import FakeBroker, InMemoryStudies
+from tests.fakes import FakeBroker, InMemoryStudies, wire
 
 DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
 POLICY = UploadPolicy(denied_extensions=DENIED, max_bytes=1000)
@@ -39,8 +40,8 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.messages: list[dict[str, str]] = []
 
-    def send(self, message: dict[str, str]) -> None:
-        self.messages.append(message)
+    def send(self, message: MailMessage) -> None:
+        self.messages.append(wire(message))
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_the_deny_list_comes_from_the_settings_in_any_spelling() -> None:
     settings = load_settings({"DISALLOWED_EXTENSIONS": " EXE, .Sh ,,ps1 "})
 
     assert settings.denied_extensions == frozenset({"exe", "sh", "ps1"})
-    assert load_settings({}).denied_extensions == DENIED
+    assert load_settings({}).denied_extensions >= DENIED
     with pytest.raises(UploadRefusedError):
         check_file_name("run.PS1", settings.denied_extensions)
     assert check_file_name("run.bat", settings.denied_extensions) == "run.bat"
@@ -364,3 +365,112 @@ def test_a_disabled_member_may_not_list(broker: FakeBroker, study: Study) -> Non
 
     with pytest.raises(AuthenticationError):
         list_uploads(broker.access(member, study), broker.uploads, PageRequest())
+
+
+# What Windows and macOS run on a double click ------------------------------------------------------------
+
+DEFAULTS = load_settings({}).denied_extensions
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "run.cmd",
+        "screen.scr",
+        "old.pif",
+        "setup.msi",
+        "tool.ps1",
+        "macro.vbs",
+        "page.js",
+        "app.hta",
+        "lib.jar",
+        "link.url",
+        "disk.iso",
+        "letter.docm",
+        "sheet.xlsm",
+        "slides.pptm",
+        "Tool.app",
+        "image.dmg",
+        "installer.pkg",
+        "script.command",
+        "a.ExE",
+        "a.exe.",
+        "a.exe ",
+        "a.e\u200bxe",
+        "a.ex\u00ade",
+        "a\u200d.bat",
+        "data.csv.\ufeffcmd",
+    ],
+)
+def test_the_default_deny_list_refuses_what_a_double_click_runs(name: str) -> None:
+    with pytest.raises(UploadRefusedError) as refused:
+        check_file_name(name, DEFAULTS)
+
+    assert refused.value.status == 415
+
+
+@pytest.mark.parametrize("name", ["data.csv", "scan.tiff", "notes.docx", "table.xlsx", "archive.tar.gz", "readme"])
+def test_the_default_deny_list_keeps_research_data(name: str) -> None:
+    assert check_file_name(name, DEFAULTS) == name
+
+
+def test_format_characters_are_removed_from_the_kept_name() -> None:
+    assert check_file_name("da\u200bta\u00ad.csv", DEFAULTS) == "data.csv"
+
+
+def test_a_bidirectional_override_is_still_refused_rather_than_stripped() -> None:
+    with pytest.raises(UploadRefusedError) as refused:
+        check_file_name("a\u202egpj.exe", DEFAULTS)
+
+    assert refused.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CON",
+        "con.txt",
+        "PRN.csv",
+        "aux",
+        "NUL.tar.gz",
+        "com1",
+        "COM9.log",
+        "lpt1",
+        "Lpt9.pdf",
+        "COM\u00b9.txt",
+        "nul .txt",
+        "c\u200bon.txt",
+    ],
+)
+def test_windows_device_names_are_refused_with_any_extension(name: str) -> None:
+    with pytest.raises(UploadRefusedError) as refused:
+        check_file_name(name, DENIED)
+
+    assert refused.value.status == 400
+    assert "device name" in refused.value.reason
+
+
+@pytest.mark.parametrize("name", ["console.txt", "com10.txt", "lpt.csv", "nullable.csv", "com0.txt", "auxiliary"])
+def test_names_that_only_start_like_a_device_are_kept(name: str) -> None:
+    assert check_file_name(name, DENIED) == name
+
+
+def test_an_allow_list_wins_over_the_deny_list() -> None:
+    settings = load_settings({"ALLOWED_EXTENSIONS": "CSV, .tsv", "DISALLOWED_EXTENSIONS": "csv"})
+    allowed = settings.allowed_extensions_set
+
+    assert allowed == frozenset({"csv", "tsv"})
+    assert check_file_name("data.CSV", settings.denied_extensions, allowed) == "data.CSV"
+    for name in ("notes.pdf", "readme", "run.exe"):
+        with pytest.raises(UploadRefusedError) as refused:
+            check_file_name(name, settings.denied_extensions, allowed)
+        assert refused.value.status == 415
+        assert ".csv" in refused.value.reason
+
+
+def test_pre_create_applies_the_allow_list(broker: FakeBroker, study: Study) -> None:
+    policy = replace(POLICY, allowed_extensions=frozenset({"csv"}))
+    refused = admit(offer(study.upload_code, "notes.pdf"), broker.studies, policy, now=broker.clock)
+    accepted = admit(offer(study.upload_code, "data.csv"), broker.studies, policy, now=broker.clock)
+
+    assert (refused.accepted, refused.status, accepted.accepted) == (False, 415, True)

@@ -21,6 +21,7 @@ from chalicelib.services import workspaces as service
 from chalicelib.services.catalog import CatalogKind, read, resolve, validate_item
 from chalicelib.services.domain import Outcome, Role
 from chalicelib.services.lifecycle import Action, Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import ConvergeMessage
 from chalicelib.services.reconciler import reconcile
 from tests.unit.workspace_lab import Lab
 
@@ -43,7 +44,7 @@ def test_a_request_is_stored_with_its_machine_cost_and_expiry_and_queued(lab: La
     estimate = service.cost_estimate(workspace, lab.settings)
     assert (estimate.per_day, estimate.per_month) == (Decimal("2.60"), Decimal("78.00"))
     assert workspace.expires_at == workspace.created_at + timedelta(days=90)
-    assert lab.queue.sent == [({"kind": "converge", "workspace_id": workspace.id}, 0)]
+    assert lab.queue.sent == [(ConvergeMessage(workspace_id=workspace.id), 0)]
     assert lab.workspaces.audit[-1].action == "workspace.requested"
 
 

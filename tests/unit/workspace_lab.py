@@ -9,10 +9,11 @@ from typing import Any
 from chalicelib.services import workspaces as service
 from chalicelib.services.domain import Researcher, Role, Study
 from chalicelib.services.lifecycle import Action, Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import MailMessage
 from chalicelib.services.provisioning import Family, handle_message
 from chalicelib.services.reconciler import Report, reconcile
 from chalicelib.services.vrw import Inbox
-from tests.fakes import FakeBroker, TickingClock
+from tests.fakes import FakeBroker, TickingClock, wire
 from tests.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspaces, RecordingProvisioningQueue
 
 
@@ -20,8 +21,8 @@ from tests.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspace
 class RecordingMail:
     messages: list[dict[str, str]] = field(default_factory=list)
 
-    def send(self, message: dict[str, str]) -> None:
-        self.messages.append(dict(message))
+    def send(self, message: MailMessage) -> None:
+        self.messages.append(wire(message))
 
     def events_for(self, workspace_id: str) -> list[str]:
         return [m["event"] for m in self.messages if m.get("workspace_id") == workspace_id]

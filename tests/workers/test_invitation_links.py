@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.services.domain import Invitation, MailStatus, PageRequest, Role, utcnow
 from chalicelib.services.invitations import UNQUEUED_AFTER, Outbox, accept, invite
+from chalicelib.services.messages import MailMessage
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.invitation_links import run_link_repair
 from tests.conftest import Person, RecordingMailQueue, StudyCast
@@ -18,7 +19,7 @@ from tests.conftest import Person, RecordingMailQueue, StudyCast
 class DeadQueue:
     """The mail queue of a function that dies right after the invitation was written."""
 
-    def send(self, message: dict[str, str]) -> None:
+    def send(self, message: MailMessage) -> None:
         raise RuntimeError("killed before the mail was queued")
 
 

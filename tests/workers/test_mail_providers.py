@@ -16,6 +16,7 @@ from chalicelib.providers.mail import SesMailer
 from chalicelib.providers.queues import SqsMailQueue
 from chalicelib.services.domain import OutgoingMail
 from chalicelib.services.mail import MailDeliveryError
+from chalicelib.services.messages import InvitationMessage
 from chalicelib.wiring import Dependencies
 
 if TYPE_CHECKING:
@@ -63,19 +64,25 @@ def sent_requests(ses: SESClient) -> list[dict[str, Any]]:
 
 def test_the_queue_posts_the_message_as_json(deps: Dependencies, sqs: SQSClient, queue_url: str) -> None:
     queue = SqsMailQueue(msgspec.structs.replace(deps.settings, mail_queue_url=queue_url))
-    message = {"type": "invitation", "mail_id": "m1", "invitation_id": "i1", "token": "t"}
+    message = InvitationMessage(mail_id="m1", invitation_id="i1", token="t", request_id="r1")
 
     queue.send(message)
 
     (received,) = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)["Messages"]
-    assert json.loads(received["Body"]) == message
+    assert json.loads(received["Body"]) == {
+        "type": "invitation",
+        "mail_id": "m1",
+        "invitation_id": "i1",
+        "token": "t",
+        "request_id": "r1",
+    }
 
 
 def test_the_queue_needs_its_url(deps: Dependencies) -> None:
     queue = SqsMailQueue(msgspec.structs.replace(deps.settings, mail_queue_url=None))
 
     with pytest.raises(ConfigurationError, match="MAIL_QUEUE_URL"):
-        queue.send({"type": "invitation"})
+        queue.send(InvitationMessage(mail_id="m1", invitation_id="i1", token="t"))
 
 
 def test_the_mailer_sends_from_the_no_reply_address_with_both_bodies_and_reply_to(

@@ -39,6 +39,7 @@ from chalicelib.services.domain import (
     utcnow,
 )
 from chalicelib.services.mail import MailDeliveryError, deliver
+from chalicelib.services.messages import InvitationMessage, Message, encode
 from chalicelib.services.ports import (
     InvitationRepository,
     Ledger,
@@ -136,13 +137,8 @@ class Scene:
 
 def invitation_message(
     invitation: Invitation, *, token: str = "the-raw-token", mail_id: str | None = None
-) -> dict[str, str]:
-    return {
-        "type": "invitation",
-        "mail_id": mail_id or invitation.mail_id,
-        "invitation_id": invitation.id,
-        "token": token,
-    }
+) -> InvitationMessage:
+    return InvitationMessage(mail_id=mail_id or invitation.mail_id, invitation_id=invitation.id, token=token)
 
 
 def record(body: object, *, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
@@ -150,7 +146,7 @@ def record(body: object, *, message_id: str | None = None, receive_count: int = 
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": uuid.uuid4().hex,
-        "body": body if isinstance(body, str) else json.dumps(body),
+        "body": body if isinstance(body, str) else encode(body) if isinstance(body, Message) else json.dumps(body),
         "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1700000000000"},
         "messageAttributes": {},
         "md5OfBody": "",
@@ -530,7 +526,7 @@ def test_the_pump_passes_the_receive_count_so_the_last_try_marks_the_mail_failed
         )
     )
     invitation = scene.invite()
-    sqs.send_message(QueueUrl=app_subscription.queue_url, MessageBody=json.dumps(invitation_message(invitation)))
+    sqs.send_message(QueueUrl=app_subscription.queue_url, MessageBody=encode(invitation_message(invitation)))
 
     # WHEN the message is received once, fails, and is received again
     first = process_batch(sqs, app_subscription, wait_seconds=0)

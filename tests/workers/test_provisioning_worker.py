@@ -4,6 +4,7 @@ to the local OpenStack with its fault knobs turned up."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -14,9 +15,12 @@ from typing import Any
 import pytest
 from chalice.app import SQSEvent
 
+from chalicelib.logs import bound_request_id, current_request_id
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
 from chalicelib.services import workspaces as service
+from chalicelib.services.cloud import CloudError, CloudServer, ServerSpec
 from chalicelib.services.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.messages import ProvisioningMessage, encode
 from chalicelib.services.provisioning import Family, handle_message
 from chalicelib.services.reconciler import reconcile
 from chalicelib.wiring import Dependencies
@@ -66,7 +70,7 @@ def test_a_batch_drops_what_can_never_succeed_and_reports_what_failed(deps: Depe
     )
 
     class Exploding(RecordingProvisioningQueue):
-        def send(self, message: dict[str, str], *, delay_seconds: int = 0) -> None:
+        def send(self, message: ProvisioningMessage, *, delay_seconds: int = 0) -> None:
             raise RuntimeError("SQS is down")
 
     broken = Family(family.workspaces, family.cloud, Exploding(), family.mail, family.settings)
@@ -193,7 +197,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_duplicates_n
         )
         for n in range(5)
     ]
-    batch = sqs_event(*(json.dumps(message) for message in queue.take()))
+    batch = sqs_event(*(encode(message) for message in queue.take()))
     real_create = cloud.create_server
     creates = 0
 
@@ -219,10 +223,77 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_duplicates_n
     cloud.create_server = real_create  # type: ignore[method-assign]
     assert handle_provisioning_batch(batch, Wired(family)) == {"batchItemFailures": []}
     while waiting := queue.take():
-        handle_provisioning_batch(sqs_event(*(json.dumps(m) for m in waiting)), Wired(family))
+        handle_provisioning_batch(sqs_event(*(encode(m) for m in waiting)), Wired(family))
 
     for workspace in made:
         stored = deps.workspaces.get(workspace.id)
         assert stored is not None
         assert stored.status is S.RUNNING
         assert len(cloud.servers_of(workspace.id)) == 1
+
+
+def test_the_checks_a_step_queues_keep_the_request_id_of_the_message_that_began_it(
+    deps: Dependencies, cast: StudyCast, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a workspace requested in an API request with id api-request-0001
+    queue = RecordingProvisioningQueue()
+    family = Family(deps.workspaces, FakeCloud(), queue, RecordingMailQueue(), WorkspaceSettings())
+    with bound_request_id("api-request-0001"):
+        service.request_workspace(
+            deps.access.load(cast.contributor.id, "none#none", cast.study_id),
+            deps.studies,
+            deps.catalog,
+            deps.workspaces,
+            queue,
+            family.settings,
+            service.WorkspaceRequest(name="Box", profile="small", operating_system="rocky-9"),
+        )
+    (converge,) = queue.take()
+    assert converge.request_id == "api-request-0001"
+
+    # WHEN the worker takes the step (outside any request of its own)
+    caplog.set_level(logging.INFO, logger="chalicelib.metrics")
+    handle_provisioning_batch(sqs_event(encode(converge)), Wired(family))
+
+    # THEN the check it queued for later carries the same id, and so does the step's metric line
+    (check,) = queue.take()
+    assert (check.type, check.request_id) == ("check", "api-request-0001")
+    assert current_request_id() == ""
+
+
+def test_provisioning_outcomes_are_counted_by_action(
+    deps: Dependencies, cast: StudyCast, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a workspace whose create is refused by the cloud once, then works
+    cloud, queue = FakeCloud(), RecordingProvisioningQueue()
+    settings = WorkspaceSettings(first_check=timedelta(0), check_interval=timedelta(0))
+    family = Family(deps.workspaces, cloud, queue, RecordingMailQueue(), settings)
+    service.request_workspace(
+        deps.access.load(cast.contributor.id, "none#none", cast.study_id),
+        deps.studies,
+        deps.catalog,
+        deps.workspaces,
+        queue,
+        settings,
+        service.WorkspaceRequest(name="Box", profile="small", operating_system="rocky-9"),
+    )
+    real_create = cloud.create_server
+    refusals = iter([CloudError("Nova is busy", retryable=True)])
+
+    def flaky(spec: ServerSpec) -> CloudServer:
+        error = next(refusals, None)
+        if error is not None:
+            raise error
+        return real_create(spec)
+
+    cloud.create_server = flaky  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="chalicelib.metrics")
+
+    # WHEN the worker runs until the workspace is at rest
+    while waiting := queue.take():
+        handle_provisioning_batch(sqs_event(*(encode(m) for m in waiting)), Wired(family))
+
+    # THEN one retried and one succeeded create were counted, as EMF documents
+    counted = [r for r in caplog.records if r.name == "chalicelib.metrics"]
+    names = [(next(m["Name"] for m in r._aws["CloudWatchMetrics"][0]["Metrics"]), r.Action) for r in counted]  # type: ignore[attr-defined]
+    assert names == [("WorkspaceStepRetried", "create"), ("WorkspaceStepSucceeded", "create")]

@@ -8,9 +8,11 @@ of the local stack sees the same settings and talks to the same moto server.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
@@ -31,6 +33,20 @@ DEFAULT_OPENSTACK_PORT = 9500
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local-stack"
 # Where the local identity provider sends the browser back to; the broker's `/auth/callback` route.
 CALLBACK_PATH = "/auth/callback"
+# Settings the caller's environment gives that win over the stage's and the stack's own (README: "settings,
+# not code changes"): the identity provider and this client at it, where the browser lands, the cloud's name.
+CALLER_SETTINGS = (
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_REDIRECT_URI",
+    "OIDC_SCOPES",
+    "FRONTEND_URL",
+    "OPENSTACK_CLOUD",
+)
+# Names the caller set from CALLER_SETTINGS, comma-separated: `chalice local` applies the stage's variables
+# over its environment, and puts these back (`keep_caller_settings`).
+CALLER_SETTINGS_VARIABLE = "VRE_CALLER_SETTINGS"
 # The settings that name infrastructure, by the template output that holds each one's value.
 OUTPUT_VARIABLES = {"MAIL_QUEUE_URL": "MailQueueUrl", "PROVISIONING_QUEUE_URL": "ProvisioningQueueUrl"}
 # Credentials that could reach a real account; the stack drops them so nothing it runs can.
@@ -123,8 +139,8 @@ def stack_environment(
     its identity provider and its OpenStack (or the clouds.yaml `VRE_OPENSTACK_CLOUDS_YAML` names).
 
     The stage's variables override the caller's, as `chalice local` does, so the API and the
-    processes beside it agree on settings. `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET` are not
-    here: the provider assigns them when the stack registers the broker (`LocalClient.environment`).
+    processes beside it agree on settings; except `CALLER_SETTINGS`, where a non-empty value from the
+    caller wins (an `OIDC_ISSUER` of the caller's means the stack starts no provider of its own).
     """
     variables = {
         name: value
@@ -145,7 +161,40 @@ def stack_environment(
             "OS_CLIENT_CONFIG_FILE": str(real_clouds_yaml(environ) or ports.clouds_yaml),
         }
     )
+    chosen = {name: environ[name] for name in CALLER_SETTINGS if environ.get(name, "").strip()}
+    variables.update(chosen)
+    variables[CALLER_SETTINGS_VARIABLE] = ",".join(chosen)
     return variables
+
+
+def external_identity_provider(environ: Mapping[str, str]) -> bool:
+    """True when the caller named an identity provider (`OIDC_ISSUER`): the stack then starts none of its own."""
+    return "OIDC_ISSUER" in environ.get(CALLER_SETTINGS_VARIABLE, "").split(",")
+
+
+def keep_caller_settings(environ: MutableMapping[str, str] | None = None) -> None:
+    """Make `chalice local` put the caller's `CALLER_SETTINGS` back after it applies the stage's variables.
+
+    Chalice updates the process environment with .chalice/config.json's stage when it loads the app,
+    which would undo the caller's choice of provider or frontend; this wraps that load.
+    """
+    from chalice.app import Chalice
+    from chalice.cli.factory import CLIFactory
+
+    target = os.environ if environ is None else environ
+    names = [name for name in target.get(CALLER_SETTINGS_VARIABLE, "").split(",") if name in CALLER_SETTINGS]
+    chosen = {name: target[name] for name in names if name in target}
+    load = CLIFactory.load_chalice_app
+
+    def load_keeping_caller_settings(
+        factory: CLIFactory,
+        environment_variables: MutableMapping[Any, Any] | None = None,
+        validate_feature_flags: bool | None = True,
+    ) -> Chalice:
+        # Before the app is imported: settings read at import must see the caller's values already.
+        return load(factory, {**(environment_variables or {}), **chosen}, validate_feature_flags)
+
+    CLIFactory.load_chalice_app = load_keeping_caller_settings  # type: ignore[method-assign,assignment]
 
 
 def real_clouds_yaml(environ: Mapping[str, str]) -> Path | None:

@@ -1,86 +1,82 @@
-"""The local stack's OpenID Connect provider, standing in for SurfConext.
+"""The local stack's OpenID Connect provider, standing in for SurfConext: panva's oidc-provider on Node.
 
-oidc-provider-mock (a maintained provider built on authlib) serves discovery, authorize,
-token, userinfo and JWKS on 127.0.0.1, so a person can click through the login in a browser
-and the end-to-end tests log in over HTTP. Its authorize page asks only for a subject (`sub`);
-a subject's claims are set beforehand with `PUT /users/<sub>` (a JSON object of claims), and a
-few researchers are predefined as one-click buttons. An unknown subject gets `{"email": sub}`.
+`vre_app/local/oidc/provider.mjs` (its npm packages pinned by package-lock.json; `make` runs `npm ci`)
+is as strict as a real provider: PKCE S256 on every login, the registered client secret (Basic) and exact
+redirect URI, ID tokens signed RS256 with a `kid`, and SurfConext's habit of giving the email and profile
+claims at userinfo only. This module runs it as a child process on 127.0.0.1 and drives its loopback
+admin routes: add a user, switch where claims go, rotate the signing key (the old key stays in the JWKS,
+so tokens it signed still verify while the broker learns the new `kid`).
 
-The broker's client is registered through the provider's dynamic client registration, which
-assigns the client id and secret; from then on the provider checks the secret, the Basic client
-authentication and the exact redirect URI, as SurfConext does. It does not check PKCE (the
-package registers no code-challenge extension) and it signs ID tokens without a `kid`.
-
-Like moto, it runs in the stack's own process and binds its port in the caller's thread, so a
-busy port fails at once with an `OSError`.
+The broker's client is the stage's (`OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_REDIRECT_URI`),
+registered statically at start-up; the users come from `oidc/users.json` and `add_user`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import signal
 import socket
-import threading
-import warnings
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import requests
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
-    from flask import Flask
-    from werkzeug.serving import BaseWSGIServer
-
 log = logging.getLogger(__name__)
 
-REGISTRATION_TIMEOUT_SECONDS = 5.0
-LISTEN_BACKLOG = 128
-# Researchers on the authorize page as one-click buttons: subject and claims, as SurfConext sends them.
-PREDEFINED_USERS: tuple[tuple[str, dict[str, object]], ...] = (
-    (
-        "urn:collab:person:leidenuniv.nl:lotte",
-        {
-            "email": "lotte.devries@leidenuniv.nl",
-            "email_verified": True,
-            "name": "Lotte de Vries",
-            "schac_home_organization": "leidenuniv.nl",
-        },
-    ),
-    (
-        "urn:collab:person:tudelft.nl:daan",
-        {
-            "email": "d.jansen@tudelft.nl",
-            "email_verified": True,
-            "name": "Daan Jansen",
-            "schac_home_organization": "tudelft.nl",
-        },
-    ),
-)
+OIDC_DIR = Path(__file__).resolve().parent / "oidc"
+PROGRAM = OIDC_DIR / "provider.mjs"
+USERS_FILE = OIDC_DIR / "users.json"
+START_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 5.0
+ADMIN_TIMEOUT_SECONDS = 10.0
+# provider.mjs exits with this when its port is taken.
+_EXIT_PORT_IN_USE = 98
 
 
 class IdentityProviderError(RuntimeError):
-    """The local provider started but would not register the broker's client."""
+    """The local provider could not start (no Node, no npm packages) or refused an admin call."""
 
 
 @dataclass(frozen=True, slots=True)
 class LocalClient:
-    """The broker's registration at the local provider."""
+    """The broker's registration at the local provider, from the stage's settings."""
 
     client_id: str
     client_secret: str
     redirect_uri: str
 
-    def environment(self) -> dict[str, str]:
-        """The broker's settings for this client (the issuer and redirect URI are known before it exists)."""
-        return {"OIDC_CLIENT_ID": self.client_id, "OIDC_CLIENT_SECRET": self.client_secret}
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> LocalClient:
+        """The client the stage's `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` and `OIDC_REDIRECT_URI` describe."""
+        missing = [
+            name for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URI") if not environ.get(name)
+        ]
+        if missing:
+            raise IdentityProviderError(f"the local stage sets no {', '.join(missing)} for the local identity provider")
+        return cls(environ["OIDC_CLIENT_ID"], environ["OIDC_CLIENT_SECRET"], environ["OIDC_REDIRECT_URI"])
+
+
+def users_from_file(path: Path = USERS_FILE) -> list[dict[str, Any]]:
+    """The seeded users: `{"sub", "claims", "id_token_claims"?}` each."""
+    users: list[dict[str, Any]] = json.loads(path.read_text())["users"]
+    return users
 
 
 class LocalIdentityProvider:
-    """oidc-provider-mock on one host and port, nonce required, served from a daemon thread until `stop()`.
+    """provider.mjs on one host and port until `stop()`.
 
-    `token_max_age` is how long its access and ID tokens live (shorten it to see the broker
-    refuse an expired ID token).
+    `id_token_claims` is the global switch: False (SurfConext's way) gives the claims at userinfo only.
+    `token_ttl_seconds` is how long its access and ID tokens live.
     """
 
     def __init__(
@@ -88,84 +84,126 @@ class LocalIdentityProvider:
         host: str,
         port: int,
         *,
-        redirect_uri: str,
-        users: tuple[tuple[str, dict[str, object]], ...] = PREDEFINED_USERS,
-        token_max_age: timedelta = timedelta(hours=1),
+        client: LocalClient,
+        users_file: Path = USERS_FILE,
+        id_token_claims: bool = False,
+        token_ttl_seconds: int = 3600,
     ) -> None:
         self.host = host
         self.port = port
-        self.redirect_uri = redirect_uri
-        self.users = users
-        self.token_max_age = token_max_age
-        self.client: LocalClient | None = None
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self.client = client
+        self.users_file = users_file
+        self.id_token_claims = id_token_claims
+        self.token_ttl_seconds = token_ttl_seconds
+        self._process: subprocess.Popen[bytes] | None = None
+        self._config: Path | None = None
 
     @property
     def url(self) -> str:
-        """The issuer: the provider names itself after the host it is asked on, so always use this one."""
+        """The issuer, and where every endpoint is."""
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> LocalClient:
-        """Bind the port (`OSError` if it is taken), start serving and register the broker's client."""
-        from werkzeug.serving import make_server
-
-        application = _application(self.users, self.token_max_age)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        # Werkzeug answers a busy port with sys.exit(1); binding here first makes it an OSError.
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((self.host, self.port))
-            listener.listen(LISTEN_BACKLOG)
-            self._server = make_server(self.host, self.port, application, threaded=True, fd=listener.fileno())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="identity-provider", daemon=True)
-        self._thread.start()
-        self.client = self._register()
+        """Start Node on the port (`OSError` if it is taken) and wait until it answers."""
+        node = shutil.which("node")
+        if node is None:
+            raise IdentityProviderError("the local identity provider needs Node.js (`node` on PATH)")
+        if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+            raise IdentityProviderError(
+                f"the local identity provider's npm packages are missing: run `npm ci` in {OIDC_DIR} (make does it)"
+            )
+        _check_port(self.host, self.port)
+        self._config = self._write_config()
+        self._process = subprocess.Popen(
+            [node, str(PROGRAM), str(self._config)], cwd=OIDC_DIR, start_new_session=True, stdout=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            code = self._process.poll()
+            if code == _EXIT_PORT_IN_USE:
+                self.stop()
+                raise OSError(f"[Errno 98] Address already in use: {self.host}:{self.port}")
+            if code is not None:
+                self.stop()
+                raise IdentityProviderError(f"the local identity provider exited with code {code}")
+            with suppress(requests.RequestException):
+                if requests.get(f"{self.url}/_admin/health", timeout=1.0).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise IdentityProviderError(
+                    f"the local identity provider did not answer within {START_TIMEOUT_SECONDS:.0f} s"
+                )
+            time.sleep(0.1)
         log.debug("identity provider serving on %s, client %s", self.url, self.client.client_id)
         return self.client
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving and release the port; safe to call more than once."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout)
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """SIGTERM the provider (SIGKILL after `timeout`) and release its port; safe to call more than once."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout)
+        config, self._config = self._config, None
+        if config is not None:
+            config.unlink(missing_ok=True)
 
-    def _register(self) -> LocalClient:
-        try:
-            answer = requests.post(
-                f"{self.url}/oauth2/clients",
-                json={"redirect_uris": [self.redirect_uri], "token_endpoint_auth_method": "client_secret_basic"},
-                timeout=REGISTRATION_TIMEOUT_SECONDS,
-            )
-            answer.raise_for_status()
-            registered = answer.json()
-            return LocalClient(str(registered["client_id"]), str(registered["client_secret"]), self.redirect_uri)
-        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-            raise IdentityProviderError(
-                f"the identity provider at {self.url} did not register the broker: {exc}"
-            ) from exc
+    def add_user(self, subject: str, claims: Mapping[str, object], *, id_token_claims: bool | None = None) -> None:
+        """Add (or replace) a user; `id_token_claims` overrides the global switch for this user."""
+        body: dict[str, object] = {"claims": dict(claims)}
+        if id_token_claims is not None:
+            body["id_token_claims"] = id_token_claims
+        self._admin("PUT", f"users/{quote(subject, safe='')}", body)
+
+    def set_id_token_claims(self, enabled: bool) -> None:
+        """The global switch: True puts the claims in the ID token too, False gives them at userinfo only."""
+        self._admin("PUT", "settings", {"id_token_claims": enabled})
+
+    def rotate_keys(self) -> str:
+        """A new signing key, which signs from now on; the previous keys stay in the JWKS. Returns its `kid`."""
+        return str(self._admin("POST", "rotate-keys")["kid"])
+
+    def kids(self) -> list[str]:
+        """The `kid`s in the JWKS, the signer first."""
+        return [str(kid) for kid in self._admin("GET", "health")["kids"]]
+
+    def _admin(self, method: str, path: str, body: Mapping[str, object] | None = None) -> dict[str, Any]:
+        answer = requests.request(method, f"{self.url}/_admin/{path}", json=body, timeout=ADMIN_TIMEOUT_SECONDS)
+        if answer.status_code not in (200, 204):
+            raise IdentityProviderError(f"the identity provider refused {method} /_admin/{path}: {answer.text}")
+        return answer.json() if answer.status_code == 200 else {}
+
+    def _write_config(self) -> Path:
+        document = {
+            "issuer": self.url,
+            "host": self.host,
+            "port": self.port,
+            "clients": [
+                {
+                    "client_id": self.client.client_id,
+                    "client_secret": self.client.client_secret,
+                    "redirect_uris": [self.client.redirect_uri],
+                }
+            ],
+            "users_file": str(self.users_file.resolve()),
+            "id_token_claims": self.id_token_claims,
+            "token_ttl_seconds": self.token_ttl_seconds,
+        }
+        # It holds the client secret: readable by this user only.
+        handle, name = tempfile.mkstemp(prefix="vre-oidc-", suffix=".json")
+        with os.fdopen(handle, "w") as file:
+            json.dump(document, file)
+        return Path(name)
 
 
-def _application(users: tuple[tuple[str, dict[str, object]], ...], token_max_age: timedelta) -> WSGIApplication:
-    """The provider as a WSGI app, without the interactive debugger the package switches on."""
-    from werkzeug.debug import DebuggedApplication
-
-    # authlib insists on warning about its own deprecated modules, which the package imports; drop those.
-    with warnings.catch_warnings(record=True):
-        import oidc_provider_mock
-
-    application: Flask = oidc_provider_mock.app(
-        require_client_registration=True,
-        require_nonce=True,
-        issue_refresh_token=False,
-        access_token_max_age=token_max_age,
-        user_claims=[oidc_provider_mock.User(sub=sub, claims=dict(claims)) for sub, claims in users],
-    )
-    application.debug = False
-    # The package wraps the app in Werkzeug's debugger; serving what it wraps leaves the debugger out.
-    wrapped = application.wsgi_app
-    return wrapped.app if isinstance(wrapped, DebuggedApplication) else application
+def _check_port(host: str, port: int) -> None:
+    """Fail at once, as a bind would, when the port is taken (Node would only say so a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))

@@ -43,12 +43,13 @@ from vre_app.local.environment import (
     PROJECT_ROOT,
     LocalEnvironmentError,
     LocalPorts,
+    external_identity_provider,
     infrastructure_environment,
     local_ports,
     real_clouds_yaml,
     stack_environment,
 )
-from vre_app.local.identity_provider import IdentityProviderError, LocalIdentityProvider
+from vre_app.local.identity_provider import IdentityProviderError, LocalClient, LocalIdentityProvider
 from vre_app.local.moto_server import MotoServer
 from vre_app.local.openstack import KnobsError, LocalOpenStack
 from vre_app.local.openstack.state import KNOB_VARIABLE_PREFIX, knobs_from_environ
@@ -72,7 +73,11 @@ STOP_TIMEOUT_SECONDS = 5.0
 READY_LINE = "VRE Broker local stack ready"
 OPENSTACK_SEED_VARIABLE = KNOB_VARIABLE_PREFIX + "SEED"
 # chalice's command line, with an access log that filters credentials out of query strings.
-_CHALICE_MAIN = "import sys; from vre_app.local.chalice_local import main; sys.exit(main())"
+# It keeps the caller's settings over the stage's (`keep_caller_settings`).
+_CHALICE_MAIN = (
+    "import sys; from vre_app.local.environment import keep_caller_settings; keep_caller_settings(); "
+    "from vre_app.local.chalice_local import main; sys.exit(main())"
+)
 
 
 class StackError(RuntimeError):
@@ -191,7 +196,11 @@ class LocalStack:
         Raises `StackError` when a port is taken or a part fails to start; whatever had
         started is still running then, and `stop()` ends it.
         """
-        _check_ports(self.ports, openstack=real_clouds_yaml(self.environ) is None)
+        _check_ports(
+            self.ports,
+            openstack=real_clouds_yaml(self.environ) is None,
+            identity_provider=not external_identity_provider(self.environ),
+        )
         self._adopt_environment()
 
         self._moto = MotoServer(HOST, self.ports.moto)
@@ -298,17 +307,22 @@ class LocalStack:
         log.info("local VRW reporting to %s (configuring takes %.1f s)", self._vrw.hook_url, knobs.configure_seconds)
 
     def _start_identity_provider(self) -> None:
-        """Start the provider and give every process of the stack the client it registered."""
-        self._identity = LocalIdentityProvider(HOST, self.ports.oidc, redirect_uri=self.environ["OIDC_REDIRECT_URI"])
+        """Start the local provider with the stage's client registered; nothing when the caller named one."""
+        if external_identity_provider(self.environ):
+            log.info(
+                "identity provider: %s (OIDC_ISSUER), client %s",
+                self.environ["OIDC_ISSUER"],
+                self.environ.get("OIDC_CLIENT_ID"),
+            )
+            return
         try:
-            client = self._identity.start()
+            client = LocalClient.from_environment(self.environ)
+            self._identity = LocalIdentityProvider(HOST, self.ports.oidc, client=client)
+            self._identity.start()
         except OSError as exc:
             raise StackError(_port_taken(self.ports.oidc, "the identity provider", OIDC_PORT_VARIABLE, exc)) from exc
         except IdentityProviderError as exc:
             raise StackError(str(exc)) from exc
-        self.environ.update(client.environment())
-        os.environ.update(client.environment())
-        wiring.reset()
         log.info("identity provider listening on %s", self.ports.oidc_url)
 
     def _configure_mail(self, outputs: Mapping[str, str]) -> None:
@@ -396,7 +410,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  API       {ports.api_url}",
             f"  API docs  {ports.api_url}/docs  (ReDoc {ports.api_url}/redoc, OpenAPI {ports.api_url}/openapi.json)",
             f"  moto      {ports.moto_url}  (dashboard {ports.moto_url}/moto-api/)",
-            f"  OIDC      {ports.oidc_url}  (SurfConext stand-in: pick a predefined researcher or type any subject)",
+            _oidc_line(stack),
             _openstack_line(stack),
             _vrw_line(stack),
             f"  log in    {ports.api_url}/auth/login?next=/",
@@ -406,6 +420,16 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f'  curl -H "Authorization: Bearer {token}" {ports.api_url}/me',
             "Ctrl-C stops everything.",
         ]
+    )
+
+
+def _oidc_line(stack: LocalStack) -> str:
+    if stack.identity_provider is None:
+        issuer, client = stack.environ.get("OIDC_ISSUER", ""), stack.environ.get("OIDC_CLIENT_ID", "")
+        return f"  OIDC      {issuer}  (your OIDC_ISSUER, client {client}; the stack runs no provider of its own)"
+    return (
+        f"  OIDC      {stack.identity_provider.url}  (local oidc-provider in SurfConext's place: pick a seeded "
+        "researcher from vre_app/local/oidc/users.json)"
     )
 
 
@@ -429,12 +453,12 @@ def _vrw_line(stack: LocalStack) -> str:
     )
 
 
-def _check_ports(ports: LocalPorts, *, openstack: bool = True) -> None:
+def _check_ports(ports: LocalPorts, *, openstack: bool = True, identity_provider: bool = True) -> None:
     named = (
-        (ports.moto, "moto", MOTO_PORT_VARIABLE),
-        (ports.api, "the API", API_PORT_VARIABLE),
-        (ports.oidc, "the identity provider", OIDC_PORT_VARIABLE),
-    ) + (((ports.openstack, "OpenStack", OPENSTACK_PORT_VARIABLE),) if openstack else ())
+        ((ports.moto, "moto", MOTO_PORT_VARIABLE), (ports.api, "the API", API_PORT_VARIABLE))
+        + (((ports.oidc, "the identity provider", OIDC_PORT_VARIABLE),) if identity_provider else ())
+        + (((ports.openstack, "OpenStack", OPENSTACK_PORT_VARIABLE),) if openstack else ())
+    )
     for (port, _, variable), (other_port, _, other_variable) in itertools.combinations(named, 2):
         if port == other_port:
             raise StackError(f"{variable} and {other_variable} are both {port}")
