@@ -32,7 +32,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(NPM_STAMP)
+# The page tests drive Debian's Chromium (Playwright cannot download its own browser here); CI starts without it.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+pytest: $(STAMP) $(NPM_STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The contract fuzzer's longer pass (`make test` sends 2,000 requests); it prints what it sent.

@@ -178,9 +178,14 @@ class LoginQuery(Struct):
 
 
 class CallbackQuery(Struct):
-    code: Annotated[str, Meta(max_length=2048)] | None = None
-    state: Annotated[str, Meta(max_length=512)] | None = None
-    error: Annotated[str, Meta(max_length=200)] | None = None
+    """The provider's redirect back. Unbounded here so that nothing it sends is refused with a problem
+    document: the login service refuses overlong values with a redirect to the console's login page."""
+
+    code: str | None = None
+    state: str | None = None
+    error: str | None = None
+    # RFC 9207: the issuer of this answer, when the provider says.
+    iss: str | None = None
 
     def __repr__(self) -> str:
         return redacted_repr(self, {"code", "state"})

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from chalice.test import Client
 
+from chalicelib.auth.principal import hash_secret
+from chalicelib.services.domain import utcnow
 from chalicelib.services.identity import Identity
-from tests.api.helpers import call
+from chalicelib.wiring import Dependencies
+from tests.api.helpers import Browser, call
 from tests.conftest import FakeIdentityProvider, Person
 
 
 def _log_in(client: Client, provider: FakeIdentityProvider, identity: Identity, next_path: str) -> tuple[str, str]:
-    status, _, headers = call(client, "GET", f"/auth/login?next={next_path}")
+    browser = Browser(client)
+    status, _, headers = browser.get(f"/auth/login?next={next_path}")
     assert status == 302
     assert headers["Cache-Control"] == "no-store"
     state = parse_qs(urlparse(headers["Location"]).query)["state"][0]
     provider.identities["the-code"] = identity
-    status, _, headers = call(client, "GET", f"/auth/callback?code=the-code&state={state}")
+    status, _, headers = browser.get(f"/auth/callback?code=the-code&state={state}")
     assert status == 302
     landing = urlparse(headers["Location"])
     code = parse_qs(landing.query)["login_code"][0]
@@ -145,3 +152,72 @@ def test_platform_admins_page_through_every_account_by_email(client: Client, per
         url = f"/admin/researchers?limit=2&cursor={page['next_cursor']}" if page["next_cursor"] else ""
 
     assert pages == [expected[0:2], expected[2:4], expected[4:]]
+
+
+LOGIN_PAGE = "http://127.0.0.1:3000/login"
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("error=access_denied&state={state}", "access_denied"),  # consent denied at the provider
+        ("error=temporarily_unavailable&state={state}", "provider_unavailable"),
+        ("error=invalid_scope&error_description=oops", "provider_error"),
+        ("error=%3Cscript%3E", "provider_error"),
+        ("", "request_invalid"),
+        ("state={state}", "request_invalid"),  # no code
+        ("code=c", "request_invalid"),  # no state
+        ("code=c&state=" + "s" * 600, "request_invalid"),
+        ("code=" + "c" * 3000 + "&state={state}", "request_invalid"),
+        ("code=c&state={state}&iss=https%3A%2F%2Fother.example", "issuer_mismatch"),
+        ("code=unknown-code&state={state}", "code_invalid"),
+        ("code=c&state={state}&session_state=abc", None),  # what else a provider sends is ignored
+    ],
+)
+def test_a_callback_always_answers_the_browser_with_a_redirect(
+    client: Client, identity_provider: FakeIdentityProvider, query: str, reason: str | None
+) -> None:
+    browser = Browser(client)
+    status, _, headers = browser.get("/auth/login?next=/studies")
+    state = parse_qs(urlparse(headers["Location"]).query)["state"][0]
+    identity_provider.identities["c"] = Identity("https://idp.test", "subject-redirect", "r@uu.nl")
+
+    status, body, headers = browser.get(f"/auth/callback?{query.format(state=state)}")
+
+    assert status == 302, body
+    assert headers["Cache-Control"] == "no-store"
+    assert "Content-Type" not in headers or "json" not in headers["Content-Type"]
+    if reason is None:
+        assert headers["Location"].startswith("http://127.0.0.1:3000/studies?login_code=")
+    else:
+        assert headers["Location"] == f"{LOGIN_PAGE}?error={reason}"
+    assert headers["Set-Cookie"].startswith("vre_login_state=; Max-Age=0;")
+
+
+def test_a_callback_without_an_email_sends_the_browser_to_the_login_page(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    browser = Browser(client)
+    _, _, headers = browser.get("/auth/login?next=/")
+    state = parse_qs(urlparse(headers["Location"]).query)["state"][0]
+    identity_provider.identities["c"] = Identity("https://idp.test", "no-mail", None)
+
+    _, _, headers = browser.get(f"/auth/callback?code=c&state={state}")
+
+    assert headers["Location"] == f"{LOGIN_PAGE}?error=email_missing"
+
+
+def test_a_callback_after_the_login_expired_sends_the_browser_to_the_login_page(
+    client: Client, identity_provider: FakeIdentityProvider, deps: Dependencies
+) -> None:
+    browser = Browser(client)
+    _, _, headers = browser.get("/auth/login?next=/")
+    state = parse_qs(urlparse(headers["Location"]).query)["state"][0]
+    key = f"pending_login#{hash_secret(state)}"
+    pending = deps.credentials.take(key)
+    assert pending is not None
+    deps.credentials.add(replace(pending, expires_at=utcnow() - timedelta(seconds=1)))
+
+    _, _, headers = browser.get(f"/auth/callback?code=c&state={state}")
+
+    assert headers["Location"] == f"{LOGIN_PAGE}?error=state_expired"
