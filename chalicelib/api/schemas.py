@@ -209,7 +209,17 @@ class SessionView(Struct):
 
 class ApiTokenCreate(Request):
     name: Name
-    expires_at: Annotated[Timestamp, Meta(tz=True)] | None = None
+    expires_at: (
+        Annotated[
+            Timestamp,
+            Meta(
+                tz=True,
+                description="When the token stops working (none: never). A token made with an API token expires "
+                "when that one does at the latest: a later `expires_at`, or none, is capped at the creator's expiry.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ApiTokenView(Struct):

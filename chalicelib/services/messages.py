@@ -26,6 +26,7 @@ from chalicelib.services.domain import InvitationStatus
 Id = Annotated[str, msgspec.Meta(min_length=1)]
 WorkspaceMailEvent = Literal["ready", "failed", "expiring", "expired"]
 Answer = Literal["accepted", "declined"]
+StandDown = Literal["removed", "left", "demoted"]
 
 
 class MalformedMessageError(ValueError):
@@ -93,7 +94,19 @@ class WorkspaceMessage(Message, frozen=True, tag="workspace"):
     event: WorkspaceMailEvent
 
 
-MailMessage = InvitationMessage | AnswerMessage | UploadReceivedMessage | WorkspaceMessage
+class InviterStoodDownMessage(Message, frozen=True, tag="inviter_stood_down"):
+    """Revoke the pending invitations `inviter_id` sent in the study: they were removed, left or lost admin.
+
+    No mail goes out; it travels on the mail queue because that worker already keeps the invitations.
+    """
+
+    study_id: Id
+    inviter_id: Id
+    actor_id: Id
+    reason: StandDown
+
+
+MailMessage = InvitationMessage | AnswerMessage | UploadReceivedMessage | WorkspaceMessage | InviterStoodDownMessage
 
 
 # The provisioning queue --------------------------------------------------------------------------

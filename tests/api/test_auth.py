@@ -92,6 +92,33 @@ def test_api_tokens_are_shown_once_listed_without_secret_and_revocable(
     assert call(client, "DELETE", f"/me/tokens/{made['id']}", headers=gert.headers)[0] == 404
 
 
+def test_a_token_made_with_an_api_token_never_outlives_it(client: Client, person: Callable[..., Person]) -> None:
+    # GIVEN an API token that expires in 2030
+    gert = person("gert")
+    first = call(
+        client, "POST", "/me/tokens", headers=gert.headers, body={"name": "ci", "expires_at": "2030-01-01T00:00:00Z"}
+    )[1]
+    api = {"Authorization": f"Bearer {first['token']}"}
+
+    # WHEN it makes tokens that would live later, or forever, and one that expires sooner
+    later = call(client, "POST", "/me/tokens", headers=api, body={"name": "l", "expires_at": "2099-01-01T00:00:00Z"})
+    forever = call(client, "POST", "/me/tokens", headers=api, body={"name": "f"})
+    sooner = call(client, "POST", "/me/tokens", headers=api, body={"name": "s", "expires_at": "2029-06-01T00:00:00Z"})
+
+    # THEN the first two expire with their creator and the third keeps its own expiry
+    assert [r[0] for r in (later, forever, sooner)] == [201, 201, 201]
+    assert [r[1]["expires_at"] for r in (later, forever, sooner)] == [
+        "2030-01-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+        "2029-06-01T00:00:00Z",
+    ]
+    _, listing, _ = call(client, "GET", "/me/tokens", headers=gert.headers)
+    stored = {t["id"]: t["expires_at"] for t in listing["items"]}
+    assert stored[later[1]["id"]] == stored[forever[1]["id"]] == "2030-01-01T00:00:00Z"
+    # AND a session (not an API token) still makes a token that never expires
+    assert call(client, "POST", "/me/tokens", headers=gert.headers, body={"name": "n"})[1]["expires_at"] is None
+
+
 def test_bad_api_token_requests_are_422(client: Client, person: Callable[..., Person]) -> None:
     hans = person("hans")
 

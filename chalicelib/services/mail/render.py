@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from chalicelib.services.domain import Invitation, InvitationStatus, Locale, OutgoingMail, Researcher, Study, Upload
+from chalicelib.services.emails import plain_address
 from chalicelib.services.lifecycle import Workspace
 from chalicelib.services.mail.phrases import PHRASES, Phrases
 from chalicelib.services.uploads import human_size
@@ -128,7 +129,9 @@ def render_upload_received(upload: Upload, study: Study, admin: Researcher, *, f
         "size": human_size(upload.size, decimal_mark=words.decimal_mark),
         "when": _when(upload.created_at, words),
     }
-    email = f"<{upload.sender_email}>" if upload.sender_email else ""
+    # Checked again here: a record written before the check was strict may hold more than one plain address.
+    reply_to = upload.sender_email if upload.sender_email and plain_address(upload.sender_email) else None
+    email = f"<{reply_to}>" if reply_to else ""
     sender = " ".join(part for part in (_one_line(upload.sender_name or ""), email) if part)
     greeting = words.hello_name.format(name=_one_line(admin.name)) if admin.name.strip() else words.hello
     blocks: list[Block] = [
@@ -145,7 +148,7 @@ def render_upload_received(upload: Upload, study: Study, admin: Researcher, *, f
         subject=subject,
         text=render_text(blocks),
         html=render_html(blocks, title=subject, locale=admin.locale),
-        reply_to=upload.sender_email,
+        reply_to=reply_to,
     )
 
 
