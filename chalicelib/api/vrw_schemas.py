@@ -37,8 +37,10 @@ class VrwEventBody(Request):
 
 class VrwReceipt(Struct):
     """applied: the workspace moved; unchanged: it already was there; stale: older than VRW's last report;
-    duplicate: this webhook-id was handled before."""
+    duplicate: this webhook-id was handled before; recorded: a `deleted` about a workspace whose virtual
+    machine the broker is still deleting, noted in its history (it becomes DELETED once OpenStack confirms);
+    ignored: an event type the broker does not know."""
 
-    outcome: Literal["applied", "unchanged", "stale", "duplicate"]
+    outcome: Literal["applied", "unchanged", "stale", "duplicate", "recorded", "ignored"]
     workspace_id: str
     status: StatusName

@@ -23,7 +23,9 @@ from vre_app.local.vrw import LocalVrw, VrwKnobs
 ACCESS = {"url": "https://10.1.2.3.vrw.local/", "ip": "10.1.2.3", "username": "ubuntu"}
 
 
-def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -> str:
+def workspace_in(
+    deps: Dependencies, cast: StudyCast, status: WorkspaceStatus, *, server_id: str | None = "srv-vrw"
+) -> str:
     """The contributor's workspace, put straight into `status` with a server (as if the broker had booted it)."""
     made = request_workspace(
         deps.access.load(cast.contributor.id, "none#none", cast.study_id),
@@ -34,7 +36,7 @@ def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -
         deps.workspace_settings,
         WorkspaceRequest(name="VRW box", profile="small", operating_system="ubuntu-2404"),
     )
-    deps.workspaces.save(replace(made, status=status, server_id="srv-vrw", ip="10.1.2.3"))
+    deps.workspaces.save(replace(made, status=status, server_id=server_id, ip="10.1.2.3"))
     return made.id
 
 
@@ -83,17 +85,38 @@ def test_failed_fails_the_workspace_with_the_reason_and_queues_the_failed_mail(
     assert mails_about(mail_queue, workspace_id) == ["failed"]
 
 
-def test_deleted_finishes_a_deleting_workspace_and_frees_the_quota(
+def test_deleted_finishes_a_deleting_workspace_whose_server_is_gone_and_frees_the_quota(
     client: Client, deps: Dependencies, cast: StudyCast
 ) -> None:
-    workspace_id = workspace_in(deps, cast, WorkspaceStatus.DELETING)
+    workspace_id = workspace_in(deps, cast, WorkspaceStatus.DELETING, server_id=None)
     _, before, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
 
     status, receipt = post(client, event_body("deleted", workspace_id))
 
-    assert (status, receipt["status"]) == (200, "DELETED")
+    assert (status, receipt["outcome"], receipt["status"]) == (200, "applied", "DELETED")
     _, after, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
     assert after["workspaces"] == before["workspaces"] - 1
+
+
+def test_deleted_while_the_broker_still_deletes_the_server_is_recorded_and_keeps_it_deleting(
+    client: Client, deps: Dependencies, cast: StudyCast
+) -> None:
+    # GIVEN a workspace the broker is deleting, whose server OpenStack has not confirmed gone
+    workspace_id = workspace_in(deps, cast, WorkspaceStatus.DELETING)
+    _, before, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
+
+    # WHEN VRW reports it deleted
+    status, receipt = post(client, event_body("deleted", workspace_id))
+
+    # THEN the report is acknowledged and in the history, but the workspace keeps its server and its quota
+    assert (status, receipt["outcome"], receipt["status"]) == (200, "recorded", "DELETING")
+    stored = deps.workspaces.get(workspace_id)
+    assert stored is not None
+    assert (stored.status, stored.server_id) == (WorkspaceStatus.DELETING, "srv-vrw")
+    _, after, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
+    assert after["workspaces"] == before["workspaces"]
+    _, events, _ = call(client, "GET", f"/workspaces/{workspace_id}/events", headers=cast.viewer.headers)
+    assert (events["items"][-1]["status"], events["items"][-1]["actor_id"]) == ("DELETING", "vrw")
 
 
 def test_a_redelivered_event_answers_200_and_writes_nothing_more(
