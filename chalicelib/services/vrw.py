@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from chalicelib import metrics
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from chalicelib.services.domain import utcnow
 from chalicelib.services.lifecycle import OwedMail, Workspace, WorkspaceSettings, WorkspaceStatus
@@ -65,6 +66,7 @@ EDGES: dict[EventType, tuple[WorkspaceStatus, frozenset[WorkspaceStatus]]] = {
     EventType.FAILED: (S.FAILED, frozenset({S.PROVISIONING, S.CONFIGURING, S.RUNNING})),
     EventType.DELETED: (S.DELETED, frozenset({S.DELETING})),
 }
+_KNOWN = frozenset(t.value for t in EventType)
 _MAILS = {EventType.READY: OwedMail.READY, EventType.FAILED: OwedMail.FAILED}
 # What a `deleted` about a workspace that still has its server says in the workspace's history.
 _EARLY_DELETED = "VRW reported the workspace deleted; the broker deletes its virtual machine until OpenStack confirms."
@@ -106,7 +108,8 @@ class Outcome(StrEnum):
 class Receipt:
     outcome: Outcome
     workspace_id: str
-    status: WorkspaceStatus
+    # None for an ignored event: the workspace was not read.
+    status: WorkspaceStatus | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,18 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
         send_owed(inbox.mail, inbox.workspaces, moved)
         return Receipt(Outcome.APPLIED, moved.id, moved.status)
     raise ConflictError(detail="The workspace kept changing while the event was applied; deliver it again.")
+
+
+def known(event_type: str) -> bool:
+    """Whether the broker acts on events of this type (the others are `ignore`d)."""
+    return event_type in _KNOWN
+
+
+def ignore(delivery_id: str, event_type: str, workspace_id: str) -> Receipt:
+    """Acknowledge an event type the broker does not know (VRW added one): logged, counted, nothing changed."""
+    log.warning("VRW event %s of unknown type %r about workspace %s ignored", delivery_id, event_type, workspace_id)
+    metrics.hook_ignored(VRW, "unknown-type")
+    return Receipt(Outcome.IGNORED, workspace_id, None)
 
 
 def _delivered_before(ledger: Ledger, claim: DeliveryClaim) -> bool:

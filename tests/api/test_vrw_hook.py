@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -187,7 +188,10 @@ BAD_EVENTS: list[tuple[bytes, int, str | None]] = [
     (b'{"type": "workspace.ready", "timestamp": ', 400, None),
     (b"", 400, None),
     (b"[]", 422, "body"),
-    (event_body("rebooted", "{id}"), 422, "type"),
+    (event_body("Rebooted!", "{id}"), 422, "type"),
+    (b'{"type": "", "timestamp": "2025-01-01T10:00:00Z", "data": {"workspace_id": "{id}"}}', 422, "type"),
+    (b'{"type": 7, "timestamp": "2025-01-01T10:00:00Z", "data": {"workspace_id": "{id}"}}', 422, "type"),
+    (event_body("rebooted", "{id}", colour="red"), 422, "data.colour"),
     (event_body("ready", "{id}"), 422, "data.access"),
     (event_body("ready", "{id}", access={**ACCESS, "ip": "not-an-ip"}), 422, "data.access.ip"),
     (event_body("ready", "{id}", access={**ACCESS, "url": "javascript:alert(1)"}), 422, "data.access.url"),
@@ -224,6 +228,24 @@ def test_a_bad_event_under_a_good_signature_is_refused_and_writes_nothing(
     if field is not None:
         assert field in {error["field"] for error in payload["errors"]}, payload
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("workspace", ["mine", "unknown"])
+def test_an_event_type_the_broker_does_not_know_is_acknowledged_ignored_and_counted(
+    client: Client, deps: Dependencies, cast: StudyCast, caplog: pytest.LogCaptureFixture, workspace: str
+) -> None:
+    # GIVEN VRW sends a type added after this release (Standard Webhooks senders retry any non-2xx for days)
+    caplog.set_level(logging.INFO, logger="chalicelib.metrics")
+    workspace_id = workspace_in(deps, cast, WorkspaceStatus.RUNNING) if workspace == "mine" else "0" * 32
+    before = snapshot()
+
+    status, receipt = post(client, event_body("rebooted", workspace_id))
+
+    # THEN it is answered 200 so VRW stops retrying, changes nothing, and shows on the HookIgnored metric
+    assert (status, receipt) == (200, {"outcome": "ignored", "workspace_id": workspace_id, "status": None})
+    assert snapshot() == before
+    ignored = [r for r in caplog.records if r.name == "chalicelib.metrics" and "HookIgnored" in r.__dict__]
+    assert [(r.Hook, r.Reason) for r in ignored] == [("vrw", "unknown-type")]  # type: ignore[attr-defined]
 
 
 def test_an_unknown_workspace_is_404_and_writes_nothing(client: Client, deps: Dependencies) -> None:
