@@ -67,6 +67,11 @@ def hook_refused(hook: str, reason: str) -> None:
     count("HookRefused", Hook=hook, Reason=reason)
 
 
+def hook_ignored(hook: str, reason: str) -> None:
+    """`HookIgnored` by `Hook` and a short `Reason`: acknowledged, but nothing done (an unknown event type)."""
+    count("HookIgnored", Hook=hook, Reason=reason)
+
+
 class MeteredMailer:
     """A `Mailer` that counts `MailSent` and `MailFailed` by `Kind` (the queue message's type)."""
 

@@ -10,7 +10,20 @@ from msgspec import Meta, Struct
 from chalicelib.api.schemas import Id, Request
 from chalicelib.api.workspace_schemas import StatusName
 
-VrwEventName = Literal["workspace.configuring", "workspace.ready", "workspace.failed", "workspace.deleted"]
+# Any well-formed name: VRW may add event types, and one the broker does not know is acknowledged and ignored
+# (Standard Webhooks senders retry every non-2xx answer for days).
+VrwEventName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$",
+        description=(
+            "workspace.configuring, workspace.ready, workspace.failed or workspace.deleted; "
+            "any other type is answered 200 with outcome `ignored` and changes nothing"
+        ),
+    ),
+]
 
 
 class VrwAccess(Request):
@@ -37,8 +50,11 @@ class VrwEventBody(Request):
 
 class VrwReceipt(Struct):
     """applied: the workspace moved; unchanged: it already was there; stale: older than VRW's last report;
-    duplicate: this webhook-id was handled before."""
+    duplicate: this webhook-id was handled before; recorded: a `deleted` about a workspace whose virtual
+    machine the broker is still deleting, noted in its history (it becomes DELETED once OpenStack confirms);
+    ignored: an event type the broker does not know."""
 
-    outcome: Literal["applied", "unchanged", "stale", "duplicate"]
+    outcome: Literal["applied", "unchanged", "stale", "duplicate", "recorded", "ignored"]
     workspace_id: str
-    status: StatusName
+    # null when the event was ignored (the broker did not read the workspace).
+    status: StatusName | None

@@ -52,7 +52,8 @@ TRANSITIONS: dict[WorkspaceStatus, frozenset[WorkspaceStatus]] = {
     S.CONFIGURING: frozenset({S.RUNNING, S.FAILED, S.DELETING}),
     S.RUNNING: frozenset({S.STOPPING, S.REBOOTING, S.CONFIGURING, S.FAILED, S.DELETING}),
     S.STOPPING: frozenset({S.STOPPED, S.FAILED, S.DELETING}),
-    S.STOPPED: frozenset({S.STARTING, S.DELETING}),
+    # FAILED: the reconciler finds its server gone from OpenStack.
+    S.STOPPED: frozenset({S.STARTING, S.FAILED, S.DELETING}),
     S.STARTING: frozenset({S.RUNNING, S.FAILED, S.DELETING}),
     S.REBOOTING: frozenset({S.RUNNING, S.FAILED, S.DELETING}),
     S.DELETING: frozenset({S.DELETED, S.FAILED}),
@@ -81,10 +82,6 @@ ACTIONS: dict[Action, tuple[frozenset[WorkspaceStatus], WorkspaceStatus]] = {
 }
 
 
-def can_move(source: WorkspaceStatus, target: WorkspaceStatus) -> bool:
-    return target in TRANSITIONS[source]
-
-
 def action_target(action: Action, status: WorkspaceStatus) -> WorkspaceStatus:
     """The state `action` moves a workspace in `status` to, or 409 when the state does not allow it."""
     allowed, target = ACTIONS[action]
@@ -92,6 +89,60 @@ def action_target(action: Action, status: WorkspaceStatus) -> WorkspaceStatus:
         names = ", ".join(sorted(s.value for s in allowed))
         raise ConflictError(detail=f"A workspace that is {status.value} cannot {action.value}; it must be {names}.")
     return target
+
+
+class CloudStep(StrEnum):
+    """What the broker already asked the cloud in the current state (stored as these strings)."""
+
+    NONE = ""
+    CREATE = "create"
+    START = "start"
+    STOP = "stop"
+    REBOOT = "reboot"
+    DELETE = "delete"
+    # A retry: look for the server an earlier try may have left before making a new one.
+    ADOPT = "adopt"
+    # A FAILED workspace's half-made server, still to be deleted (the reconciler tries again).
+    CLEANUP = "cleanup"
+
+
+# The cloud call a transitional state is waiting on (the WorkspaceStep* metrics name it so).
+STEP_OF: dict[WorkspaceStatus, CloudStep] = {
+    S.REQUESTED: CloudStep.CREATE,
+    S.PROVISIONING: CloudStep.CREATE,
+    S.STARTING: CloudStep.START,
+    S.STOPPING: CloudStep.STOP,
+    S.REBOOTING: CloudStep.REBOOT,
+    S.DELETING: CloudStep.DELETE,
+}
+
+
+class OwedMail(StrEnum):
+    """The mails a workspace's owner can be owed."""
+
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A mail owed to the owner, with the id that makes queuing it twice harmless; stored as `<mail>#<id>`."""
+
+    mail: OwedMail
+    mail_id: str = field(default_factory=new_id)
+
+    def __str__(self) -> str:
+        return f"{self.mail.value}#{self.mail_id}"
+
+    @classmethod
+    def parse(cls, stored: str) -> Notice | None:
+        """The notice `str(notice)` stored, or None for the empty string (nothing owed)."""
+        if not stored:
+            return None
+        mail, _, mail_id = stored.partition("#")
+        return cls(OwedMail(mail), mail_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +188,13 @@ class Workspace:
     lease_until: datetime | None = None
     check_token: str = ""
     attempts: int = 0
-    # What the broker already asked the cloud in the current state ("create", "stop", ...).
-    cloud_step: str = ""
+    # What the broker already asked the cloud in the current state.
+    cloud_step: CloudStep = CloudStep.NONE
     # Reminder mails sent before expiry (days before, e.g. "14", "3").
     reminders: frozenset[str] = frozenset()
-    # A mail owed to the owner ("<event>#<mail id>"), written with the change that owes it and struck off once
-    # queued; the reconciler queues what a crash left owed (the mail id makes a repeat harmless).
-    notice: str = ""
+    # A mail owed to the owner, written with the change that owes it and struck off once queued;
+    # the reconciler queues what a crash left owed (the mail id makes a repeat harmless).
+    notice: Notice | None = None
     # When VRW last reported on it (events older than this are ignored).
     vrw_updated_at: datetime | None = None
     billing_started_at: datetime | None = None

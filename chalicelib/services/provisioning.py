@@ -10,7 +10,6 @@ and end in FAILED with a reason a researcher can read.
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,35 +19,25 @@ from chalicelib import metrics
 from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
 from chalicelib.services.domain import BROKER, new_id, utcnow
-from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
-from chalicelib.services.mail import owe, send_owed
+from chalicelib.services.lifecycle import STEP_OF, CloudStep, OwedMail, Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.mail import send_owed
 from chalicelib.services.messages import CheckMessage, ConvergeMessage, ProvisioningMessage
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
-from chalicelib.services.workspaces import event_of
+from chalicelib.services.transitions import Transition, transition
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 S = WorkspaceStatus
-CLEANUP = "cleanup"  # a FAILED workspace's server still to be deleted
+CLEANUP = CloudStep.CLEANUP  # a FAILED workspace's server still to be deleted
 
-# The cloud call each action state makes once, and the server status that ends it.
-_ACTIONS: dict[WorkspaceStatus, tuple[str, ServerStatus]] = {
-    S.STARTING: ("start", ServerStatus.ACTIVE),
-    S.STOPPING: ("stop", ServerStatus.SHUTOFF),
-    S.REBOOTING: ("reboot", ServerStatus.ACTIVE),
+# The cloud call each action state makes once (its `lifecycle.STEP_OF`), and the server status that ends it.
+_ACTION_CALLS: dict[CloudStep, tuple[Callable[[Cloud, str], None], ServerStatus]] = {
+    CloudStep.START: (lambda cloud, server_id: cloud.start_server(server_id), ServerStatus.ACTIVE),
+    CloudStep.STOP: (lambda cloud, server_id: cloud.stop_server(server_id), ServerStatus.SHUTOFF),
+    CloudStep.REBOOT: (lambda cloud, server_id: cloud.reboot_server(server_id), ServerStatus.ACTIVE),
 }
-
-# The step a state is waiting on, as the WorkspaceStep* metrics name it.
-_STEP_OF = {S.REQUESTED: "create", S.PROVISIONING: "create", S.DELETING: "delete"} | {
-    status: call for status, (call, _) in _ACTIONS.items()
-}
-
-_ACTION_CALLS: dict[str, Callable[[Cloud, str], None]] = {
-    "start": lambda cloud, server_id: cloud.start_server(server_id),
-    "stop": lambda cloud, server_id: cloud.stop_server(server_id),
-    "reboot": lambda cloud, server_id: cloud.reboot_server(server_id),
-}
+_ACTION_STATES = frozenset(status for status, step in STEP_OF.items() if step in _ACTION_CALLS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +76,16 @@ def converge(family: Family, workspace: Workspace, *, now: Clock = utcnow) -> No
         _create(family, workspace, now)
     elif status is S.PROVISIONING:
         _poll_provisioning(family, workspace, now)
-    elif status in _ACTIONS:
+    elif status in _ACTION_STATES:
         _act(family, workspace, now)
     elif status is S.DELETING:
         _delete(family, workspace, now)
     # CONFIGURING waits for VRW; RUNNING, STOPPED, FAILED and DELETED are at rest.
 
 
-def _schedule(family: Family, workspace: Workspace, delay_seconds: int, **changes: object) -> Workspace:
-    """Store `changes` with a fresh check token and queue the check that carries it."""
-    stored = family.workspaces.save(replace(workspace, check_token=new_id(), **changes))  # type: ignore[arg-type]
+def _schedule(family: Family, workspace: Workspace, delay_seconds: int) -> Workspace:
+    """Store `workspace` (the caller's changes made) with a fresh check token and queue the check that carries it."""
+    stored = family.workspaces.save(replace(workspace, check_token=new_id()))
     family.queue.send(CheckMessage(workspace_id=stored.id, token=stored.check_token), delay_seconds=delay_seconds)
     return stored
 
@@ -109,24 +98,42 @@ def _check_later(family: Family, workspace: Workspace, moment: datetime) -> None
     _schedule(family, workspace, int(family.settings.check_interval.total_seconds()))
 
 
-def move(
-    family: Family, workspace: Workspace, status: WorkspaceStatus, moment: datetime, **changes: object
-) -> Workspace:
-    """A state change by the broker itself, with its event (conditional on the version read)."""
-    previous = workspace.status
-    fresh: dict[str, object] = {
-        "status": status,
-        "updated_at": moment,
-        "deadline_at": family.settings.deadline(status, moment),
-        "cloud_step": "",
-        "attempts": 0,
-        "lease_until": None,
-    }
-    moved = replace(workspace, **{**fresh, **changes})  # type: ignore[arg-type]
-    stored = family.workspaces.move(moved, event_of(moved, previous, BROKER, moment))
-    if previous in _STEP_OF and status not in (previous, S.PROVISIONING):
-        metrics.workspace_step(_STEP_OF[previous], "failed" if status is S.FAILED else "succeeded")
+def moved(
+    family: Family,
+    workspace: Workspace,
+    status: WorkspaceStatus,
+    moment: datetime,
+    *,
+    reason: str | None = None,
+    step: CloudStep = CloudStep.NONE,
+    owe: OwedMail | None = None,
+) -> Transition:
+    """A state change by the broker itself (see `transitions.transition`), not stored yet."""
+    return transition(
+        workspace, status, actor=BROKER, moment=moment, settings=family.settings, reason=reason, step=step, owe=owe
+    )
+
+
+def store(family: Family, change: Transition) -> Workspace:
+    """Store a broker's move with its event (conditional on the version read), and count the step it ends."""
+    stored = family.workspaces.move(change.workspace, change.event)
+    previous, status = change.previous, change.workspace.status
+    if previous in STEP_OF and status is not S.PROVISIONING:
+        metrics.workspace_step(STEP_OF[previous].value, "failed" if status is S.FAILED else "succeeded")
     return stored
+
+
+def move(
+    family: Family,
+    workspace: Workspace,
+    status: WorkspaceStatus,
+    moment: datetime,
+    *,
+    reason: str | None = None,
+    owe: OwedMail | None = None,
+) -> Workspace:
+    """A state change by the broker itself, stored with its event."""
+    return store(family, moved(family, workspace, status, moment, reason=reason, owe=owe))
 
 
 def notify(family: Family, workspace: Workspace) -> Workspace:
@@ -136,25 +143,17 @@ def notify(family: Family, workspace: Workspace) -> Workspace:
 
 def fail(family: Family, workspace: Workspace, reason: str, moment: datetime) -> None:
     """FAILED with a reason the researcher can read, a half-made server cleaned up, and a mail."""
-    server_id, step = workspace.server_id, ""
+    server_id, step = workspace.server_id, CloudStep.NONE
     if server_id is not None and workspace.status is S.PROVISIONING:
         # A server that never became a workspace is cleaned up; one that ran keeps its disk for a retry.
         if clean_up(family, server_id, workspace.id):
             server_id = None
         else:
             step = CLEANUP  # the reconciler tries again
-    failed = move(
-        family,
-        workspace,
-        S.FAILED,
-        moment,
-        status_reason=reason,
-        server_id=server_id,
-        check_token="",
-        cloud_step=step,
-        notice=owe("failed"),
+    change = moved(
+        family, replace(workspace, server_id=server_id), S.FAILED, moment, reason=reason, step=step, owe=OwedMail.FAILED
     )
-    notify(family, failed)
+    notify(family, store(family, change))
 
 
 def clean_up(family: Family, server_id: str, workspace_id: str) -> bool:
@@ -174,10 +173,10 @@ def _cloud_failed(family: Family, workspace: Workspace, error: CloudError, momen
         fail(family, workspace, error.reason, moment)
         return
     log.info("workspace %s: cloud call failed (%s), try %d", workspace.id, error.reason, attempts)
-    metrics.workspace_step(_STEP_OF.get(workspace.status, workspace.status.value), "retried")
-    _schedule(
-        family, workspace, family.settings.backoff(attempts), attempts=attempts, lease_until=None, status_reason=""
-    )
+    step = STEP_OF.get(workspace.status)
+    metrics.workspace_step(step.value if step is not None else workspace.status.value, "retried")
+    retry = replace(workspace, attempts=attempts, lease_until=None, status_reason="")
+    _schedule(family, retry, family.settings.backoff(attempts))
 
 
 def _spec(workspace: Workspace) -> ServerSpec:
@@ -202,10 +201,6 @@ def cloud_init(workspace: Workspace) -> str | None:
     return "#cloud-config\nssh_authorized_keys:\n  - " + workspace.ssh_public_key.replace("\n", "") + "\n"
 
 
-def encoded_user_data(user_data: str) -> str:
-    return base64.b64encode(user_data.encode()).decode()
-
-
 def _create(family: Family, workspace: Workspace, now: Clock) -> None:
     moment = now()
     if workspace.lease_until is not None and workspace.lease_until > moment:
@@ -214,10 +209,13 @@ def _create(family: Family, workspace: Workspace, now: Clock) -> None:
     # Look before creating unless this is the very first try: a create whose answer was lost
     # (a timeout, a killed worker) may have made the server already.
     look_first = (
-        workspace.status is S.PROVISIONING or workspace.cloud_step == "adopt" or workspace.server_id is not None
+        workspace.status is S.PROVISIONING or workspace.cloud_step is CloudStep.ADOPT or workspace.server_id is not None
     )
     if workspace.status is S.REQUESTED:
-        leased = move(family, workspace, S.PROVISIONING, moment, lease_until=lease_until, check_token=new_id())
+        change = moved(family, workspace, S.PROVISIONING, moment)
+        leased = store(
+            family, replace(change, workspace=replace(change.workspace, lease_until=lease_until, check_token=new_id()))
+        )
         leased = replace(leased, cloud_step=workspace.cloud_step)
     else:
         leased = family.workspaces.save(replace(workspace, lease_until=lease_until))
@@ -233,15 +231,14 @@ def _create(family: Family, workspace: Workspace, now: Clock) -> None:
         _cloud_failed(family, leased, error, now())
         return
     try:
-        _schedule(
-            family,
+        made = replace(
             leased,
-            int(family.settings.first_check.total_seconds()),
             server_id=server.id,
-            cloud_step="create",
+            cloud_step=CloudStep.CREATE,
             lease_until=None,
             billing_started_at=leased.billing_started_at or moment,
         )
+        _schedule(family, made, int(family.settings.first_check.total_seconds()))
     except ConflictError:
         _orphaned_by_race(family, workspace.id, server.id)
 
@@ -267,13 +264,13 @@ def _poll_provisioning(family: Family, workspace: Workspace, now: Clock) -> None
     if server is None:
         # Gone before it was ever ready: make a new one (counts as a failed try).
         lost = CloudError("The virtual machine disappeared while it was being created.", retryable=True)
-        _cloud_failed(family, replace(workspace, server_id=None, cloud_step="adopt"), lost, moment)
+        _cloud_failed(family, replace(workspace, server_id=None, cloud_step=CloudStep.ADOPT), lost, moment)
     elif server.status is ServerStatus.ACTIVE:
         target = S.CONFIGURING if family.settings.vrw_enabled else S.RUNNING
         # With VRW, the ready mail waits for VRW to say so.
-        owed = owe("ready") if target is S.RUNNING else workspace.notice
-        ready = move(family, workspace, target, moment, ip=server.ip, status_reason="", check_token="", notice=owed)
-        notify(family, ready)
+        owed = OwedMail.READY if target is S.RUNNING else None
+        ready = moved(family, replace(workspace, ip=server.ip), target, moment, owe=owed)
+        notify(family, store(family, ready))
     elif server.status is ServerStatus.ERROR:
         fail(family, workspace, _fault(server), moment)
     else:
@@ -287,7 +284,8 @@ def _fault(server: CloudServer) -> str:
 
 
 def _act(family: Family, workspace: Workspace, now: Clock) -> None:
-    step, done = _ACTIONS[workspace.status]
+    step = STEP_OF[workspace.status]
+    call, done = _ACTION_CALLS[step]
     moment = now()
     if workspace.server_id is None:
         fail(family, workspace, "The workspace has no virtual machine; retry to make a new one.", moment)
@@ -295,13 +293,13 @@ def _act(family: Family, workspace: Workspace, now: Clock) -> None:
     try:
         if workspace.cloud_step != step:
             try:
-                _ACTION_CALLS[step](family.cloud, workspace.server_id)
+                call(family.cloud, workspace.server_id)
             except CloudError:
                 # Nova refuses an action the server has already done (a repeated message): look first.
                 server = family.cloud.get_server(workspace.server_id)
                 if server is None or server.status is not done:
                     raise
-            _schedule(family, workspace, int(family.settings.check_interval.total_seconds()), cloud_step=step)
+            _schedule(family, replace(workspace, cloud_step=step), int(family.settings.check_interval.total_seconds()))
             return
         server = family.cloud.get_server(workspace.server_id)
     except CloudError as error:
@@ -311,7 +309,7 @@ def _act(family: Family, workspace: Workspace, now: Clock) -> None:
         fail(family, workspace, "The virtual machine disappeared from OpenStack.", moment)
     elif server.status is done:
         target = S.STOPPED if done is ServerStatus.SHUTOFF else S.RUNNING
-        move(family, workspace, target, moment, ip=server.ip or workspace.ip, status_reason="", check_token="")
+        store(family, moved(family, replace(workspace, ip=server.ip or workspace.ip), target, moment))
     elif server.status is ServerStatus.ERROR:
         fail(family, workspace, _fault(server).replace("create", "run"), moment)
     else:
@@ -321,7 +319,7 @@ def _act(family: Family, workspace: Workspace, now: Clock) -> None:
 def _delete(family: Family, workspace: Workspace, now: Clock) -> None:
     moment = now()
     try:
-        if workspace.cloud_step != "delete":
+        if workspace.cloud_step is not CloudStep.DELETE:
             server_id = workspace.server_id
             if server_id is None:
                 found = family.cloud.find_server(workspace.id)
@@ -330,13 +328,8 @@ def _delete(family: Family, workspace: Workspace, now: Clock) -> None:
                 _deleted(family, workspace, moment)
                 return
             family.cloud.delete_server(server_id)
-            _schedule(
-                family,
-                workspace,
-                int(family.settings.check_interval.total_seconds()),
-                server_id=server_id,
-                cloud_step="delete",
-            )
+            deleting = replace(workspace, server_id=server_id, cloud_step=CloudStep.DELETE)
+            _schedule(family, deleting, int(family.settings.check_interval.total_seconds()))
             return
         server = family.cloud.get_server(workspace.server_id) if workspace.server_id else None
     except CloudError as error:
@@ -349,14 +342,4 @@ def _delete(family: Family, workspace: Workspace, now: Clock) -> None:
 
 
 def _deleted(family: Family, workspace: Workspace, moment: datetime) -> None:
-    move(
-        family,
-        workspace,
-        S.DELETED,
-        moment,
-        server_id=None,
-        ip=None,
-        access_url=None,
-        check_token="",
-        billing_ended_at=moment if workspace.billing_started_at else None,
-    )
+    move(family, workspace, S.DELETED, moment)

@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import CloudError, CloudServer
 from chalicelib.services.domain import PageRequest, utcnow
-from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
-from chalicelib.services.mail import owe
-from chalicelib.services.provisioning import CLEANUP, Family, clean_up, fail, move, notify
+from chalicelib.services.lifecycle import CloudStep, Notice, OwedMail, Workspace, WorkspaceStatus
+from chalicelib.services.provisioning import CLEANUP, Family, clean_up, fail, move, moved, notify, store
 from chalicelib.services.workspaces import converge_message
 
 log = logging.getLogger(__name__)
@@ -95,21 +94,13 @@ def _round(
         return
     if status is S.FAILED and workspace.cloud_step == CLEANUP and workspace.server_id is not None:
         if clean_up(family, workspace.server_id, workspace.id):
-            family.workspaces.save(replace(workspace, server_id=None, cloud_step=""))
+            family.workspaces.save(replace(workspace, server_id=None, cloud_step=CloudStep.NONE))
             report.cleaned.append(workspace.id)
         return
     if _lost(workspace, servers):
-        failed = move(
-            family,
-            workspace,
-            S.FAILED,
-            moment,
-            status_reason="The virtual machine disappeared from OpenStack.",
-            server_id=None,
-            check_token="",
-            notice=owe("failed"),
-        )
-        notify(family, failed)
+        reason = "The virtual machine disappeared from OpenStack."
+        failed = moved(family, replace(workspace, server_id=None), S.FAILED, moment, reason=reason, owe=OwedMail.FAILED)
+        notify(family, store(family, failed))
         report.lost.append(workspace.id)
         return
     _expiry(family, workspace, moment, report)
@@ -138,25 +129,27 @@ def _stuck_reason(workspace: Workspace) -> str:
 def _expiry(family: Family, workspace: Workspace, moment: datetime, report: Report) -> None:
     settings = family.settings
     if moment >= workspace.expires_at + settings.delete_grace:
-        deleting = move(family, workspace, S.DELETING, moment, status_reason="The workspace expired.")
+        deleting = move(family, workspace, S.DELETING, moment, reason="The workspace expired.")
         family.queue.send(converge_message(deleting))
         report.deleted.append(workspace.id)
         return
     if moment >= workspace.expires_at:
         if workspace.status is S.RUNNING:
-            stopping = move(family, workspace, S.STOPPING, moment, status_reason="The workspace expired.")
+            stopping = move(family, workspace, S.STOPPING, moment, reason="The workspace expired.")
             family.queue.send(converge_message(stopping))
             report.stopped.append(workspace.id)
         if EXPIRED_MARK not in workspace.reminders:
             current = workspace_now(family, workspace)
             owing = family.workspaces.save(
-                replace(current, reminders=workspace.reminders | {EXPIRED_MARK}, notice=owe("expired"))
+                replace(current, reminders=workspace.reminders | {EXPIRED_MARK}, notice=Notice(OwedMail.EXPIRED))
             )
             notify(family, owing)
         return
     due = {str(days) for days in settings.reminder_days if moment >= workspace.expires_at - timedelta(days=days)}
     if due - workspace.reminders:
-        owing = family.workspaces.save(replace(workspace, reminders=workspace.reminders | due, notice=owe("expiring")))
+        owing = family.workspaces.save(
+            replace(workspace, reminders=workspace.reminders | due, notice=Notice(OwedMail.EXPIRING))
+        )
         notify(family, owing)
         report.reminded.append(workspace.id)
 

@@ -2,9 +2,12 @@
 
 VRW (the Virtual Research Workspace service) installs and configures a workspace once OpenStack
 has booted it, and reports through a signed webhook: `configuring`, `ready` (with the access
-details), `failed` (with a reason) and `deleted`. Each report moves the workspace along an edge
-of `lifecycle.TRANSITIONS` that VRW may take (`EDGES`); any other is refused (409) and changes
-nothing. Researchers get the ready mail when VRW says ready, and a failed mail with its reason.
+details), `failed` (with a reason) and `deleted`. Each report moves the workspace (through
+`transitions.transition`) along an edge VRW may take (`EDGES`); any other is refused (409) and
+changes nothing. Researchers get the ready mail when VRW says ready, and a failed mail with its reason.
+Only OpenStack can say a server is gone: `deleted` about a workspace whose server the broker is still
+deleting is recorded in its history and changes nothing else; the broker's delete carries on until
+OpenStack confirms, and then finishes it. An event of a type the broker does not know is ignored.
 
 Deliveries come at least once and in any order:
 - the delivery's id is claimed in the ledger in the same transaction as the move it makes, so a
@@ -26,12 +29,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from chalicelib import metrics
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from chalicelib.services.domain import utcnow
-from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
-from chalicelib.services.mail import owe, send_owed
+from chalicelib.services.lifecycle import OwedMail, Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.mail import send_owed
 from chalicelib.services.ports import DeliveryClaim, Ledger, MailQueue, WorkspaceRepository
-from chalicelib.services.workspaces import event_of
+from chalicelib.services.transitions import note, transition
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,10 @@ EDGES: dict[EventType, tuple[WorkspaceStatus, frozenset[WorkspaceStatus]]] = {
     EventType.FAILED: (S.FAILED, frozenset({S.PROVISIONING, S.CONFIGURING, S.RUNNING})),
     EventType.DELETED: (S.DELETED, frozenset({S.DELETING})),
 }
-_MAILS = {EventType.READY: "ready", EventType.FAILED: "failed"}
+_KNOWN = frozenset(t.value for t in EventType)
+_MAILS = {EventType.READY: OwedMail.READY, EventType.FAILED: OwedMail.FAILED}
+# What a `deleted` about a workspace that still has its server says in the workspace's history.
+_EARLY_DELETED = "VRW reported the workspace deleted; the broker deletes its virtual machine until OpenStack confirms."
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +100,16 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"  # it already was where the event says
     STALE = "stale"  # older than the workspace's last VRW report: ignored
     DUPLICATE = "duplicate"  # this delivery was handled before
+    RECORDED = "recorded"  # noted in the history; the broker finishes the move once OpenStack confirms
+    IGNORED = "ignored"  # an event type the broker does not know
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
     outcome: Outcome
     workspace_id: str
-    status: WorkspaceStatus
+    # None for an ignored event: the workspace was not read.
+    status: WorkspaceStatus | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +142,14 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
             if _delivered_before(inbox.ledger, claim):
                 return duplicate
             raise
-        if outcome is not Outcome.APPLIED:
+        if outcome not in (Outcome.APPLIED, Outcome.RECORDED):
             if inbox.ledger.claim(claim.key, until=claim.until, fingerprint=claim.fingerprint):
                 return Receipt(outcome, workspace.id, workspace.status)
             _delivered_before(inbox.ledger, claim)
             return duplicate
         try:
+            if outcome is Outcome.RECORDED:
+                return _record(inbox, workspace, event, claim, now())
             moved = _move(inbox, workspace, event, claim, now())
         except ConflictError:
             if _delivered_before(inbox.ledger, claim):
@@ -149,6 +161,18 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
     raise ConflictError(detail="The workspace kept changing while the event was applied; deliver it again.")
 
 
+def known(event_type: str) -> bool:
+    """Whether the broker acts on events of this type (the others are `ignore`d)."""
+    return event_type in _KNOWN
+
+
+def ignore(delivery_id: str, event_type: str, workspace_id: str) -> Receipt:
+    """Acknowledge an event type the broker does not know (VRW added one): logged, counted, nothing changed."""
+    log.warning("VRW event %s of unknown type %r about workspace %s ignored", delivery_id, event_type, workspace_id)
+    metrics.hook_ignored(VRW, "unknown-type")
+    return Receipt(Outcome.IGNORED, workspace_id, None)
+
+
 def _delivered_before(ledger: Ledger, claim: DeliveryClaim) -> bool:
     """Whether this delivery was handled before; 409 when its id came before with another event."""
     earlier = ledger.claimed(claim.key)
@@ -158,7 +182,8 @@ def _delivered_before(ledger: Ledger, claim: DeliveryClaim) -> bool:
 
 
 def judge(workspace: Workspace, event: VrwEvent) -> Outcome:
-    """What `event` does to `workspace` (APPLIED means it moves); 409 for an edge VRW may not take."""
+    """What `event` does to `workspace` (APPLIED: it moves; RECORDED: only its history); 409 for an edge VRW
+    may not take."""
     if workspace.vrw_updated_at is not None and event.at < workspace.vrw_updated_at:
         return Outcome.STALE
     target, sources = EDGES[event.type]
@@ -169,39 +194,38 @@ def judge(workspace: Workspace, event: VrwEvent) -> Outcome:
     if workspace.server_id is None and workspace.status in (S.PROVISIONING, S.FAILED):
         # Nothing booted (yet, or any more) that VRW could have configured.
         raise ConflictError(detail=f"The workspace has no virtual machine for VRW to report {event.type.value} on.")
+    if event.type is EventType.DELETED and workspace.server_id is not None:
+        # Only OpenStack can say the server is gone; the broker's delete carries on until it does.
+        return Outcome.RECORDED
     return Outcome.APPLIED
 
 
 def _move(inbox: Inbox, workspace: Workspace, event: VrwEvent, claim: DeliveryClaim, moment: datetime) -> Workspace:
     target, _ = EDGES[event.type]
-    changes: dict[str, object] = {
-        "status": target,
-        "updated_at": moment,
-        "deadline_at": inbox.settings.deadline(target, moment),
-        "status_reason": "",
-        # The broker's own chain for the state it leaves stops here: its pending check no longer matches.
-        "check_token": "",
-        "cloud_step": "",
-        "attempts": 0,
-        "lease_until": None,
-        "vrw_updated_at": event.at,
-    }
     if event.type is EventType.READY:
         assert event.access is not None
-        changes.update(ip=event.access.ip, access_url=event.access.url, access_username=event.access.username)
-    elif event.type is EventType.FAILED:
-        changes["status_reason"] = event.reason or ""
-    if event.type in _MAILS:
-        changes["notice"] = owe(_MAILS[event.type])
-    elif event.type is EventType.DELETED:
-        changes.update(
-            server_id=None,
-            ip=None,
-            access_url=None,
-            billing_ended_at=moment if workspace.billing_started_at else None,
-        )
-    moved = replace(workspace, **changes)  # type: ignore[arg-type]
-    return inbox.workspaces.move(moved, event_of(moved, workspace.status, VRW, moment), claim=claim)
+        access = event.access
+        workspace = replace(workspace, ip=access.ip, access_url=access.url, access_username=access.username)
+    # FAILED carries VRW's reason; every other move clears the reason (DELETED keeps why it was deleted).
+    reason = (event.reason or "") if event.type is EventType.FAILED else None
+    change = transition(
+        replace(workspace, vrw_updated_at=event.at),
+        target,
+        actor=VRW,
+        moment=moment,
+        settings=inbox.settings,
+        reason=reason,
+        owe=_MAILS.get(event.type),
+    )
+    return inbox.workspaces.move(change.workspace, change.event, claim=claim)
+
+
+def _record(inbox: Inbox, workspace: Workspace, event: VrwEvent, claim: DeliveryClaim, moment: datetime) -> Receipt:
+    """Note VRW's report in the history without touching the broker's own work on the workspace."""
+    noted = replace(workspace, vrw_updated_at=event.at)
+    stored = inbox.workspaces.move(noted, note(noted, actor=VRW, moment=moment, reason=_EARLY_DELETED), claim=claim)
+    log.info("workspace %s: VRW reported it deleted while its server %s is still there", stored.id, stored.server_id)
+    return Receipt(Outcome.RECORDED, stored.id, stored.status)
 
 
 def check_event(event: VrwEvent, moment: datetime) -> None:

@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from chalicelib.errors import ConflictError, FieldError, ValidationError
 from chalicelib.services.access import Granted, Permission, require
 from chalicelib.services.catalog import CostEstimate, estimate, read, resolve
 from chalicelib.services.domain import AuditEntry, Outcome, Page, PageRequest, Study, StudyAccess, new_id, utcnow
 from chalicelib.services.lifecycle import (
     Action,
+    CloudStep,
     IdempotencyReplay,
     Quota,
     Workspace,
@@ -37,6 +38,7 @@ from chalicelib.services.ports import (
     StudyRepository,
     WorkspaceRepository,
 )
+from chalicelib.services.transitions import event_of, transition
 
 Clock = Callable[[], datetime]
 USAGE_PAGE = 1000
@@ -89,18 +91,6 @@ def quota_of(study: Study, settings: WorkspaceSettings) -> Quota:
 def converge_message(workspace: Workspace) -> ConvergeMessage:
     """The message that asks the provisioning family to bring a workspace where its state says."""
     return ConvergeMessage(workspace_id=workspace.id)
-
-
-def event_of(workspace: Workspace, previous: WorkspaceStatus | None, actor_id: str, moment: datetime) -> WorkspaceEvent:
-    return WorkspaceEvent(
-        workspace_id=workspace.id,
-        study_id=workspace.study_id,
-        status=workspace.status,
-        at=moment,
-        actor_id=actor_id,
-        reason=workspace.status_reason,
-        previous=previous,
-    )
 
 
 def _audit(granted: Granted, action: str, workspace: Workspace, moment: datetime, detail: str = "") -> AuditEntry:
@@ -245,23 +235,13 @@ def act(
     granted = _operate(access, studies, workspace, action.value, now)
     target = action_target(action, workspace.status)
     moment = now()
-    previous = workspace.status
-    moved = replace(
-        workspace,
-        status=target,
-        status_reason="",
-        updated_at=moment,
-        deadline_at=settings.deadline(target, moment),
-        # A retry looks for the server a failed try may have left before making a new one.
-        cloud_step="adopt" if action is Action.RETRY else "",
-        attempts=0,
-        lease_until=None,
-        check_token="",
+    # A retry looks for the server a failed try may have left before making a new one.
+    step = CloudStep.ADOPT if action is Action.RETRY else CloudStep.NONE
+    change = transition(
+        workspace, target, actor=granted.caller.id, moment=moment, settings=settings, reason="", step=step
     )
     stored = workspaces.move(
-        moved,
-        event_of(moved, previous, granted.caller.id, moment),
-        _audit(granted, f"workspace.{action.value}", moved, moment),
+        change.workspace, change.event, _audit(granted, f"workspace.{action.value}", change.workspace, moment)
     )
     queue.send(converge_message(stored))
     return stored
@@ -349,11 +329,3 @@ def usage(
         settings.currency,
         month_start,
     )
-
-
-def find(workspaces: WorkspaceRepository, workspace_id: str) -> Workspace:
-    """The workspace, or 404."""
-    workspace = workspaces.get(workspace_id)
-    if workspace is None:
-        raise NotFoundError(detail="No such workspace.")
-    return workspace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,9 @@ from vre_app.local.vrw import LocalVrw, VrwKnobs
 ACCESS = {"url": "https://10.1.2.3.vrw.local/", "ip": "10.1.2.3", "username": "ubuntu"}
 
 
-def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -> str:
+def workspace_in(
+    deps: Dependencies, cast: StudyCast, status: WorkspaceStatus, *, server_id: str | None = "srv-vrw"
+) -> str:
     """The contributor's workspace, put straight into `status` with a server (as if the broker had booted it)."""
     made = request_workspace(
         deps.access.load(cast.contributor.id, "none#none", cast.study_id),
@@ -34,7 +37,7 @@ def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -
         deps.workspace_settings,
         WorkspaceRequest(name="VRW box", profile="small", operating_system="ubuntu-2404"),
     )
-    deps.workspaces.save(replace(made, status=status, server_id="srv-vrw", ip="10.1.2.3"))
+    deps.workspaces.save(replace(made, status=status, server_id=server_id, ip="10.1.2.3"))
     return made.id
 
 
@@ -83,17 +86,38 @@ def test_failed_fails_the_workspace_with_the_reason_and_queues_the_failed_mail(
     assert mails_about(mail_queue, workspace_id) == ["failed"]
 
 
-def test_deleted_finishes_a_deleting_workspace_and_frees_the_quota(
+def test_deleted_finishes_a_deleting_workspace_whose_server_is_gone_and_frees_the_quota(
     client: Client, deps: Dependencies, cast: StudyCast
 ) -> None:
-    workspace_id = workspace_in(deps, cast, WorkspaceStatus.DELETING)
+    workspace_id = workspace_in(deps, cast, WorkspaceStatus.DELETING, server_id=None)
     _, before, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
 
     status, receipt = post(client, event_body("deleted", workspace_id))
 
-    assert (status, receipt["status"]) == (200, "DELETED")
+    assert (status, receipt["outcome"], receipt["status"]) == (200, "applied", "DELETED")
     _, after, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
     assert after["workspaces"] == before["workspaces"] - 1
+
+
+def test_deleted_while_the_broker_still_deletes_the_server_is_recorded_and_keeps_it_deleting(
+    client: Client, deps: Dependencies, cast: StudyCast
+) -> None:
+    # GIVEN a workspace the broker is deleting, whose server OpenStack has not confirmed gone
+    workspace_id = workspace_in(deps, cast, WorkspaceStatus.DELETING)
+    _, before, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
+
+    # WHEN VRW reports it deleted
+    status, receipt = post(client, event_body("deleted", workspace_id))
+
+    # THEN the report is acknowledged and in the history, but the workspace keeps its server and its quota
+    assert (status, receipt["outcome"], receipt["status"]) == (200, "recorded", "DELETING")
+    stored = deps.workspaces.get(workspace_id)
+    assert stored is not None
+    assert (stored.status, stored.server_id) == (WorkspaceStatus.DELETING, "srv-vrw")
+    _, after, _ = call(client, "GET", f"/studies/{cast.study_id}/usage", headers=cast.viewer.headers)
+    assert after["workspaces"] == before["workspaces"]
+    _, events, _ = call(client, "GET", f"/workspaces/{workspace_id}/events", headers=cast.viewer.headers)
+    assert (events["items"][-1]["status"], events["items"][-1]["actor_id"]) == ("DELETING", "vrw")
 
 
 def test_a_redelivered_event_answers_200_and_writes_nothing_more(
@@ -164,7 +188,10 @@ BAD_EVENTS: list[tuple[bytes, int, str | None]] = [
     (b'{"type": "workspace.ready", "timestamp": ', 400, None),
     (b"", 400, None),
     (b"[]", 422, "body"),
-    (event_body("rebooted", "{id}"), 422, "type"),
+    (event_body("Rebooted!", "{id}"), 422, "type"),
+    (b'{"type": "", "timestamp": "2025-01-01T10:00:00Z", "data": {"workspace_id": "{id}"}}', 422, "type"),
+    (b'{"type": 7, "timestamp": "2025-01-01T10:00:00Z", "data": {"workspace_id": "{id}"}}', 422, "type"),
+    (event_body("rebooted", "{id}", colour="red"), 422, "data.colour"),
     (event_body("ready", "{id}"), 422, "data.access"),
     (event_body("ready", "{id}", access={**ACCESS, "ip": "not-an-ip"}), 422, "data.access.ip"),
     (event_body("ready", "{id}", access={**ACCESS, "url": "javascript:alert(1)"}), 422, "data.access.url"),
@@ -201,6 +228,24 @@ def test_a_bad_event_under_a_good_signature_is_refused_and_writes_nothing(
     if field is not None:
         assert field in {error["field"] for error in payload["errors"]}, payload
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("workspace", ["mine", "unknown"])
+def test_an_event_type_the_broker_does_not_know_is_acknowledged_ignored_and_counted(
+    client: Client, deps: Dependencies, cast: StudyCast, caplog: pytest.LogCaptureFixture, workspace: str
+) -> None:
+    # GIVEN VRW sends a type added after this release (Standard Webhooks senders retry any non-2xx for days)
+    caplog.set_level(logging.INFO, logger="chalicelib.metrics")
+    workspace_id = workspace_in(deps, cast, WorkspaceStatus.RUNNING) if workspace == "mine" else "0" * 32
+    before = snapshot()
+
+    status, receipt = post(client, event_body("rebooted", workspace_id))
+
+    # THEN it is answered 200 so VRW stops retrying, changes nothing, and shows on the HookIgnored metric
+    assert (status, receipt) == (200, {"outcome": "ignored", "workspace_id": workspace_id, "status": None})
+    assert snapshot() == before
+    ignored = [r for r in caplog.records if r.name == "chalicelib.metrics" and "HookIgnored" in r.__dict__]
+    assert [(r.Hook, r.Reason) for r in ignored] == [("vrw", "unknown-type")]  # type: ignore[attr-defined]
 
 
 def test_an_unknown_workspace_is_404_and_writes_nothing(client: Client, deps: Dependencies) -> None:

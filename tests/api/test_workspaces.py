@@ -13,7 +13,7 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import event_of
+from chalicelib.services.transitions import event_of
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import LONG, assert_problem

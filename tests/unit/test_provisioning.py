@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.services.cloud import CloudError, ServerStatus
 from chalicelib.services.domain import PageRequest
-from chalicelib.services.lifecycle import Action, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.lifecycle import Action, OwedMail, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.messages import CheckMessage, ConvergeMessage, MailMessage
 from chalicelib.services.provisioning import cloud_init, handle_message
 from chalicelib.services.workspaces import converge_message
@@ -317,7 +317,8 @@ def test_a_mail_owed_when_a_crash_stopped_its_queuing_is_queued_by_the_reconcile
         lab.run()
     owed = lab.get(workspace.id)
     assert owed.status is WorkspaceStatus.RUNNING
-    assert owed.notice.startswith("ready#")
+    assert owed.notice is not None
+    assert owed.notice.mail is OwedMail.READY
 
     # WHEN the reconciler runs before the change is old enough, and again after
     mail.failing = False
@@ -329,9 +330,9 @@ def test_a_mail_owed_when_a_crash_stopped_its_queuing_is_queued_by_the_reconcile
     # function's claim), and struck off
     assert (early.owed_mails, late.owed_mails, again.owed_mails) == ([], [workspace.id], [])
     assert mail.messages == [
-        {"type": "workspace", "event": "ready", "workspace_id": workspace.id, "mail_id": owed.notice.split("#")[1]}
+        {"type": "workspace", "event": "ready", "workspace_id": workspace.id, "mail_id": owed.notice.mail_id}
     ]
-    assert lab.get(workspace.id).notice == ""
+    assert lab.get(workspace.id).notice is None
 
 
 def test_every_mail_a_workspace_owes_is_struck_off_once_queued(lab: Lab) -> None:
@@ -343,4 +344,4 @@ def test_every_mail_a_workspace_owes_is_struck_off_once_queued(lab: Lab) -> None
 
     assert lab.mail.events_for(workspace.id) == ["ready"]
     assert lab.mail.events_for(failing.id) == ["failed"]
-    assert (lab.get(workspace.id).notice, lab.get(failing.id).notice) == ("", "")
+    assert (lab.get(workspace.id).notice, lab.get(failing.id).notice) == (None, None)

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.services.cloud import CloudError
 from chalicelib.services.domain import PageRequest, new_id
-from chalicelib.services.lifecycle import TRANSITIONS, Action, Workspace, WorkspaceEvent, WorkspaceSettings
+from chalicelib.services.lifecycle import Action, Workspace, WorkspaceEvent, WorkspaceSettings
 from chalicelib.services.lifecycle import WorkspaceStatus as S
 from chalicelib.services.ports import DeliveryClaim
 from chalicelib.services.provisioning import handle_message
-from chalicelib.services.vrw import EDGES, Access, EventType, Outcome, Receipt, VrwEvent, delivery_key, receive
+from chalicelib.services.vrw import Access, EventType, Outcome, Receipt, VrwEvent, delivery_key, receive
 from chalicelib.services.workspaces import converge_message
 from tests.fakes_workspaces import InMemoryWorkspaces
 from tests.unit.workspace_lab import Lab
@@ -58,11 +59,6 @@ def in_state(lab: Lab, status: S, *, server_id: str | None = "srv-set-up") -> Wo
     """A workspace put straight into `status`, as if the broker had brought it there."""
     made = lab.request()
     return lab.workspaces.save(replace(made, status=status, server_id=server_id))
-
-
-def test_every_edge_vrw_takes_is_an_edge_of_the_state_machine() -> None:
-    for target, sources in EDGES.values():
-        assert all(target in TRANSITIONS[source] for source in sources), target
 
 
 def test_configuring_then_ready_runs_the_workspace_with_its_access_and_one_ready_mail(lab: Lab) -> None:
@@ -116,9 +112,11 @@ def test_failed_fails_the_workspace_with_vrws_reason_and_mails_it(lab: Lab) -> N
     assert lab.mail.events_for(workspace.id) == ["failed"]
 
 
-def test_deleted_finishes_a_deleting_workspace_and_frees_its_quota(lab: Lab) -> None:
+def test_deleted_finishes_a_deleting_workspace_whose_server_is_gone_and_frees_its_quota(lab: Lab) -> None:
+    # GIVEN a workspace being deleted whose server the broker no longer has (OpenStack said it is gone)
     workspace = running(lab)
     lab.act(workspace, Action.DELETE)
+    lab.workspaces.save(replace(lab.get(workspace.id), server_id=None))
     assert lab.workspaces.usage(lab.study.id).workspaces == 1
 
     receipt = report(lab, "deleted", workspace)
@@ -128,6 +126,45 @@ def test_deleted_finishes_a_deleting_workspace_and_frees_its_quota(lab: Lab) -> 
     assert (gone.server_id, gone.ip, gone.access_url) == (None, None, None)
     assert gone.billing_ended_at is not None
     assert lab.workspaces.usage(lab.study.id).workspaces == 0
+
+
+def test_deleted_while_the_brokers_delete_meets_a_503_keeps_deleting_until_openstack_confirms(lab: Lab) -> None:
+    # GIVEN a workspace being deleted while OpenStack's compute answers 503 to the broker's delete
+    workspace = running(lab)
+    server_id = lab.get(workspace.id).server_id
+    outage = CloudError("OpenStack compute answered 503 Service Unavailable.", retryable=True)
+    lab.cloud.fail_next(outage, outage)
+    lab.act(workspace, Action.DELETE)
+    (message,) = lab.queue.take()
+    handle_message(lab.family, message, now=lab.clock)
+    assert lab.cloud.calls[-1] == "delete"
+    assert (lab.status(workspace), lab.get(workspace.id).attempts) == (S.DELETING, 1)
+
+    # WHEN VRW reports the workspace deleted meanwhile
+    reported_at = lab.clock.last
+    receipt = report(lab, "deleted", workspace, at=reported_at)
+
+    # THEN it is recorded in the history but the workspace keeps its server, its pending delete and its quota
+    assert (receipt.outcome, receipt.status) == (Outcome.RECORDED, S.DELETING)
+    deleting = lab.get(workspace.id)
+    assert (deleting.status, deleting.server_id, deleting.vrw_updated_at) == (S.DELETING, server_id, reported_at)
+    assert deleting.check_token != ""
+    assert lab.workspaces.usage(lab.study.id).workspaces == 1
+    last = history(lab, workspace)[-1]
+    assert (last.actor_id, last.status, last.previous) == ("vrw", S.DELETING, S.DELETING)
+    assert lab.cloud.servers_of(workspace.id) != []
+
+    # WHEN compute recovers and the broker's retries run
+    lab.run()
+
+    # THEN the server is gone, the workspace DELETED, its quota freed, and nothing is left for the reconciler
+    assert lab.status(workspace) is S.DELETED
+    assert lab.cloud.servers_of(workspace.id) == []
+    assert lab.workspaces.usage(lab.study.id).workspaces == 0
+    assert history(lab, workspace)[-1].actor_id == "broker"
+    assert lab.reconcile().orphans == []
+    # AND VRW's redelivery of its event is a duplicate, and a new one finds the workspace already there
+    assert report(lab, "deleted", workspace).outcome is Outcome.UNCHANGED
 
 
 def test_a_reconfiguration_of_a_running_workspace_gets_the_configuration_deadline(lab: Lab) -> None:
@@ -402,4 +439,4 @@ def test_a_ready_mail_lost_to_a_crash_after_vrws_report_is_owed_and_queued_by_th
     assert lab.mail.events_for(workspace.id) == []
     assert lab.reconcile(after=lab.settings.nudge_after).owed_mails == [workspace.id]
     assert lab.mail.events_for(workspace.id) == ["ready"]
-    assert lab.get(workspace.id).notice == ""
+    assert lab.get(workspace.id).notice is None

@@ -16,7 +16,7 @@ from chalicelib.services.mail.delivery import (
     send_once,
     study_admins,
 )
-from chalicelib.services.mail.notices import EVENTS, owe, send_owed, workspace_message
+from chalicelib.services.mail.notices import send_owed, workspace_message
 from chalicelib.services.mail.phrases import PHRASES, Phrases, WorkspacePhrases
 from chalicelib.services.mail.render import (
     ACCEPT_PATH,
@@ -37,7 +37,6 @@ from chalicelib.services.mail.render import (
 __all__ = [
     "ACCEPT_PATH",
     "CLAIM_LIFETIME",
-    "EVENTS",
     "PHRASES",
     "Block",
     "Link",
@@ -50,7 +49,6 @@ __all__ = [
     "deliver",
     "deliver_workspace_mail",
     "invitee_locale",
-    "owe",
     "render_answer",
     "render_html",
     "render_invitation",

@@ -9,32 +9,28 @@ and sends each once (a ledger claim on `mail_id`, as for invitations), so queuin
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import cast, get_args
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import new_id
-from chalicelib.services.lifecycle import Workspace
+from chalicelib.services.lifecycle import Notice, OwedMail, Workspace
 from chalicelib.services.messages import WorkspaceMailEvent, WorkspaceMessage
 from chalicelib.services.ports import MailQueue, WorkspaceRepository
 
 log = logging.getLogger(__name__)
 
-EVENTS: tuple[str, ...] = get_args(WorkspaceMailEvent)
+# The queue message's name of each owed mail (the same strings).
+_EVENT_OF: Mapping[OwedMail, WorkspaceMailEvent] = {
+    OwedMail.READY: "ready",
+    OwedMail.FAILED: "failed",
+    OwedMail.EXPIRING: "expiring",
+    OwedMail.EXPIRED: "expired",
+}
 
 
-def workspace_message(workspace_id: str, event: str, mail_id: str) -> WorkspaceMessage:
-    """The mail queue's message asking for the `event` mail about a workspace (one of `EVENTS`)."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown workspace mail {event!r}")
-    return WorkspaceMessage(mail_id=mail_id, workspace_id=workspace_id, event=cast("WorkspaceMailEvent", event))
-
-
-def owe(event: str) -> str:
-    """The `notice` a change writes into the workspace when it owes the owner the `event` mail."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown workspace mail {event!r}")
-    return f"{event}#{new_id()}"
+def workspace_message(workspace_id: str, notice: Notice) -> WorkspaceMessage:
+    """The mail queue's message asking for the mail `notice` owes about a workspace."""
+    return WorkspaceMessage(mail_id=notice.mail_id, workspace_id=workspace_id, event=_EVENT_OF[notice.mail])
 
 
 def send_owed(mail: MailQueue, workspaces: WorkspaceRepository, workspace: Workspace) -> Workspace:
@@ -43,12 +39,12 @@ def send_owed(mail: MailQueue, workspaces: WorkspaceRepository, workspace: Works
     If the strike-off loses a race, the notice stays and the reconciler queues it again: the mail id
     is the same, so the mail worker sends it once.
     """
-    if not workspace.notice:
+    notice = workspace.notice
+    if notice is None:
         return workspace
-    event, mail_id = workspace.notice.split("#", 1)
-    mail.send(workspace_message(workspace.id, event, mail_id))
+    mail.send(workspace_message(workspace.id, notice))
     try:
-        return workspaces.save(replace(workspace, notice=""))
+        return workspaces.save(replace(workspace, notice=None))
     except ConflictError:
-        log.info("workspace %s changed before its %s mail was struck off", workspace.id, event)
+        log.info("workspace %s changed before its %s mail was struck off", workspace.id, notice.mail.value)
         return workspace
