@@ -49,8 +49,10 @@ from chalicelib.services.ports import (
 from chalicelib.services.uploads import UploadPolicy
 
 if TYPE_CHECKING:
+    from chalicelib.services.dropoff import Dropoff
     from chalicelib.services.identity import IdentityProvider
     from chalicelib.services.provisioning import Family
+    from chalicelib.services.storage import ObjectStorage
 
 
 @dataclass(eq=False)
@@ -73,6 +75,30 @@ class Dependencies:
     mailer_override: Mailer | None = field(default=None)
     provisioning_queue_override: ProvisioningQueue | None = field(default=None)
     cloud_override: Cloud | None = field(default=None)
+    storage_override: ObjectStorage | None = field(default=None)
+
+    @cached_property
+    def storage(self) -> ObjectStorage:
+        """The uploads bucket (S3), its client made on first use."""
+        if self.storage_override is not None:
+            return self.storage_override
+        from chalicelib.providers.storage import S3Storage
+
+        return S3Storage(self.settings)
+
+    @cached_property
+    def dropoff(self) -> Dropoff:
+        """The drop-off's uploads straight to storage, and the members' downloads."""
+        from chalicelib.services.dropoff import Dropoff, DropoffSettings
+
+        s = self.settings
+        settings = DropoffSettings(
+            part_bytes=s.upload_part_bytes,
+            max_parts=s.upload_max_parts,
+            session=timedelta(hours=s.upload_session_hours),
+            part_url_seconds=s.upload_part_url_seconds,
+        )
+        return Dropoff(self.studies, self.uploads, self.storage, self.mail_queue, self.upload_policy, settings)
 
     @cached_property
     def provisioning_queue(self) -> ProvisioningQueue:

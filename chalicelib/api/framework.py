@@ -54,7 +54,7 @@ Guard = Callable[[Request, Dependencies], None]
 # cookies, so a foreign page gains nothing it did not already hold.
 CORS = CORSConfig(
     allow_origin="*",
-    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Upload-Secret"],
     expose_headers=["Location", "X-Request-Id"],
     max_age=600,
 )
