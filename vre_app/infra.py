@@ -66,6 +66,7 @@ def _complete_buckets(cloudformation: CloudFormationClient, stage: str, account:
     template = yaml.safe_load(TEMPLATE.read_text())
     resources = template["Resources"]
     context: dict[str, str] = {"Stage": stage, "AWS::AccountId": account, "AWS::Partition": "aws"}
+    context["AWS::Region"] = cloudformation.meta.region_name
     context.update({k: str(v["Default"]) for k, v in template["Parameters"].items() if "Default" in v})
     buckets = {k: v for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket"}
     for logical, resource in buckets.items():

@@ -30,6 +30,9 @@ from chalicelib.wiring import Dependencies
 resource = Resource(__name__, tag="dropoff")
 
 SECRET_HEADER = "upload-secret"
+# Behind the secret: an expired upload or a replaced code (403), a finished or aborted upload (409), a part
+# number or checksum that does not fit (422), a file larger than it said (413).
+SECRET_REFUSALS = (403, 409, 413, 422)
 
 
 def require_secret(request: Request, deps: Dependencies) -> None:
@@ -52,6 +55,7 @@ def upload_secret(call: Call[Any]) -> str:
     response=DropoffStarted,
     status=201,
     public=True,
+    refusals=(403,),
 )
 def start_upload(call: Call[DropoffStart]) -> Reply:
     body = call.body
@@ -71,6 +75,8 @@ def start_upload(call: Call[DropoffStart]) -> Reply:
     response=SignedPartsView,
     public=True,
     guard=require_secret,
+    refusals=SECRET_REFUSALS,
+    headers=("Upload-Secret",),
 )
 def sign_parts(call: Call[DropoffParts], upload_id: str) -> SignedPartsView:
     parts = [(part.number, part.checksum_sha256) for part in call.body.parts]
@@ -103,6 +109,8 @@ def render_progress(progress: Progress) -> DropoffProgress:
     response=DropoffProgress,
     public=True,
     guard=require_secret,
+    refusals=SECRET_REFUSALS,
+    headers=("Upload-Secret",),
 )
 def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
     return render_progress(call.deps.dropoff.progress(upload_id, upload_secret(call)))
@@ -116,13 +124,22 @@ def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
     response=UploadView,
     public=True,
     guard=require_secret,
+    refusals=SECRET_REFUSALS,
+    headers=("Upload-Secret",),
 )
 def complete_upload(call: Call[DropoffComplete], upload_id: str) -> UploadView:
     return render_upload(call.deps.dropoff.complete(upload_id, upload_secret(call), call.body.checksum_sha256))
 
 
 @resource.route(
-    "/dropoff/uploads/{upload_id}", "DELETE", summary="Abort an upload", status=204, public=True, guard=require_secret
+    "/dropoff/uploads/{upload_id}",
+    "DELETE",
+    summary="Abort an upload",
+    status=204,
+    public=True,
+    guard=require_secret,
+    refusals=SECRET_REFUSALS,
+    headers=("Upload-Secret",),
 )
 def abort_upload(call: Call[Any], upload_id: str) -> Reply:
     call.deps.dropoff.abort(upload_id, upload_secret(call))

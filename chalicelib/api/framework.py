@@ -87,6 +87,10 @@ class Operation:
     # What a body-less `response` route answers with instead (the docs pages, the document itself).
     media_type: str | None = None
     guard: Guard | None = None
+    # Refusals the view itself can answer beyond what the pipeline derives (a public route's 403, 409).
+    refusals: tuple[int, ...] = ()
+    # Request headers the route requires (documented as header parameters).
+    headers: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -158,6 +162,8 @@ class Resource:
         public: bool = False,
         media_type: str | None = None,
         guard: Guard | None = None,
+        refusals: tuple[int, ...] = (),
+        headers: tuple[str, ...] = (),
     ) -> Callable[[View], View]:
         """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
 
@@ -177,6 +183,8 @@ class Resource:
                 public=public,
                 media_type=media_type,
                 guard=guard,
+                refusals=refusals,
+                headers=headers,
             )
             self.operations.append(operation)
             blueprint = self.blueprint

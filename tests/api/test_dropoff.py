@@ -22,7 +22,7 @@ from tests.api.helpers import call
 from tests.conftest import RecordingMailQueue, StudyCast
 from tests.dropoff import PART, complete, parts_of, put_parts, send, sha_b64, sha_hex, sign, start, started
 
-BUCKET = "vre-local-uploads-123456789012"
+BUCKET = "vre-local-uploads-123456789012-eu-west-1"
 
 
 @pytest.fixture

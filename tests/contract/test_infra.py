@@ -216,7 +216,9 @@ def test_policies_name_only_what_the_template_makes(function: str) -> None:
     }
     log_groups = {sub(g["Properties"]["LogGroupName"], "dev") for g in of_type("AWS::Logs::LogGroup").values()}
     buckets = {
-        sub(b["Properties"]["BucketName"], "dev").replace("${AWS::AccountId}", ACCOUNT)
+        sub(b["Properties"]["BucketName"], "dev")
+        .replace("${AWS::AccountId}", ACCOUNT)
+        .replace("${AWS::Region}", REGION)
         for b in of_type("AWS::S3::Bucket").values()
     }
     prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:"

@@ -398,17 +398,24 @@ def test_the_stack_outputs_replace_the_placeholders_and_keep_everything_else(pro
     before = stage_environment(project)
 
     provisioning = "https://sqs/1/vre-dev-provisioning"
+    bucket = "vre-dev-uploads-111111111111-eu-west-1"
     changes = run.write_environment(
-        {"TablePrefix": "vre-dev-", "MailQueueUrl": "https://sqs/1/vre-dev-mail", "ProvisioningQueueUrl": provisioning}
+        {
+            "TablePrefix": "vre-dev-",
+            "MailQueueUrl": "https://sqs/1/vre-dev-mail",
+            "ProvisioningQueueUrl": provisioning,
+            "UploadBucketName": bucket,
+        }
     )
 
     after = stage_environment(project)
     assert changes == {
         "MAIL_QUEUE_URL": (before["MAIL_QUEUE_URL"], "https://sqs/1/vre-dev-mail"),
         "PROVISIONING_QUEUE_URL": (before["PROVISIONING_QUEUE_URL"], provisioning),
+        "UPLOAD_BUCKET": (before["UPLOAD_BUCKET"], bucket),
     }
     assert list(after) == list(before)
-    changed = ("MAIL_QUEUE_URL", "PROVISIONING_QUEUE_URL")
+    changed = ("MAIL_QUEUE_URL", "PROVISIONING_QUEUE_URL", "UPLOAD_BUCKET")
     assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
     with pytest.raises(DeployError, match="MailQueueUrl"):
         run.write_environment({"TablePrefix": "vre-dev-"})
