@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.services.identity import IdentityProvider
     from chalicelib.services.provisioning import Family
     from chalicelib.services.storage import ObjectStorage
+    from chalicelib.services.upload_reconciler import UploadRound
 
 
 @dataclass(eq=False)
@@ -85,6 +86,16 @@ class Dependencies:
         from chalicelib.providers.storage import S3Storage
 
         return S3Storage(self.settings)
+
+    @property
+    def upload_round(self) -> UploadRound | None:
+        """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
+        if not self.settings.upload_bucket and self.storage_override is None:
+            return None
+        from chalicelib.services.upload_reconciler import UploadRound
+
+        retention = timedelta(days=self.settings.deleted_study_retention_days)
+        return UploadRound(self.uploads, self.studies, self.storage, self.mail_queue, retention)
 
     @cached_property
     def dropoff(self) -> Dropoff:
