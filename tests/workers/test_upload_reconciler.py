@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import msgspec
@@ -24,7 +25,7 @@ from tests.tusd import post_hook, pre_create
 BUCKET = "vre-local-uploads-123456789012-eu-west-1"
 
 
-def s3_client():  # type: ignore[no-untyped-def]
+def s3_client() -> Any:
     return boto3.client("s3", region_name="eu-west-1")
 
 
