@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import boto3
 import requests
@@ -119,10 +121,8 @@ def raw_boto3(endpoint: str, size: int, part_size: int) -> float:
     return time.perf_counter() - start
 
 
-def _json(body: bytes | str) -> dict[str, object]:
-    import json
-
-    loaded: dict[str, object] = json.loads(body)
+def _json(body: bytes | str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(body)
     return loaded
 
 
