@@ -18,7 +18,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.errors import (
@@ -79,7 +79,7 @@ class DropoffSettings:
 class Offer:
     """What the upload page says about a file before sending it."""
 
-    upload_code: str
+    upload_code: str = field(repr=False)
     file_name: str
     size: int
     file_type: str | None = None
@@ -90,8 +90,8 @@ class Offer:
 @dataclass(frozen=True, slots=True)
 class Started:
     upload: Upload
-    secret: str
-    part_count: int
+    secret: str = field(repr=False)  # shown once, to the uploader; never in a log or an error report
+    part_count: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -313,7 +313,8 @@ def _admitted(upload: TusUpload, studies: StudyRepository, uploads: UploadReposi
     """The record `admit` made for the upload tusd reports on; 404 for an id the broker never gave out."""
     study, upload_id = _study_of(upload.tusd_id, studies)
     stored = uploads.get(f"{study.id}/{upload_id}")
-    if stored is None:
+    # An upload started through /dropoff (it has a secret) is the broker's own to complete, not tusd's.
+    if stored is None or stored.secret_hash:
         log.warning("tusd reported upload %s of study %s, which the broker never admitted", upload_id, study.id)
         raise NotFoundError(detail="This upload was not admitted by the broker's pre-create hook.")
     return stored

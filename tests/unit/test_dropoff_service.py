@@ -28,7 +28,7 @@ from chalicelib.services.dropoff import (
 )
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.upload_reconciler import UploadRound, reconcile_uploads
-from chalicelib.services.uploads import UploadPolicy, notice_mail_id
+from chalicelib.services.uploads import TusUpload, UploadPolicy, notice_mail_id, record_finished
 from tests.fakes import FakeBroker, wire
 from tests.fakes_storage import InMemoryStorage, checksum
 
@@ -242,3 +242,26 @@ def test_the_reconciler_records_an_upload_whose_complete_was_cut_off(
     assert recorded is not None
     assert (recorded.status, recorded.size) == (UploadStatus.RECEIVED, 3)
     assert [m["mail_id"] for m in queue.messages] == [notice_mail_id(upload.tusd_id)]
+
+
+def test_the_secret_and_the_code_stay_out_of_reprs(dropoff: Dropoff, study: Study) -> None:
+    offer = Offer(study.upload_code, "a.csv", 1)
+    started = dropoff.start(offer)
+
+    assert study.upload_code not in repr(offer)
+    assert started.secret not in repr(started)
+
+
+def test_tusd_cannot_finish_an_upload_started_straight_to_storage(
+    dropoff: Dropoff, broker: FakeBroker, study: Study, queue: RecordingQueue
+) -> None:
+    started = dropoff.start(Offer(study.upload_code, "a.csv", 1))
+
+    with pytest.raises(NotFoundError):
+        record_finished(
+            TusUpload(tusd_id=started.upload.tusd_id, size=1, offset=1), broker.studies, broker.uploads, queue
+        )
+
+    stored = broker.uploads.get(started.upload.tusd_id)
+    assert stored is not None
+    assert stored.status is UploadStatus.ADMITTED
