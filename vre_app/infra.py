@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -132,14 +133,25 @@ def stack_outputs(cloudformation: CloudFormationClient, name: str) -> dict[str, 
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def stack_parameters(stage: str, *, alarm_email: str | None, updating: bool) -> list[ParameterTypeDef]:
-    """The template's parameters for a stage; an update without an alarm email keeps the one it has."""
+def stack_parameters(
+    stage: str, *, alarm_email: str | None, updating: bool, upload_page_origin: str | None = None
+) -> list[ParameterTypeDef]:
+    """The template's parameters for a stage; an update without an alarm email keeps the one it has. The
+    upload page's origin (for the bucket's CORS rule) is the stage's `UPLOAD_BASE_URL`'s."""
     parameters: list[ParameterTypeDef] = [{"ParameterKey": "Stage", "ParameterValue": stage}]
     if alarm_email is not None:
         parameters.append({"ParameterKey": "AlarmEmail", "ParameterValue": alarm_email})
     elif updating:
         parameters.append({"ParameterKey": "AlarmEmail", "UsePreviousValue": True})
+    if upload_page_origin:
+        parameters.append({"ParameterKey": "UploadPageOrigin", "ParameterValue": upload_page_origin})
     return parameters
+
+
+def origin_of(url: str) -> str:
+    """`https://upload.example.org` for `https://upload.example.org/upload/`: what a browser sends as Origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def deploy_stack(
@@ -148,6 +160,7 @@ def deploy_stack(
     *,
     alarm_email: str | None,
     report: Callable[[str], None],
+    upload_page_origin: str | None = None,
 ) -> dict[str, str]:
     """Create the stage's stack, or update it, wait until CloudFormation is done, and return its outputs.
 
@@ -168,7 +181,9 @@ def deploy_stack(
             cloudformation.create_stack(
                 StackName=name,
                 TemplateBody=body,
-                Parameters=stack_parameters(stage, alarm_email=alarm_email, updating=False),
+                Parameters=stack_parameters(
+                    stage, alarm_email=alarm_email, updating=False, upload_page_origin=upload_page_origin
+                ),
                 EnableTerminationProtection=stage == "prod",
                 Tags=[{"Key": "app", "Value": "vre-broker"}, {"Key": "stage", "Value": stage}],
             )
@@ -178,7 +193,9 @@ def deploy_stack(
             cloudformation.update_stack(
                 StackName=name,
                 TemplateBody=body,
-                Parameters=stack_parameters(stage, alarm_email=alarm_email, updating=True),
+                Parameters=stack_parameters(
+                    stage, alarm_email=alarm_email, updating=True, upload_page_origin=upload_page_origin
+                ),
             )
             waiter = cloudformation.get_waiter("stack_update_complete")
     except ClientError as exc:

@@ -22,7 +22,7 @@ from app import app
 from vre_app.cli import main
 from vre_app.deploy import BATCH_ITEM_FAILURES, DeployError, Deployment, DeployOptions, enable_batch_item_failures
 from vre_app.iam import CHALICE_CONFIG, lambda_name, wildcard_resources
-from vre_app.infra import StackError, deploy_stack
+from vre_app.infra import StackError, deploy_stack, origin_of
 from vre_app.local.pump import sqs_handlers
 
 REGION = "eu-west-1"
@@ -264,6 +264,19 @@ def test_an_unchanged_stack_is_left_as_it_is() -> None:
     # THEN it says so and gives the outputs it has
     assert found == {"TablePrefix": "vre-dev-"}
     assert reported == ["updating stack vre-dev-infra (UPDATE_COMPLETE)", "stack vre-dev-infra is up to date"]
+
+
+def test_the_buckets_cors_rule_names_the_stages_upload_page(account: str, project: Path) -> None:
+    # GIVEN dev's upload link on its own host (.chalice/config.json's UPLOAD_BASE_URL)
+    # WHEN dev is deployed
+    deployment(project, FakeChalice()).run()
+
+    # THEN the stack was given that host's origin for the uploads bucket's CORS rule
+    stack = boto3.client("cloudformation", region_name=REGION).describe_stacks(StackName="vre-dev-infra")["Stacks"][0]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack["Parameters"]}
+    assert parameters["UploadPageOrigin"] == "https://upload.dev.vre.example.org"
+    assert origin_of("http://127.0.0.1:1080/upload/") == "http://127.0.0.1:1080"
+    assert origin_of("not a url") == ""
 
 
 def test_prod_is_protected_from_deleting_its_stack(account: str, project: Path) -> None:
