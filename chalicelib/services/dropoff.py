@@ -264,7 +264,11 @@ class Dropoff:
             raise ConflictError(detail=f"This upload was {upload.status.value}; start it again.")
         self._check_live(upload)
         count = part_count_for(upload.size, upload.part_size)
-        held = {part.number: part for part in self._held(upload) if part.number <= count}
+        try:
+            listed = self._storage.parts(upload.object_key, upload.multipart_id)
+        except NoSuchMultipartError:
+            return self._joined_already(upload, count, whole)
+        held = {part.number: part for part in listed if part.number <= count}
         missing = [n for n in range(1, count + 1) if n not in held or str(n) not in upload.part_checksums]
         if missing:
             shown = ", ".join(str(n) for n in missing[:_MISSING_SHOWN]) + (
@@ -287,9 +291,21 @@ class Dropoff:
             )
         except PartsChangedError as exc:
             raise ConflictError(detail="The parts changed while completing; list them and complete again.") from exc
-        except NoSuchMultipartError as exc:
-            raise ConflictError(detail="This upload is no longer open in storage; start it again.") from exc
+        except NoSuchMultipartError:
+            return self._joined_already(upload, count, whole)
         return self._check_and_record(upload, total, composite_checksum(signed), count, whole)
+
+    def _joined_already(self, upload: Upload, count: int, whole: str) -> Upload:
+        """S3 has no open multipart upload: a concurrent complete (or one cut off after S3 joined the parts)
+        got there first. Its record, or the joined object checked and recorded now."""
+        current = self._uploads.get(upload.tusd_id) or upload
+        if current.status is UploadStatus.RECEIVED:
+            self._notify(current)
+            return current
+        signed = [upload.part_checksums.get(str(n), "") for n in range(1, count + 1)]
+        if current.status is not UploadStatus.ADMITTED or not all(signed):
+            raise ConflictError(detail="This upload is no longer open in storage; start it again.")
+        return self._check_and_record(current, upload.size, composite_checksum(signed), count, whole)
 
     def abort(self, upload_id: str, secret: str) -> None:
         """Drop an open upload and its parts; aborting again is no error."""

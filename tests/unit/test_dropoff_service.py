@@ -265,3 +265,21 @@ def test_tusd_cannot_finish_an_upload_started_straight_to_storage(
     stored = broker.uploads.get(started.upload.tusd_id)
     assert stored is not None
     assert stored.status is UploadStatus.ADMITTED
+
+
+def test_a_complete_after_s3_joined_the_parts_records_them(
+    dropoff: Dropoff, broker: FakeBroker, storage: InMemoryStorage, study: Study
+) -> None:
+    # GIVEN a complete cut off after S3 joined the parts, before the broker wrote the record
+    started = dropoff.start(Offer(study.upload_code, "a.csv", 3))
+    send_parts(dropoff, storage, started, {1: b"abc"})
+    upload = started.upload
+    etag = storage.parts(upload.object_key, upload.multipart_id)[0].etag
+    storage.complete_multipart(upload.object_key, upload.multipart_id, [(1, etag, checksum(b"abc"))])
+
+    # WHEN the page calls complete again
+    recorded = dropoff.complete(upload.id, started.secret, hashlib.sha256(b"abc").hexdigest())
+
+    # THEN the joined object is checked and recorded
+    assert (recorded.status, recorded.received_bytes) == (UploadStatus.RECEIVED, 3)
+    assert recorded.checksum_parts == f"{composite_checksum([checksum(b'abc')])}-1"
