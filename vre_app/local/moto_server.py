@@ -31,14 +31,13 @@ class MotoServer:
 
     def start(self) -> None:
         """Bind the port (`OSError` if it is taken) and start serving."""
+        from moto.moto_api import state_manager
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
         )
         from werkzeug.serving import make_server
-
-        from moto.moto_api import state_manager
 
         # werkzeug logs every request at INFO; the API's own log is the interesting one.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
