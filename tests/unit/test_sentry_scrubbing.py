@@ -115,3 +115,11 @@ def test_scrubbing_stops_at_a_depth_no_event_reaches() -> None:
 
     assert FILTERED in repr(scrubbed)
     assert "'x'" not in repr(scrubbed)
+
+
+def test_the_drop_offs_upload_secret_header_is_filtered() -> None:
+    event = {"request": {"headers": {"Upload-Secret": "study.s3cr3t", "Content-Type": "application/json"}}}
+
+    scrubbed = scrub(event)
+
+    assert scrubbed["request"]["headers"] == {"Upload-Secret": FILTERED, "Content-Type": "application/json"}
