@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from chalicelib.redaction import redacted_repr
+
 Stage = Literal["local", "dev", "prod"]
 
 
@@ -36,6 +38,10 @@ DEFAULT_DISALLOWED_EXTENSIONS = (
     # Unix scripts and desktop launchers
     "sh,bash,csh,ksh,zsh,desktop,run"
 )
+
+
+# Settings that hold a secret's value (on the local stage; elsewhere they stay unset or name where it is kept).
+_SECRET_SETTINGS = frozenset({"session_signing_key", "oidc_client_secret", "vrw_webhook_secret", "tusd_hook_secret"})
 
 
 class Settings(msgspec.Struct, frozen=True, rename="upper"):
@@ -123,6 +129,9 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     log_level: str = "INFO"
     # JSON lines (what CloudWatch Logs Insights reads) or text; unset, JSON on dev and prod, text on local.
     log_format: Literal["json", "text"] | None = None
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, _SECRET_SETTINGS)
 
     @property
     def denied_extensions(self) -> frozenset[str]:

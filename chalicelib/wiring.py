@@ -6,10 +6,12 @@ does) or `install()` a wiring of their own.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from chalicelib.auth.tokens import TokenPolicy
 from chalicelib.config import ConfigurationError, Settings, get_settings, reset_settings
@@ -178,6 +180,8 @@ class Dependencies:
             frontend_url=s.frontend_url,
             pending_ttl=timedelta(seconds=s.pending_login_ttl_seconds),
             code_ttl=timedelta(seconds=s.login_code_ttl_seconds),
+            cookie_path=login_cookie_path(s.oidc_redirect_uri),
+            cookie_secure=s.stage != "local",
             trusted_email_issuers=s.trusted_email_issuers,
         )
 
@@ -200,6 +204,13 @@ class Dependencies:
                 scopes=s.oidc_scopes,
             )
         )
+
+
+def login_cookie_path(redirect_uri: str | None) -> str:
+    """The folder of the callback as the browser sees it: `/api/auth` behind API Gateway's stage, else `/auth`."""
+    path = urlsplit(redirect_uri).path if redirect_uri else ""
+    folder = posixpath.dirname(path)
+    return folder if folder.startswith("/") else "/auth"
 
 
 _current: Dependencies | None = None

@@ -21,7 +21,7 @@ from chalicelib.auth.tokens import issue_session_token
 from chalicelib.config import reset_settings
 from chalicelib.services.api_tokens import create_token
 from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
-from chalicelib.services.identity import Identity, LoginError
+from chalicelib.services.identity import Identity, LoginError, LoginFailure
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies import create_study
 from chalicelib.wiring import Dependencies
@@ -170,6 +170,8 @@ def mail_queue(deps: Dependencies) -> RecordingMailQueue:
 class FakeIdentityProvider:
     """An identity provider that says whatever a test tells it to: identities by authorization code."""
 
+    issuer = "https://idp.test"
+
     def __init__(self) -> None:
         self.identities: dict[str, Identity] = {}
         self.exchanges: list[dict[str, str]] = []
@@ -183,7 +185,7 @@ class FakeIdentityProvider:
     def exchange(self, *, code: str, code_verifier: str, nonce: str) -> Identity:
         self.exchanges.append({"code": code, "code_verifier": code_verifier, "nonce": nonce})
         if code not in self.identities:
-            raise LoginError(detail="The identity provider refused the code.")
+            raise LoginError(detail="The identity provider refused the code.", reason=LoginFailure.CODE_INVALID)
         return self.identities[code]
 
 

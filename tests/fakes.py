@@ -35,7 +35,7 @@ from chalicelib.services.domain import (
     new_id,
     new_upload_code,
 )
-from chalicelib.services.messages import Message, encode
+from chalicelib.services.messages import MailMessage, Message, encode
 from chalicelib.services.ports import (
     AccessRepository,
     CredentialRepository,
@@ -405,6 +405,16 @@ class TickingClock:
         return self.last
 
 
+class RecordedMail:
+    """A mail queue that keeps what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[MailMessage] = []
+
+    def send(self, message: MailMessage) -> None:
+        self.sent.append(message)
+
+
 class FakeBroker:
     """The fakes wired together, seeded with two research fields and the real universities, and
     factories for a scene."""
@@ -420,6 +430,7 @@ class FakeBroker:
         self.credentials = InMemoryCredentials()
         self.access_repository = InMemoryAccess(self.researchers, self.studies, self.credentials)
         self.uploads = InMemoryUploads(self.studies)
+        self.mail = RecordedMail()
         for field_id, name in ((self.RESEARCH_FIELD, "Health sciences"), ("physics", "Physical sciences")):
             self.references.put(RESEARCH_FIELDS, ReferenceItem(field_id, name))
         for university in load_items(UNIVERSITIES):

@@ -1,47 +1,116 @@
-"""`/auth/*`: the SurfConext login flow, the login-code exchange, and logout."""
+"""`/auth/*`: the SurfConext login flow, the login-code exchange, and logout.
+
+The login and the callback are browser pages, not API calls: the login sets the cookie that binds the
+login to this browser (`LOGIN_COOKIE`), and the callback always answers with a redirect, to the
+frontend with a login code or to the console's login page with `?error=<reason>`, never a problem
+document a researcher would see as raw JSON.
+"""
 
 from __future__ import annotations
 
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
+
+from chalice.app import Request
 
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.schemas import CallbackQuery, LoginCodeExchange, LoginQuery, SessionView
 from chalicelib.auth.tokens import issue_session_token
-from chalicelib.errors import BadRequestError, ConflictError
+from chalicelib.errors import AppError, ConflictError
 from chalicelib.services import login as service
 from chalicelib.services.domain import CredentialKind
-from chalicelib.services.identity import LoginError
+from chalicelib.services.identity import LoginError, LoginFailure
+from chalicelib.services.login import LoginSettings
 
 resource = Resource(__name__, tag="auth")
 
+# HttpOnly, SameSite=Lax (sent on the provider's top-level redirect back, not on cross-site requests),
+# scoped to the callback's folder, Secure but on the local stage; it lives as long as the pending login.
+LOGIN_COOKIE = "vre_login_state"
+LOGIN_DESCRIPTION = (
+    f"Sets the `{LOGIN_COOKIE}` cookie (HttpOnly, SameSite=Lax, Path the callback's folder, Secure but on the "
+    "local stage, Max-Age `PENDING_LOGIN_TTL_SECONDS`), which holds a hash of `state`: the callback is accepted "
+    "only from the browser that began the login (no login CSRF)."
+)
+# The reasons a callback can fail with (the others are the login's and the token exchange's).
+CALLBACK_FAILURES = [r for r in LoginFailure if r not in (LoginFailure.NEXT_INVALID, LoginFailure.LOGIN_CODE_INVALID)]
+CALLBACK_DESCRIPTION = (
+    "Always a redirect: to the frontend's `next` with a one-time `login_code`, or to the console's login page, "
+    "`FRONTEND_URL/login?error=<reason>`, with one of "
+    + ", ".join(f"`{reason.value}`" for reason in CALLBACK_FAILURES)
+    + ". Either way it clears the login cookie."
+)
 
-@resource.route("/auth/login", "GET", summary="Start a SurfConext login", query=LoginQuery, status=302, public=True)
-def login(call: Call[Any]) -> Reply:
-    deps = call.deps
-    url = service.begin_login(deps.identity_provider, deps.credentials, deps.login_settings, next_path=call.query.next)
-    return Reply(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+def _cookie(settings: LoginSettings, value: str, max_age: int) -> str:
+    secure = "; Secure" if settings.cookie_secure else ""
+    return f"{LOGIN_COOKIE}={value}; Max-Age={max_age}; Path={settings.cookie_path}; HttpOnly; SameSite=Lax{secure}"
+
+
+def _binding_of(request: Request) -> str | None:
+    """The login cookie's value, if the browser sent one (a malformed Cookie header counts as none)."""
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(request.headers.get("cookie") or "")
+    except CookieError:
+        return None
+    morsel = jar.get(LOGIN_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 @resource.route(
-    "/auth/callback", "GET", summary="The provider's redirect back", query=CallbackQuery, status=302, public=True
+    "/auth/login",
+    "GET",
+    summary="Start a SurfConext login",
+    description=LOGIN_DESCRIPTION,
+    query=LoginQuery,
+    status=302,
+    response_headers=("Location", "Set-Cookie"),
+    public=True,
+)
+def login(call: Call[Any]) -> Reply:
+    deps = call.deps
+    settings = deps.login_settings
+    start = service.begin_login(deps.identity_provider, deps.credentials, settings, next_path=call.query.next)
+    cookie = _cookie(settings, start.binding, int(settings.pending_ttl.total_seconds()))
+    return Reply(status=302, headers={"Location": start.url, "Cache-Control": "no-store", "Set-Cookie": cookie})
+
+
+@resource.route(
+    "/auth/callback",
+    "GET",
+    summary="The provider's redirect back",
+    description=CALLBACK_DESCRIPTION,
+    query=CallbackQuery,
+    status=302,
+    response_headers=("Location", "Set-Cookie"),
+    public=True,
 )
 def callback(call: Call[Any]) -> Reply:
     query: CallbackQuery = call.query
-    if query.error:
-        raise LoginError(detail=f"The identity provider refused the login ({query.error}).")
-    if not query.code or not query.state:
-        raise BadRequestError(detail="The callback needs `code` and `state`.")
     deps = call.deps
-    url = service.complete_login(
-        deps.identity_provider,
-        deps.credentials,
-        deps.researchers,
-        deps.references,
-        deps.login_settings,
-        state=query.state,
-        code=query.code,
-    )
-    return Reply(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+    settings = deps.login_settings
+    try:
+        url = service.complete_login(
+            deps.identity_provider,
+            deps.credentials,
+            deps.researchers,
+            deps.references,
+            settings,
+            state=query.state,
+            code=query.code,
+            binding=_binding_of(call.request),
+            issuer=query.iss,
+            error=query.error,
+        )
+    except LoginError as exc:  # logged by the service, with its reason
+        url = service.failure_url(settings, exc.reason)
+    except AppError as exc:  # not the login's fault as such (a race), but the browser still gets a page
+        failure = LoginError(detail=exc.detail, context={"why": type(exc).__name__})
+        service.log_refusal(failure, "callback")
+        url = service.failure_url(settings, failure.reason)
+    headers = {"Location": url, "Cache-Control": "no-store", "Set-Cookie": _cookie(settings, "", 0)}
+    return Reply(status=302, headers=headers)
 
 
 @resource.route(

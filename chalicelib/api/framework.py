@@ -87,6 +87,9 @@ class Operation:
     # What a body-less `response` route answers with instead (the docs pages, the document itself).
     media_type: str | None = None
     guard: Guard | None = None
+    # A longer description for the document, and the headers a redirect answers with.
+    description: str = ""
+    response_headers: tuple[str, ...] = ("Location",)
 
     @property
     def path_params(self) -> list[str]:
@@ -158,6 +161,8 @@ class Resource:
         public: bool = False,
         media_type: str | None = None,
         guard: Guard | None = None,
+        description: str = "",
+        response_headers: tuple[str, ...] = ("Location",),
     ) -> Callable[[View], View]:
         """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
 
@@ -177,6 +182,8 @@ class Resource:
                 public=public,
                 media_type=media_type,
                 guard=guard,
+                description=description,
+                response_headers=response_headers,
             )
             self.operations.append(operation)
             blueprint = self.blueprint

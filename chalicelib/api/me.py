@@ -73,7 +73,11 @@ def list_tokens(call: Call[Any]) -> Page[ApiTokenView]:
 )
 def create_token(call: Call[ApiTokenCreate]) -> Reply:
     made = api_tokens.create_token(
-        call.caller, call.deps.credentials, name=call.body.name, expires_at=call.body.expires_at
+        call.caller,
+        call.deps.credentials,
+        name=call.body.name,
+        expires_at=call.body.expires_at,
+        made_with=call.access.credential if call.access is not None else None,
     )
     view = NewApiTokenView(
         id=made.token_id,

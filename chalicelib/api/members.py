@@ -37,7 +37,11 @@ def list_members(call: Call[Any], study_id: str) -> Page[MemberView]:
 )
 def change_role(call: Call[MemberUpdate], study_id: str, researcher_id: str) -> MemberView:
     member = service.change_role(
-        call.study_access, call.deps.studies, researcher_id=researcher_id, role=Role(call.body.role)
+        call.study_access,
+        call.deps.studies,
+        call.deps.mail_queue,
+        researcher_id=researcher_id,
+        role=Role(call.body.role),
     )
     return render_member(member.membership, member.researcher)
 
@@ -46,5 +50,5 @@ def change_role(call: Call[MemberUpdate], study_id: str, researcher_id: str) -> 
     "/studies/{study_id}/members/{researcher_id}", "DELETE", summary="Remove a member, or leave", status=204
 )
 def remove_member(call: Call[Any], study_id: str, researcher_id: str) -> Reply:
-    service.remove_member(call.study_access, call.deps.studies, researcher_id=researcher_id)
+    service.remove_member(call.study_access, call.deps.studies, call.deps.mail_queue, researcher_id=researcher_id)
     return Reply(status=204)

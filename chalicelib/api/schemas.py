@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
+from chalicelib.redaction import redacted_repr
+
 # Every timestamp is RFC 3339 in the document (msgspec says so only for `tz=True`), so `""` is not schema-valid.
 Timestamp = Annotated[datetime, Meta(extra_json_schema={"format": "date-time"})]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="1-200 characters")]
@@ -167,19 +169,33 @@ class UploadCodeView(Struct):
     upload_code: str
     upload_url: str
 
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"upload_code"})
+
 
 class LoginQuery(Struct):
     next: Annotated[str, Meta(max_length=600)] | None = None
 
 
 class CallbackQuery(Struct):
-    code: Annotated[str, Meta(max_length=2048)] | None = None
-    state: Annotated[str, Meta(max_length=512)] | None = None
-    error: Annotated[str, Meta(max_length=200)] | None = None
+    """The provider's redirect back. Unbounded here so that nothing it sends is refused with a problem
+    document: the login service refuses overlong values with a redirect to the console's login page."""
+
+    code: str | None = None
+    state: str | None = None
+    error: str | None = None
+    # RFC 9207: the issuer of this answer, when the provider says.
+    iss: str | None = None
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"code", "state"})
 
 
 class LoginCodeExchange(Request):
     login_code: Annotated[str, Meta(min_length=1, max_length=256)]
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"login_code"})
 
 
 class SessionView(Struct):
@@ -187,10 +203,23 @@ class SessionView(Struct):
     token_type: str
     expires_in: int
 
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"access_token"})
+
 
 class ApiTokenCreate(Request):
     name: Name
-    expires_at: Annotated[Timestamp, Meta(tz=True)] | None = None
+    expires_at: (
+        Annotated[
+            Timestamp,
+            Meta(
+                tz=True,
+                description="When the token stops working (none: never). A token made with an API token expires "
+                "when that one does at the latest: a later `expires_at`, or none, is capped at the creator's expiry.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ApiTokenView(Struct):
@@ -207,6 +236,9 @@ class NewApiTokenView(Struct):
     expires_at: Timestamp | None
     # Shown once, here; only its hash is kept.
     token: str
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"token"})
 
 
 class ResearcherAdminView(Struct):
@@ -258,6 +290,9 @@ class InvitationView(Struct):
 
 class InvitationAnswer(Request):
     token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"token"})
 
 
 class MembershipView(Struct):

@@ -28,6 +28,7 @@ from chalicelib.api.schemas import (
     TusdHttpResponse,
 )
 from chalicelib.errors import PROBLEM_BASE, AuthenticationError, FieldError, ValidationError
+from chalicelib.redaction import redacted_repr
 from chalicelib.services import uploads as service
 from chalicelib.wiring import Dependencies
 
@@ -42,6 +43,9 @@ class TusdHookQuery(Struct):
     """The hook URL's query: the shared secret (`TUSD_HOOK_SECRET`)."""
 
     secret: Annotated[str, Meta(min_length=1, max_length=512)]
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"secret"})
 
 
 def secrets_match(given: str, expected: str) -> bool:

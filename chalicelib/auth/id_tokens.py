@@ -17,9 +17,9 @@ from typing import Any
 
 from jose import jwk, jwt
 from jose.backends.base import Key
-from jose.exceptions import JOSEError
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
-from chalicelib.services.identity import LoginError
+from chalicelib.services.identity import LoginError, LoginFailure, LogValue
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,34 @@ def verify_id_token(
             options={"leeway": LEEWAY_SECONDS} | {f"require_{claim}": True for claim in _REQUIRED},
         )
     except JOSEError as exc:
-        raise _refused(f"{type(exc).__name__}: {exc}") from exc
+        raise _decode_refused(token, exc, now()) from exc
     _check_claims(claims, client_id=client_id, nonce=nonce, now=now())
     return claims
+
+
+def _decode_refused(token: str, exc: JOSEError, now: float) -> LoginError:
+    """Why python-jose refused: an expired or not-yet-valid token is a clock problem, and says by how much.
+
+    python-jose checks the time claims only after the signature, so the claims read here are the
+    provider's own; they name the subject and the skew, which research IT needs to debug it.
+    """
+    reason = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, ExpiredSignatureError | JWTClaimsError):
+        return _refused(reason)  # the signature, the header or the token itself: its claims say nothing
+    claims = jwt.get_unverified_claims(token)
+    subject = claims.get("sub")
+    context: dict[str, LogValue] = {"subject": subject} if isinstance(subject, str) and subject else {}
+    if isinstance(exc, ExpiredSignatureError) and _is_time(claims.get("exp")):
+        skew = round(now - float(claims["exp"]))
+        return _refused(reason, LoginFailure.CLOCK_SKEW, claim="exp", skew_seconds=skew, **context)
+    if "(nbf)" in str(exc) and _is_time(claims.get("nbf")):
+        skew = round(float(claims["nbf"]) - now)
+        return _refused(reason, LoginFailure.CLOCK_SKEW, claim="nbf", skew_seconds=skew, **context)
+    return _refused(reason, LoginFailure.TOKEN_INVALID, **context)
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _check_claims(claims: Mapping[str, Any], *, client_id: str, nonce: str, now: float) -> None:
@@ -132,14 +157,15 @@ def _check_claims(claims: Mapping[str, Any], *, client_id: str, nonce: str, now:
     issued_at = claims["iat"]
     if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
         raise _refused("malformed iat")
-    if issued_at > now + LEEWAY_SECONDS:
-        raise _refused("issued in the future")
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
-        raise _refused("no subject")
+        raise _refused("no subject", claim="sub")
+    if issued_at > now + LEEWAY_SECONDS:
+        skew = round(issued_at - now)
+        raise _refused("issued in the future", LoginFailure.CLOCK_SKEW, claim="iat", skew_seconds=skew, subject=subject)
     claimed = claims.get("nonce")
     if not isinstance(claimed, str) or not hmac.compare_digest(claimed.encode(), nonce.encode()):
-        raise _refused("nonce mismatch")
+        raise _refused("nonce mismatch", subject=subject)
 
 
 def _signing_key(entry: object) -> tuple[str | None, Key] | None:
@@ -156,6 +182,10 @@ def _signing_key(entry: object) -> tuple[str | None, Key] | None:
         return None
 
 
-def _refused(reason: str) -> LoginError:
+def _refused(reason: str, failure: LoginFailure = LoginFailure.TOKEN_INVALID, **context: LogValue) -> LoginError:
     log.info("ID token refused: %s", reason)
-    return LoginError(detail="The identity provider's answer could not be verified.")
+    return LoginError(
+        detail="The identity provider's answer could not be verified.",
+        reason=failure,
+        context={"why": reason, **context},
+    )

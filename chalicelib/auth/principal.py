@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.auth.tokens import TokenPolicy, verify_session_token
@@ -31,7 +31,7 @@ class Principal:
     credential_key: str
     token_id: str
     expires_at: datetime | None = None
-    secret_hash: str = ""
+    secret_hash: str = field(default="", repr=False)
 
 
 def credential_key(kind: CredentialKind, identifier: str) -> str:

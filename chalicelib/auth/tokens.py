@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from jose import jwt
@@ -27,7 +27,7 @@ _REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
 class TokenPolicy:
     """How session tokens are signed and what they must claim."""
 
-    key: str
+    key: str = field(repr=False)
     issuer: str
     audience: str
     ttl: timedelta = timedelta(hours=1)

@@ -28,8 +28,10 @@ TOLERANCE = timedelta(minutes=5)
 MIN_KEY_BYTES = 24
 ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER = "webhook-id", "webhook-timestamp", "webhook-signature"
 # Ids become ledger keys: printable, no spaces, bounded.
-_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
-_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_ID = re.compile(r"[\x21-\x7e]{1,128}")
+# Plain ASCII digits, no sign, no spaces, no leading zero: the one way to write the time that is signed
+# (the signature is checked over the number, so `0123` or `123\n` would otherwise pass for `123`).
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")
 # A sender signs with each secret it holds; more than a handful is not a rotation.
 MAX_SIGNATURES = 8
 
@@ -95,9 +97,9 @@ def verify(
     signatures = headers.get(SIGNATURE_HEADER) or ""
     if not (webhook_id and raw_timestamp and signatures):
         raise _refused("A webhook needs the webhook-id, webhook-timestamp and webhook-signature headers.")
-    if not _ID.match(webhook_id):
+    if not _ID.fullmatch(webhook_id):
         raise _refused("The webhook-id header is not 1-128 printable characters without spaces.")
-    if not _TIMESTAMP.match(raw_timestamp):
+    if not _TIMESTAMP.fullmatch(raw_timestamp):
         raise _refused("The webhook-timestamp header is not a Unix time in seconds.")
     seconds = int(raw_timestamp)
     if abs(now.timestamp() - seconds) > tolerance.total_seconds():

@@ -102,6 +102,17 @@ class DynamoInvitations:
         )
         return page_of(results, to_invitation)
 
+    def pending_from(self, study_id: str, inviter_id: str, page: PageRequest) -> Page[Invitation]:
+        results = InvitationRecord.by_study.query(
+            study_id,
+            scan_index_forward=False,
+            filter_condition=(InvitationRecord.inviter_id == inviter_id)
+            & (InvitationRecord.status == InvitationStatus.PENDING.value),
+            limit=page.limit,
+            last_evaluated_key=page.start,
+        )
+        return page_of(results, to_invitation)
+
     def queued_between(self, since: datetime, until: datetime, page: PageRequest) -> Page[Invitation]:
         results = InvitationRecord.by_mail_status.query(
             MailStatus.QUEUED.value,

@@ -30,7 +30,8 @@ def _query_parameters(schema_type: type) -> list[dict[str, Any]]:
 
 def _response(operation: Operation) -> dict[str, Any]:
     if operation.status == 302:
-        return {"description": "Redirect", "headers": {"Location": {"schema": {"type": "string"}}}}
+        headers = {name: {"schema": {"type": "string"}} for name in operation.response_headers}
+        return {"description": "Redirect", "headers": headers}
     if operation.response is None:
         if operation.media_type is None:
             return {"description": "No content"}
@@ -89,6 +90,7 @@ def _operation(operation: Operation) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": operation.name,
         "summary": operation.summary,
+        **({"description": operation.description} if operation.description else {}),
         "tags": [operation.tag],
         "responses": {
             **{str(status): _response(operation) for status in (operation.status, *operation.other_statuses)},

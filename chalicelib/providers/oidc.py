@@ -6,22 +6,22 @@ authentication, verifies the ID token (`chalicelib.auth.id_tokens`) and fetches 
 where SurfConext puts most claims. The discovery document and the JWKS are cached on the
 instance, which the wiring keeps for the life of a warm Lambda.
 
-Whatever goes wrong with the provider, the caller gets the same short `LoginError`; the reason
-is logged at INFO and the provider's own answer is never passed on.
+Whatever goes wrong with the provider, the caller gets the same short `LoginError` with a reason
+code (`LoginFailure`); the detail is logged at INFO and the provider's own answer is never passed on.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from chalicelib.auth.id_tokens import JwksKeys, verify_id_token
-from chalicelib.services.identity import Identity, LoginError
+from chalicelib.services.identity import Identity, LoginError, LoginFailure, LogValue
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class OidcConfig:
 
     issuer: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     redirect_uri: str
     scopes: str = "openid email profile"
     # Defaults to `{issuer}/.well-known/openid-configuration`.
@@ -66,6 +66,10 @@ class OidcProvider:
         self._session = session
         self._discovery: Discovery | None = None
         self.keys = JwksKeys(self._fetch_jwks)
+
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer
 
     def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
         """The provider's authorize endpoint with the code flow, `state`, `nonce` and PKCE S256."""
@@ -101,9 +105,9 @@ class OidcProvider:
         )
         access_token, id_token = tokens.get("access_token"), tokens.get("id_token")
         if not isinstance(access_token, str) or not access_token or not isinstance(id_token, str):
-            raise _refused("the token response has no access_token or id_token")
+            raise _refused("the token response has no access_token or id_token", LoginFailure.TOKEN_INVALID)
         if str(tokens.get("token_type", "")).lower() != "bearer":
-            raise _refused(f"token type {tokens.get('token_type')!r}")
+            raise _refused(f"token type {tokens.get('token_type')!r}", LoginFailure.TOKEN_INVALID)
         claims = verify_id_token(
             id_token,
             self.keys,
@@ -116,7 +120,7 @@ class OidcProvider:
             "GET", discovery.userinfo_endpoint, "userinfo", headers={"Authorization": f"Bearer {access_token}"}
         )
         if userinfo.get("sub") != claims["sub"]:
-            raise _refused("userinfo is about another subject")
+            raise _refused("userinfo is about another subject", LoginFailure.TOKEN_INVALID, subject=claims["sub"])
         merged = claims | {name: userinfo[name] for name in _USERINFO_CLAIMS if name in userinfo}
         return Identity(
             issuer=self.config.issuer,
@@ -133,7 +137,9 @@ class OidcProvider:
             url = self.config.discovery_url or f"{issuer.rstrip('/')}/.well-known/openid-configuration"
             document = self._call_json("GET", url, "discovery")
             if document.get("issuer") != issuer:
-                raise _refused(f"discovery names issuer {document.get('issuer')!r}, not {issuer!r}")
+                raise _refused(
+                    f"discovery names issuer {document.get('issuer')!r}, not {issuer!r}", LoginFailure.ISSUER_MISMATCH
+                )
             endpoints: dict[str, str] = {}
             for field in fields(Discovery):
                 value = document.get(field.name)
@@ -162,7 +168,12 @@ class OidcProvider:
         except requests.RequestException as exc:
             raise _refused(f"{what} request failed: {type(exc).__name__}") from exc
         if response.status_code != 200:
-            raise _refused(f"{what} answered {response.status_code}{_error_code(response)}")
+            # The token endpoint's 4xx refuses this code (invalid_grant); anything else is the provider failing.
+            refused = what == "token" and 400 <= response.status_code < 500
+            failure = LoginFailure.CODE_INVALID if refused else LoginFailure.PROVIDER_UNAVAILABLE
+            if what == "userinfo" and response.status_code in (401, 403):
+                failure = LoginFailure.TOKEN_INVALID
+            raise _refused(f"{what} answered {response.status_code}{_error_code(response)}", failure)
         try:
             body = response.json()
         except ValueError as exc:
@@ -192,6 +203,10 @@ def _error_code(response: requests.Response) -> str:
     return f" ({code})" if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else ""
 
 
-def _refused(reason: str) -> LoginError:
+def _refused(reason: str, failure: LoginFailure = LoginFailure.PROVIDER_UNAVAILABLE, **context: LogValue) -> LoginError:
     log.info("login refused: %s", reason)
-    return LoginError(detail="The login with the identity provider could not be completed.")
+    return LoginError(
+        detail="The login with the identity provider could not be completed.",
+        reason=failure,
+        context={"why": reason, **context},
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.auth.principal import credential_key, hash_secret, new_api_token
@@ -18,7 +18,7 @@ Clock = Callable[[], datetime]
 class NewApiToken:
     credential: Credential
     token_id: str
-    secret: str
+    secret: str = field(repr=False)
 
 
 def token_id_of(credential: Credential) -> str:
@@ -31,14 +31,21 @@ def create_token(
     *,
     name: str,
     expires_at: datetime | None = None,
+    made_with: Credential | None = None,
     now: Clock = utcnow,
 ) -> NewApiToken:
-    """A new API token for the caller; the secret is in the answer and nowhere else."""
+    """A new API token for the caller; the secret is in the answer and nowhere else.
+
+    Made with an API token (`made_with`), it expires when that one does at the latest: a leaked token that
+    is about to expire cannot mint itself a longer-lived successor.
+    """
     moment = now()
     if expires_at is not None and expires_at <= moment:
         raise ValidationError(
             detail="An API token must expire in the future.", errors=[FieldError("expires_at", "in the past")]
         )
+    if made_with is not None and made_with.kind is CredentialKind.API_TOKEN and made_with.expires_at is not None:
+        expires_at = made_with.expires_at if expires_at is None else min(expires_at, made_with.expires_at)
     token_id, secret = new_api_token(caller.id)
     credential = Credential(
         key=credential_key(CredentialKind.API_TOKEN, token_id),

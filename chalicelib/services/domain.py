@@ -85,7 +85,7 @@ class Study:
     id: str
     name: str
     owner_id: str
-    upload_code: str
+    upload_code: str = field(repr=False)
     created_at: datetime
     updated_at: datetime
     description: str = ""
@@ -159,8 +159,9 @@ class Credential:
     created_at: datetime
     owner_id: str | None = None
     name: str = ""
-    secret_hash: str = ""
-    data: dict[str, str] = field(default_factory=dict)
+    # Kept out of repr: a pending login's data holds its PKCE verifier and nonce.
+    secret_hash: str = field(default="", repr=False)
+    data: dict[str, str] = field(default_factory=dict, repr=False)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -189,7 +190,7 @@ class Invitation:
     email: str
     role: Role
     inviter_id: str
-    token_hash: str
+    token_hash: str = field(repr=False)
     expires_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -213,8 +214,9 @@ class OutgoingMail:
 
     to: str
     subject: str
-    text: str
-    html: str
+    # Out of repr: an invitation's body carries its accept link, token and all.
+    text: str = field(repr=False)
+    html: str = field(repr=False)
     reply_to: str | None = None
 
 

@@ -9,7 +9,9 @@ case-insensitive, and providers hand out local parts that differ only in case fo
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from email.utils import getaddresses, parseaddr
 
 from chalicelib.errors import PermissionDeniedError
 from chalicelib.services.domain import Researcher
@@ -19,6 +21,23 @@ UNVERIFIED_EMAIL = (
     "or to see invitations sent to it. Verify it at your identity provider (your institution's account), then "
     "log in again."
 )
+
+
+# RFC 5322's dot-atom addr-spec in ASCII: no display name, comment, quoting, list or folding whitespace.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def plain_address(value: str) -> bool:
+    """True for one bare `local@domain.tld` (ASCII dot-atoms), safe to put in a Reply-To as it is.
+
+    `Name <a@b.org>`, `<a@b.org>`, `a@b.org, c@d.org`, `(x)a@b.org`, quoted local parts and line breaks are
+    not: each would put another or a hidden recipient in a header. The stdlib's parsers must agree.
+    """
+    if len(value) > 254 or not _ADDR_SPEC.fullmatch(value):
+        return False
+    return parseaddr(value) == ("", value) and getaddresses([value]) == [("", value)]
 
 
 def normalise_email(email: str) -> str:

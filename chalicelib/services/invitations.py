@@ -41,7 +41,7 @@ from chalicelib.services.domain import (
     utcnow,
 )
 from chalicelib.services.emails import normalise_email, require_verified_email, same_email
-from chalicelib.services.messages import AnswerMessage, InvitationMessage, answer_of
+from chalicelib.services.messages import AnswerMessage, InvitationMessage, InviterStoodDownMessage, answer_of
 from chalicelib.services.ports import InvitationRepository, Ledger, MailQueue, ResearcherRepository, StudyRepository
 
 Clock = Callable[[], datetime]
@@ -210,6 +210,58 @@ def revoke(
         raise ConflictError(detail=f"This invitation is {invitation.status.value} already.")
     revoked = replace(invitation, status=InvitationStatus.REVOKED, updated_at=moment)
     outbox.invitations.update(revoked, _audit(granted, "invitation.revoked", revoked, moment, revoked.email))
+
+
+_STOOD_DOWN = {
+    "removed": "its inviter was removed from the study",
+    "left": "its inviter left the study",
+    "demoted": "its inviter is no longer an admin of the study",
+}
+
+
+def revoke_sent_by(
+    invitations: InvitationRepository, stood_down: InviterStoodDownMessage, *, now: Clock = utcnow
+) -> list[str]:
+    """Revoke every pending invitation the inviter sent in the study, each audited with why; no mail goes out.
+
+    Returns the invitations it revoked. One that changed meanwhile is read again: if it is still pending
+    it is revoked then, so a repeated message revokes nothing twice and misses nothing.
+    """
+    revoked: list[str] = []
+    page = PageRequest(limit=100)
+    while True:
+        batch = invitations.pending_from(stood_down.study_id, stood_down.inviter_id, page)
+        for invitation in batch.items:
+            if _revoke_one(invitations, invitation, stood_down, now()):
+                revoked.append(invitation.id)
+        if batch.next_start is None:
+            return revoked
+        page = PageRequest(limit=100, start=batch.next_start)
+
+
+def _revoke_one(
+    invitations: InvitationRepository, found: Invitation, stood_down: InviterStoodDownMessage, moment: datetime
+) -> bool:
+    invitation: Invitation | None = found
+    for _ in range(3):
+        if invitation is None or invitation.status is not InvitationStatus.PENDING:
+            return False
+        audit = AuditEntry(
+            invitation.study_id,
+            stood_down.actor_id,
+            "invitation.revoked",
+            f"invitation:{invitation.id}",
+            Outcome.SUCCESS,
+            moment,
+            _STOOD_DOWN[stood_down.reason],
+        )
+        try:
+            invitations.update(replace(invitation, status=InvitationStatus.REVOKED, updated_at=moment), audit)
+        except ConflictError:
+            invitation = invitations.get(invitation.id)  # resent or answered meanwhile: look again
+            continue
+        return True
+    raise ConflictError(detail=f"invitation {found.id} kept changing; the queue will try again")
 
 
 def list_for_study(access: StudyAccess, outbox: Outbox, page: PageRequest) -> Page[Invitation]:

@@ -1,4 +1,10 @@
-"""Members of a study: list them, change their roles, remove them, or leave."""
+"""Members of a study: list them, change their roles, remove them, or leave.
+
+A member who may no longer invite (removed, left, or no longer admin) has the pending invitations they
+sent revoked by the mail worker, which gets a message once the change is written: the request stays
+within its budget of reads and writes however many invitations there are. Until the worker is done,
+accepting such an invitation is refused anyway (the inviter's role is checked in the accept itself).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from chalicelib.services.domain import (
     StudyAccess,
     utcnow,
 )
-from chalicelib.services.ports import ResearcherRepository, StudyRepository
+from chalicelib.services.messages import InviterStoodDownMessage, StandDown
+from chalicelib.services.ports import MailQueue, ResearcherRepository, StudyRepository
 
 Clock = Callable[[], datetime]
 
@@ -33,9 +40,18 @@ def list_members(
     return Page([Member(m, people.get(m.researcher_id)) for m in memberships.items], memberships.next_start)
 
 
+def _may_invite(role: Role) -> bool:
+    return role.at_least(Permission.MANAGE.least_role)
+
+
+def _stood_down(mail: MailQueue, study_id: str, inviter_id: str, actor_id: str, reason: StandDown) -> None:
+    mail.send(InviterStoodDownMessage(study_id=study_id, inviter_id=inviter_id, actor_id=actor_id, reason=reason))
+
+
 def change_role(
     access: StudyAccess,
     studies: StudyRepository,
+    mail: MailQueue,
     *,
     researcher_id: str,
     role: Role,
@@ -72,10 +88,14 @@ def change_role(
             detail=f"{member.role.value} -> {role.value}",
         ),
     )
+    if _may_invite(member.role) and not _may_invite(role):
+        _stood_down(mail, granted.study.id, researcher_id, granted.caller.id, "demoted")
     return Member(saved, found.researcher)
 
 
-def remove_member(access: StudyAccess, studies: StudyRepository, *, researcher_id: str, now: Clock = utcnow) -> None:
+def remove_member(
+    access: StudyAccess, studies: StudyRepository, mail: MailQueue, *, researcher_id: str, now: Clock = utcnow
+) -> None:
     """Remove a member (admin+), or leave the study yourself; the owner cannot leave."""
     caller = active_caller(access.researcher)
     leaving = researcher_id == caller.id
@@ -105,3 +125,5 @@ def remove_member(access: StudyAccess, studies: StudyRepository, *, researcher_i
         member,
         AuditEntry(granted.study.id, caller.id, action, target_name, Outcome.SUCCESS, now()),
     )
+    if _may_invite(member.role):
+        _stood_down(mail, granted.study.id, researcher_id, caller.id, "left" if leaving else "removed")

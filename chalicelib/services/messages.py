@@ -20,11 +20,13 @@ from typing import Annotated, Literal, cast
 import msgspec
 
 from chalicelib.logs import current_request_id
+from chalicelib.redaction import redacted_repr
 from chalicelib.services.domain import InvitationStatus
 
 Id = Annotated[str, msgspec.Meta(min_length=1)]
 WorkspaceMailEvent = Literal["ready", "failed", "expiring", "expired"]
 Answer = Literal["accepted", "declined"]
+StandDown = Literal["removed", "left", "demoted"]
 
 
 class MalformedMessageError(ValueError):
@@ -51,6 +53,9 @@ class InvitationMessage(Message, frozen=True, tag="invitation"):
     mail_id: Id
     invitation_id: Id
     token: Id
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, {"token"})
 
 
 class AnswerMessage(Message, frozen=True, tag="invitation_answered"):
@@ -89,7 +94,19 @@ class WorkspaceMessage(Message, frozen=True, tag="workspace"):
     event: WorkspaceMailEvent
 
 
-MailMessage = InvitationMessage | AnswerMessage | UploadReceivedMessage | WorkspaceMessage
+class InviterStoodDownMessage(Message, frozen=True, tag="inviter_stood_down"):
+    """Revoke the pending invitations `inviter_id` sent in the study: they were removed, left or lost admin.
+
+    No mail goes out; it travels on the mail queue because that worker already keeps the invitations.
+    """
+
+    study_id: Id
+    inviter_id: Id
+    actor_id: Id
+    reason: StandDown
+
+
+MailMessage = InvitationMessage | AnswerMessage | UploadReceivedMessage | WorkspaceMessage | InviterStoodDownMessage
 
 
 # The provisioning queue --------------------------------------------------------------------------

@@ -95,6 +95,13 @@ class InvitationRepository(Protocol):
         """Invitations addressed to an email, newest first (every status; callers filter)."""
         ...
 
+    def pending_from(self, study_id: str, inviter_id: str, page: PageRequest) -> Page[Invitation]:
+        """The study's invitations `inviter_id` sent that are stored as pending (expired ones too), newest first.
+
+        A page may hold fewer than `limit` (the others are filtered out); follow `next_start`.
+        """
+        ...
+
     def create(self, invitation: Invitation, audit: AuditEntry) -> Invitation: ...
 
     def update(self, invitation: Invitation, audit: AuditEntry) -> Invitation:

@@ -21,9 +21,9 @@ from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
 from chalicelib.services.domain import BROKER, new_id, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.mail import owe, send_owed
 from chalicelib.services.messages import CheckMessage, ConvergeMessage, ProvisioningMessage
 from chalicelib.services.ports import MailQueue, ProvisioningQueue, WorkspaceRepository
-from chalicelib.services.workspace_mail import owe, send_owed
 from chalicelib.services.workspaces import event_of
 
 log = logging.getLogger(__name__)

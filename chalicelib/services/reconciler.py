@@ -19,8 +19,8 @@ from chalicelib.errors import ConflictError
 from chalicelib.services.cloud import CloudError, CloudServer
 from chalicelib.services.domain import PageRequest, utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
+from chalicelib.services.mail import owe
 from chalicelib.services.provisioning import CLEANUP, Family, clean_up, fail, move, notify
-from chalicelib.services.workspace_mail import owe
 from chalicelib.services.workspaces import converge_message
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from chalicelib.services.domain import (
     new_id,
     utcnow,
 )
+from chalicelib.services.emails import plain_address
 from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 
@@ -200,12 +201,6 @@ def _base_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def looks_like_email(value: str) -> bool:
-    """`local@domain.tld`, without spaces: what mail can be sent to, not a full RFC 5322 check."""
-    local, at, domain = value.partition("@")
-    return bool(at and local) and "@" not in domain and "." in domain.strip(".") and not any(c.isspace() for c in value)
-
-
 def extension_of(name: str) -> str:
     """The final extension, case-folded in NFKC form: `.EXE` and a full-width spelling count as `.exe`."""
     folded = unicodedata.normalize("NFKC", name).rstrip(". ").casefold()
@@ -225,8 +220,12 @@ def _sender_email(metadata: Mapping[str, str]) -> str | None:
     value = metadata.get(SENDER_EMAIL, "").strip()
     if not value:
         return None
-    if len(value) > EMAIL_MAX or not looks_like_email(value) or not valid_text(value):
-        raise UploadRefusedError(400, "The sender's email address is not valid.")
+    if len(value) > EMAIL_MAX or not valid_text(value) or not plain_address(value):
+        raise UploadRefusedError(
+            400,
+            "The sender's email address is not valid: give one plain address like name@example.org, "
+            "without a name, brackets, commas or spaces.",
+        )
     return value
 
 
@@ -375,7 +374,7 @@ def _arrived(upload: TusUpload, study: Study, upload_id: str, status: UploadStat
         created_at=moment,
         updated_at=moment,
         sender_name=_lenient_text(metadata.get(SENDER_NAME), SENDER_NAME_MAX),
-        sender_email=email if email and looks_like_email(email) else None,
+        sender_email=email if email and plain_address(email) else None,
         storage=_storage(upload.storage),
     )
 

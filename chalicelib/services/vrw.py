@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from chalicelib.services.domain import utcnow
 from chalicelib.services.lifecycle import Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.mail import owe, send_owed
 from chalicelib.services.ports import DeliveryClaim, Ledger, MailQueue, WorkspaceRepository
-from chalicelib.services.workspace_mail import owe, send_owed
 from chalicelib.services.workspaces import event_of
 
 log = logging.getLogger(__name__)

@@ -8,21 +8,25 @@ batch runner logs and drops it rather than retrying it into the dead-letter queu
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.batch import BatchResponse, Record, run_batch
 from chalicelib.metrics import MeteredMailer
 from chalicelib.services.domain import utcnow
-from chalicelib.services.mail import deliver
+from chalicelib.services.invitations import revoke_sent_by
+from chalicelib.services.mail import deliver, deliver_workspace_mail
 from chalicelib.services.messages import (
     AnswerMessage,
     InvitationMessage,
+    InviterStoodDownMessage,
     MailMessage,
     UploadReceivedMessage,
     WorkspaceMessage,
     decode_mail,
 )
-from chalicelib.services.workspace_mail import deliver_workspace_mail
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
@@ -69,6 +73,15 @@ def handle_mail(record: Record[MailMessage], deps: MailDependencies) -> None:
     """One mail message, dispatched on its type; raises for the queue to deliver it again."""
     mailer = MeteredMailer(deps.mailer, kind=record.message.type)
     match record.message:
+        case InviterStoodDownMessage() as message:
+            revoked = revoke_sent_by(deps.invitations, message)
+            log.info(
+                "revoked %d pending invitations of %s in study %s (%s)",
+                len(revoked),
+                message.inviter_id,
+                message.study_id,
+                message.reason,
+            )
         case WorkspaceMessage() as message:
             deliver_workspace_mail(
                 message,

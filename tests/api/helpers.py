@@ -46,3 +46,31 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
         items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=name) for item in page["Items"]]
         tables[name] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
     return tables
+
+
+class Browser:
+    """The chalice test client driven like a browser: it keeps the cookies the API sets and sends them back.
+
+    Cookies are kept by name (every cookie the API sets is under `/auth`); `Max-Age=0` forgets one.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.cookies: dict[str, str] = {}
+        self.set_cookies: list[str] = []
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        status, body, answered = call(self.client, "GET", path, headers=sent)
+        set_cookie = answered.get("Set-Cookie") or answered.get("set-cookie")
+        if set_cookie:
+            self.set_cookies.append(set_cookie)
+            name, _, rest = set_cookie.partition("=")
+            value, _, attributes = rest.partition(";")
+            if "max-age=0" in attributes.lower().replace(" ", ""):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return status, body, answered

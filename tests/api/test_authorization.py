@@ -65,7 +65,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PATCH", "/studies/{study_id}/members/{researcher_id}"):     "401  404     403    403     200   200   403   200  401  401",
     ("DELETE", "/studies/{study_id}/members/{researcher_id}"):    "401  404     403    403     204   204   403   204  401  401",
     ("GET", "/auth/login"):                                       "302  302     302    302     302   302   302     302  302  302",
-    ("GET", "/auth/callback"):                                    "401  401     401    401     401   401   401     401  401  401",
+    ("GET", "/auth/callback"):                                    "302  302     302    302     302   302   302     302  302  302",
     ("POST", "/auth/token"):                                      "401  401     401    401     401   401   401     401  401  401",
     ("POST", "/auth/logout"):                                     "401  204     204    204     204   204   204     409  401  401",
     ("GET", "/me/tokens"):                                        "401  200     200    200     200   200   200     200  401  401",

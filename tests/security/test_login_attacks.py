@@ -1,4 +1,8 @@
-"""The login flow and the credentials it hands out, under attack: each refused with 401, nothing written."""
+"""The login flow and the credentials it hands out, under attack: each refused, nothing written.
+
+A refused callback sends the browser to the console's login page with the reason; a refused API
+call is a 401 problem document.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +15,25 @@ from chalice.test import Client
 from chalicelib.auth.principal import hash_secret
 from chalicelib.services.domain import Credential, CredentialKind, utcnow
 from chalicelib.services.identity import Identity
+from chalicelib.services.login import state_binding
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
+from tests.api.helpers import Browser, call, snapshot
 from tests.conftest import FakeIdentityProvider, Person
 
+LOGIN_PAGE = "http://127.0.0.1:3000/login"
 
-def _start(client: Client, next_path: str = "/studies") -> dict[str, str]:
-    status, _, headers = call(client, "GET", f"/auth/login?next={next_path}")
+
+def _start(browser: Browser, next_path: str = "/studies") -> dict[str, str]:
+    status, _, headers = browser.get(f"/auth/login?next={next_path}")
     assert status == 302
     return {k: v[0] for k, v in parse_qs(urlparse(headers["Location"]).query).items()}
 
 
 def _login_code(client: Client, provider: FakeIdentityProvider, subject: str = "alice") -> str:
-    params = _start(client)
+    browser = Browser(client)
+    params = _start(browser)
     provider.identities[f"code-{subject}"] = Identity("https://idp.test", subject, f"{subject}@rug.nl", True, "Alice")
-    status, _, headers = call(client, "GET", f"/auth/callback?code=code-{subject}&state={params['state']}")
+    status, _, headers = browser.get(f"/auth/callback?code=code-{subject}&state={params['state']}")
     assert status == 302
     return parse_qs(urlparse(headers["Location"]).query)["login_code"][0]
 
@@ -35,34 +43,51 @@ def _assert_refused(status: int, payload: object, headers: dict[str, str]) -> No
     assert headers["Content-Type"] == "application/problem+json"
 
 
+def _assert_sent_to_login_page(answer: tuple[int, object, dict[str, str]], reason: str) -> None:
+    """A refused callback: a redirect to the console's login page with the reason, and the login cookie cleared."""
+    status, payload, headers = answer
+    assert status == 302, payload
+    assert headers["Location"] == f"{LOGIN_PAGE}?error={reason}"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Set-Cookie"].startswith("vre_login_state=; Max-Age=0; Path=/auth;")
+
+
 def test_a_callback_with_a_state_nobody_started_is_refused(
     client: Client, identity_provider: FakeIdentityProvider
 ) -> None:
-    _start(client)
+    browser = Browser(client)
+    _start(browser)
     identity_provider.identities["c"] = Identity("https://idp.test", "mallory", "m@evil.example")
     before = snapshot()
 
-    _assert_refused(*call(client, "GET", "/auth/callback?code=c&state=forged-state"))
+    # Its own cookie would not match a forged state; with the cookie of the forged state it is simply unknown.
+    browser.cookies["vre_login_state"] = state_binding("forged-state")
+    _assert_sent_to_login_page(browser.get("/auth/callback?code=c&state=forged-state"), "state_unknown")
 
     assert snapshot() == before
     assert identity_provider.exchanges == []
 
 
 def test_a_state_works_once(client: Client, identity_provider: FakeIdentityProvider) -> None:
-    params = _start(client)
+    browser = Browser(client)
+    params = _start(browser)
+    cookie = dict(browser.cookies)
     identity_provider.identities["c"] = Identity("https://idp.test", "alice", "alice@rug.nl")
-    assert call(client, "GET", f"/auth/callback?code=c&state={params['state']}")[0] == 302
+    assert "login_code=" in browser.get(f"/auth/callback?code=c&state={params['state']}")[2]["Location"]
+    assert browser.cookies == {}  # the callback cleared the cookie
     before = snapshot()
 
-    _assert_refused(*call(client, "GET", f"/auth/callback?code=c&state={params['state']}"))
+    browser.cookies = cookie  # even with the cookie kept back
+    _assert_sent_to_login_page(browser.get(f"/auth/callback?code=c&state={params['state']}"), "state_unknown")
 
     assert snapshot() == before
 
 
 def test_a_code_the_provider_refuses_is_refused(client: Client, identity_provider: FakeIdentityProvider) -> None:
-    params = _start(client)
+    browser = Browser(client)
+    params = _start(browser)
 
-    _assert_refused(*call(client, "GET", f"/auth/callback?code=stolen&state={params['state']}"))
+    _assert_sent_to_login_page(browser.get(f"/auth/callback?code=stolen&state={params['state']}"), "code_invalid")
 
 
 def test_the_provider_gets_the_nonce_and_the_pkce_verifier_of_this_login(
@@ -70,10 +95,11 @@ def test_the_provider_gets_the_nonce_and_the_pkce_verifier_of_this_login(
 ) -> None:
     from chalicelib.services.login import pkce_challenge
 
-    params = _start(client)
+    browser = Browser(client)
+    params = _start(browser)
     identity_provider.identities["c"] = Identity("https://idp.test", "alice", "alice@rug.nl")
 
-    call(client, "GET", f"/auth/callback?code=c&state={params['state']}")
+    browser.get(f"/auth/callback?code=c&state={params['state']}")
 
     exchange = identity_provider.exchanges[-1]
     assert exchange["nonce"] == params["nonce"]
@@ -149,9 +175,12 @@ def test_a_disabled_researcher_cannot_log_in_again(
     _, session, _ = call(client, "POST", "/auth/token", body={"login_code": code})
     _, me, _ = call(client, "GET", "/me", headers={"Authorization": f"Bearer {session['access_token']}"})
     call(client, "PATCH", f"/admin/researchers/{me['id']}", headers=admin.headers, body={"disabled": True})
-    params = _start(client)
+    browser = Browser(client)
+    params = _start(browser)
 
-    _assert_refused(*call(client, "GET", f"/auth/callback?code=code-carol&state={params['state']}"))
+    _assert_sent_to_login_page(
+        browser.get(f"/auth/callback?code=code-carol&state={params['state']}"), "account_disabled"
+    )
 
 
 def test_forged_and_revoked_api_tokens_are_refused(client: Client, person: Callable[..., Person]) -> None:
@@ -170,3 +199,74 @@ def test_forged_and_revoked_api_tokens_are_refused(client: Client, person: Calla
 
     assert call(client, "DELETE", f"/me/tokens/{made['id']}", headers=dana.headers)[0] == 204
     _assert_refused(*call(client, "GET", "/me", headers={"Authorization": f"Bearer {made['token']}"}))
+
+
+# Login CSRF: the login is bound to the browser that began it ----------------------------------
+
+
+def test_the_login_sets_a_short_lived_http_only_same_site_cookie_holding_a_hash_of_the_state(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    browser = Browser(client)
+
+    params = _start(browser)
+
+    (set_cookie,) = browser.set_cookies
+    assert set_cookie == (
+        f"vre_login_state={state_binding(params['state'])}; Max-Age=600; Path=/auth; HttpOnly; SameSite=Lax"
+    )  # no Secure on the local stage's plain HTTP; every other stage adds it (tests/unit/test_login_cookie.py)
+    assert params["state"] not in set_cookie
+
+
+def test_an_attackers_callback_opened_in_a_victims_browser_does_not_log_the_victim_in(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    # GIVEN an attacker who began a login in their own browser and stopped at the provider's redirect back
+    attacker = Browser(client)
+    params = _start(attacker)
+    identity_provider.identities["attackers-code"] = Identity("https://idp.test", "mallory", "m@evil.example")
+    before = snapshot()
+
+    # WHEN the victim's browser, which began no login, opens that callback URL
+    victim = Browser(client)
+    answer = victim.get(f"/auth/callback?code=attackers-code&state={params['state']}")
+
+    # THEN the victim lands on the login page, nobody is signed in and the code is not redeemed
+    _assert_sent_to_login_page(answer, "state_cookie_missing")
+    assert snapshot() == before
+    assert identity_provider.exchanges == []
+
+    # AND a victim in the middle of a login of their own is refused too
+    _start(victim)
+    during = snapshot()
+    _assert_sent_to_login_page(
+        victim.get(f"/auth/callback?code=attackers-code&state={params['state']}"), "state_cookie_mismatch"
+    )
+    assert snapshot() == during
+    assert identity_provider.exchanges == []
+
+
+def test_a_callback_from_another_issuer_is_refused_before_the_code_is_redeemed(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    browser = Browser(client)
+    params = _start(browser)
+    identity_provider.identities["c"] = Identity("https://idp.test", "alice", "alice@rug.nl")
+
+    answer = browser.get(f"/auth/callback?code=c&state={params['state']}&iss=https%3A%2F%2Fevil.example")
+
+    _assert_sent_to_login_page(answer, "issuer_mismatch")
+    assert identity_provider.exchanges == []
+
+
+def test_a_callback_naming_the_configured_issuer_logs_in(
+    client: Client, identity_provider: FakeIdentityProvider
+) -> None:
+    browser = Browser(client)
+    params = _start(browser)
+    identity_provider.identities["c"] = Identity("https://idp.test", "alice", "alice@rug.nl")
+
+    status, _, headers = browser.get(f"/auth/callback?code=c&state={params['state']}&iss=https%3A%2F%2Fidp.test")
+
+    assert status == 302
+    assert "login_code=" in headers["Location"]

@@ -60,6 +60,28 @@ def test_a_timestamp_outside_five_minutes_is_401(client: Client, configuring: st
     assert_refused(client, signed_headers(body=body, timestamp=int(time.time()) + offset), body)
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["0{}", "00{}", "+{}", " {}", "{}\n", "{}.0", "{}e0"],
+    ids=["leading-zero", "two-zeros", "plus", "space", "newline", "decimal", "exponent"],
+)
+def test_a_signed_timestamp_respelled_is_401(client: Client, configuring: str, spelling: str) -> None:
+    # The signature is VRW's own over the number; only the header's spelling of it changes.
+    body = event_body("failed", configuring, reason="respelled")
+    headers = signed_headers(body=body)
+    headers["webhook-timestamp"] = spelling.format(headers["webhook-timestamp"])
+
+    assert_refused(client, headers, body)
+
+
+def test_a_timestamp_in_unicode_digits_is_401(client: Client, configuring: str) -> None:
+    body = event_body("failed", configuring, reason="arabic-indic")
+    headers = signed_headers(body=body)
+    headers["webhook-timestamp"] = "".join(chr(0x0660 + int(d)) for d in headers["webhook-timestamp"])
+
+    assert_refused(client, headers, body)
+
+
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
 def test_a_missing_header_is_401(client: Client, configuring: str, missing: str) -> None:
     body = event_body("failed", configuring, reason="unsigned")

@@ -11,7 +11,7 @@ from chalicelib.config import load_settings
 from chalicelib.errors import ConflictError, PermissionDeniedError
 from chalicelib.services.admin import set_platform_admin
 from chalicelib.services.domain import Researcher, new_id
-from chalicelib.services.emails import normalise_email, same_email
+from chalicelib.services.emails import normalise_email, plain_address, same_email
 from chalicelib.services.identity import Identity
 from chalicelib.services.login import sign_in
 from chalicelib.services.researchers import ensure_researcher
@@ -135,3 +135,43 @@ def test_the_admin_commands_take_an_email_or_a_researcher_id_but_not_both(comman
     for wrong in ([command], [command, "--email", "a@b.example", "--researcher-id", "abc123"]):
         with pytest.raises(SystemExit):
             parser.parse_args(wrong)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["lab@hospital.example", "Dr.Lab+scans@sub.hospital-1.example", "o'brien@uni.ie", "x_y-z@a.b.example"],
+)
+def test_a_plain_address_is_one(address: str) -> None:
+    assert plain_address(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "lab",
+        "lab@",
+        "@hospital.example",
+        "lab@hospital",
+        "<lab@hospital.example>",
+        "Lab <lab@hospital.example>",
+        "lab@hospital.example, all@example.org",
+        "lab,all@example.org",
+        "lab@hospital.example\r\nBcc: all@example.org",
+        "lab@hospital.example\n",
+        " lab@hospital.example",
+        '"lab"@hospital.example',
+        "(c)lab@hospital.example",
+        "lab@hospital.example(c)",
+        ".lab@hospital.example",
+        "lab.@hospital.example",
+        "lab@hospital..example",
+        "lab@hospital.example.",
+        "lab@[127.0.0.1]",
+        "jürgen@uni.example",
+        "ｌａｂ@hospital.example",
+        "x" * 250 + "@example.org",
+    ],
+)
+def test_anything_else_is_not_a_plain_address(address: str) -> None:
+    assert not plain_address(address)

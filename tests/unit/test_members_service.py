@@ -9,6 +9,7 @@ import pytest
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from chalicelib.services.domain import Outcome, PageRequest, Researcher, Role, Study, new_id
 from chalicelib.services.members import change_role, list_members, remove_member
+from chalicelib.services.messages import InviterStoodDownMessage
 from tests.fakes import FakeBroker
 
 
@@ -80,7 +81,12 @@ def test_admin_changes_a_members_role_and_it_is_audited(cast: Cast) -> None:
     b = cast.broker
 
     changed = change_role(
-        b.access(cast.admin, cast.study), b.studies, researcher_id=cast.contributor.id, role=Role.VIEWER, now=b.clock
+        b.access(cast.admin, cast.study),
+        b.studies,
+        b.mail,
+        researcher_id=cast.contributor.id,
+        role=Role.VIEWER,
+        now=b.clock,
     )
 
     assert changed.membership.role is Role.VIEWER
@@ -99,7 +105,7 @@ def test_admin_changes_a_members_role_and_it_is_audited(cast: Cast) -> None:
 def test_admin_may_make_another_admin(cast: Cast) -> None:
     b = cast.broker
 
-    change_role(b.access(cast.admin, cast.study), b.studies, researcher_id=cast.viewer.id, role=Role.ADMIN)
+    change_role(b.access(cast.admin, cast.study), b.studies, b.mail, researcher_id=cast.viewer.id, role=Role.ADMIN)
 
     assert cast.role_of(cast.viewer) is Role.ADMIN
 
@@ -108,7 +114,9 @@ def test_same_role_writes_nothing(cast: Cast) -> None:
     b = cast.broker
     before = b.audit(cast.study)
 
-    same = change_role(b.access(cast.owner, cast.study), b.studies, researcher_id=cast.viewer.id, role=Role.VIEWER)
+    same = change_role(
+        b.access(cast.owner, cast.study), b.studies, b.mail, researcher_id=cast.viewer.id, role=Role.VIEWER
+    )
 
     assert same.membership.role is Role.VIEWER
     assert b.audit(cast.study) == before
@@ -118,7 +126,9 @@ def test_contributor_may_not_change_roles_and_the_attempt_is_audited(cast: Cast)
     b = cast.broker
 
     with pytest.raises(PermissionDeniedError):
-        change_role(b.access(cast.contributor, cast.study), b.studies, researcher_id=cast.viewer.id, role=Role.ADMIN)
+        change_role(
+            b.access(cast.contributor, cast.study), b.studies, b.mail, researcher_id=cast.viewer.id, role=Role.ADMIN
+        )
 
     assert cast.role_of(cast.viewer) is Role.VIEWER
     latest = b.audit(cast.study)[0]
@@ -134,7 +144,7 @@ def test_owners_role_cannot_change(cast: Cast) -> None:
     b = cast.broker
 
     with pytest.raises(PermissionDeniedError):
-        change_role(b.access(cast.admin, cast.study), b.studies, researcher_id=cast.owner.id, role=Role.VIEWER)
+        change_role(b.access(cast.admin, cast.study), b.studies, b.mail, researcher_id=cast.owner.id, role=Role.VIEWER)
 
     assert cast.role_of(cast.owner) is Role.OWNER
 
@@ -143,7 +153,7 @@ def test_owner_cannot_demote_themselves(cast: Cast) -> None:
     b = cast.broker
 
     with pytest.raises(PermissionDeniedError):
-        change_role(b.access(cast.owner, cast.study), b.studies, researcher_id=cast.owner.id, role=Role.ADMIN)
+        change_role(b.access(cast.owner, cast.study), b.studies, b.mail, researcher_id=cast.owner.id, role=Role.ADMIN)
 
     assert cast.role_of(cast.owner) is Role.OWNER
 
@@ -152,7 +162,7 @@ def test_role_owner_is_refused_even_for_the_owner(cast: Cast) -> None:
     b = cast.broker
 
     with pytest.raises(ValidationError) as raised:
-        change_role(b.access(cast.owner, cast.study), b.studies, researcher_id=cast.admin.id, role=Role.OWNER)
+        change_role(b.access(cast.owner, cast.study), b.studies, b.mail, researcher_id=cast.admin.id, role=Role.OWNER)
 
     assert [e.field for e in raised.value.errors] == ["role"]
     assert cast.role_of(cast.admin) is Role.ADMIN
@@ -163,7 +173,7 @@ def test_changing_an_unknown_members_role_is_not_found(cast: Cast) -> None:
     outsider = b.researcher("outsider")
 
     with pytest.raises(NotFoundError):
-        change_role(b.access(cast.admin, cast.study), b.studies, researcher_id=outsider.id, role=Role.VIEWER)
+        change_role(b.access(cast.admin, cast.study), b.studies, b.mail, researcher_id=outsider.id, role=Role.VIEWER)
 
     assert cast.role_of(outsider) is None
 
@@ -174,7 +184,7 @@ def test_changing_an_unknown_members_role_is_not_found(cast: Cast) -> None:
 def test_admin_removes_a_contributor_and_it_is_audited(cast: Cast) -> None:
     b = cast.broker
 
-    remove_member(b.access(cast.admin, cast.study), b.studies, researcher_id=cast.contributor.id, now=b.clock)
+    remove_member(b.access(cast.admin, cast.study), b.studies, b.mail, researcher_id=cast.contributor.id, now=b.clock)
 
     assert cast.role_of(cast.contributor) is None
     latest = b.audit(cast.study)[0]
@@ -192,7 +202,7 @@ def test_nobody_removes_the_owner(cast: Cast, remover: str) -> None:
     by: Researcher = getattr(cast, remover)
 
     with pytest.raises(PermissionDeniedError):
-        remove_member(b.access(by, cast.study), b.studies, researcher_id=cast.owner.id)
+        remove_member(b.access(by, cast.study), b.studies, b.mail, researcher_id=cast.owner.id)
 
     assert cast.role_of(cast.owner) is Role.OWNER
 
@@ -201,7 +211,7 @@ def test_contributor_may_not_remove_a_viewer(cast: Cast) -> None:
     b = cast.broker
 
     with pytest.raises(PermissionDeniedError):
-        remove_member(b.access(cast.contributor, cast.study), b.studies, researcher_id=cast.viewer.id)
+        remove_member(b.access(cast.contributor, cast.study), b.studies, b.mail, researcher_id=cast.viewer.id)
 
     assert cast.role_of(cast.viewer) is Role.VIEWER
     assert b.audit(cast.study)[0].outcome is Outcome.DENIED
@@ -211,7 +221,7 @@ def test_removing_a_non_member_is_not_found(cast: Cast) -> None:
     b = cast.broker
 
     with pytest.raises(NotFoundError):
-        remove_member(b.access(cast.admin, cast.study), b.studies, researcher_id=b.researcher("outsider").id)
+        remove_member(b.access(cast.admin, cast.study), b.studies, b.mail, researcher_id=b.researcher("outsider").id)
 
 
 @pytest.mark.parametrize("leaver", ["admin", "contributor", "viewer"])
@@ -219,7 +229,7 @@ def test_member_leaves_the_study(cast: Cast, leaver: str) -> None:
     b = cast.broker
     member: Researcher = getattr(cast, leaver)
 
-    remove_member(b.access(member, cast.study), b.studies, researcher_id=member.id)
+    remove_member(b.access(member, cast.study), b.studies, b.mail, researcher_id=member.id)
 
     assert cast.role_of(member) is None
     latest = b.audit(cast.study)[0]
@@ -230,7 +240,7 @@ def test_owner_cannot_leave(cast: Cast) -> None:
     b = cast.broker
 
     with pytest.raises(ConflictError):
-        remove_member(b.access(cast.owner, cast.study), b.studies, researcher_id=cast.owner.id)
+        remove_member(b.access(cast.owner, cast.study), b.studies, b.mail, researcher_id=cast.owner.id)
 
     assert cast.role_of(cast.owner) is Role.OWNER
 
@@ -242,7 +252,47 @@ def test_stranger_cannot_leave_or_remove(cast: Cast) -> None:
 
     for target in (stranger.id, cast.viewer.id):
         with pytest.raises(NotFoundError):
-            remove_member(b.access(stranger, cast.study), b.studies, researcher_id=target)
+            remove_member(b.access(stranger, cast.study), b.studies, b.mail, researcher_id=target)
 
     assert cast.role_of(cast.viewer) is Role.VIEWER
     assert b.audit(cast.study) == before
+
+
+# Who may no longer invite ---------------------------------------------------------------------
+
+
+def _stood_down(cast: Cast) -> list[tuple[str, str, str, str]]:
+    return [
+        (m.study_id, m.inviter_id, m.actor_id, m.reason)
+        for m in cast.broker.mail.sent
+        if isinstance(m, InviterStoodDownMessage)
+    ]
+
+
+def test_an_admin_removed_left_or_demoted_has_their_invitations_revoked_by_the_worker(cast: Cast) -> None:
+    b = cast.broker
+    second = b.researcher("second")
+    third = b.researcher("third")
+    b.join(cast.study, second, Role.ADMIN)
+    b.join(cast.study, third, Role.ADMIN)
+
+    remove_member(b.access(cast.owner, cast.study), b.studies, b.mail, researcher_id=cast.admin.id)
+    remove_member(b.access(second, cast.study), b.studies, b.mail, researcher_id=second.id)
+    change_role(b.access(cast.owner, cast.study), b.studies, b.mail, researcher_id=third.id, role=Role.CONTRIBUTOR)
+
+    assert _stood_down(cast) == [
+        (cast.study.id, cast.admin.id, cast.owner.id, "removed"),
+        (cast.study.id, second.id, second.id, "left"),
+        (cast.study.id, third.id, cast.owner.id, "demoted"),
+    ]
+
+
+def test_who_never_could_invite_or_still_can_sends_nothing(cast: Cast) -> None:
+    b = cast.broker
+    owner_access = b.access(cast.owner, cast.study)
+
+    change_role(owner_access, b.studies, b.mail, researcher_id=cast.viewer.id, role=Role.ADMIN)  # promoted
+    change_role(owner_access, b.studies, b.mail, researcher_id=cast.contributor.id, role=Role.VIEWER)
+    remove_member(owner_access, b.studies, b.mail, researcher_id=cast.contributor.id)
+
+    assert b.mail.sent == []

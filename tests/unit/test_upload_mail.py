@@ -75,6 +75,15 @@ def test_replies_go_to_the_sender_when_they_left_an_address() -> None:
     assert "It was sent by <lab@hospital.example>." in mail.text
 
 
+@pytest.mark.parametrize("stored", ["Boss <boss@example.org>", "lab@hospital.example,all@example.org"])
+def test_a_stored_sender_email_that_is_not_one_plain_address_is_never_a_reply_to(stored: str) -> None:
+    # Records written before pre-create was strict may hold one; the notice still goes out, without it.
+    mail = render_upload_received(upload(sender_email=stored), STUDY, admin(name=""), frontend_url=FRONTEND_URL)
+
+    assert mail.reply_to is None
+    assert stored not in mail.text
+
+
 def test_the_link_is_the_frontends_never_a_requests() -> None:
     assert uploads_link("https://vre.example.org/", "s1") == "https://vre.example.org/studies/s1/uploads"
 

@@ -63,6 +63,31 @@ def test_a_timestamp_that_is_not_unix_seconds_is_refused(value: str) -> None:
         verify(KEYS, spec_headers(**{"webhook-timestamp": value}), SPEC_PAYLOAD, AT)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"0{SPEC_TIMESTAMP}",  # a leading zero: another spelling of the signed number
+        f"+{SPEC_TIMESTAMP}",
+        f"{SPEC_TIMESTAMP}\n",  # `$` would match before a final newline
+        f"{SPEC_TIMESTAMP} ",
+        "1.614265330e9",
+        "1e9",
+        "\u0661\u0666\u0661\u0664\u0662\u0666\u0665\u0663\u0663\u0660",  # Arabic-Indic digits of the time
+        "\uff11\uff16\uff11\uff14\uff12\uff16\uff15\uff13\uff13\uff10",  # fullwidth digits
+        "0",
+    ],
+)
+def test_a_timestamp_in_any_spelling_but_plain_digits_is_refused_though_its_number_was_signed(value: str) -> None:
+    # The signature is over the number, so each of these carries a signature that matches it.
+    with pytest.raises(AuthenticationError, match="Unix time"):
+        verify(KEYS, spec_headers(**{"webhook-timestamp": value}), SPEC_PAYLOAD, AT)
+
+
+def test_an_id_with_a_final_newline_is_refused() -> None:
+    with pytest.raises(AuthenticationError, match="webhook-id"):
+        verify(KEYS, spec_headers(**{"webhook-id": SPEC_ID + "\n"}), SPEC_PAYLOAD, AT)
+
+
 @pytest.mark.parametrize("value", ["", "has space", "x" * 129, "tab\tin"])
 def test_an_unusable_id_is_refused(value: str) -> None:
     with pytest.raises(AuthenticationError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.observability import FILTERED, SECRET_QUERY_PARAMETERS
+from chalicelib.redaction import FILTERED, is_secret_name
 
 _PARAMETER = re.compile(r"([?&])([^=&\s]+)=([^&\s]*)")
 
@@ -22,7 +22,7 @@ def redact(request_line: str) -> str:
 
     def one(match: re.Match[str]) -> str:
         separator, name, value = match.groups()
-        return f"{separator}{name}={FILTERED if name.lower() in SECRET_QUERY_PARAMETERS else value}"
+        return f"{separator}{name}={FILTERED if is_secret_name(name) else value}"
 
     return _PARAMETER.sub(one, request_line)
 
