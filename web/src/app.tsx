@@ -69,7 +69,7 @@ export function App({ config }: { config: RuntimeConfig }) {
   if (loginCode && !tradeFailed) {
     content = <p role="status">{t('login.trading')}</p>;
   } else if (tradeFailed && loginCode) {
-    content = <LoginPage error="code" />;
+    content = <LoginPage error="login_code_invalid" />;
   } else if (match && PUBLIC_ROUTES.has(match.name)) {
     content = <Page match={match} />;
   } else if (!token) {
