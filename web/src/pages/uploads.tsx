@@ -1,7 +1,6 @@
-// Uploads: what senders dropped off for a study (with a download once the API offers one), the study's upload
+// Uploads: what senders dropped off for a study (download for contributors, delete for admins), the study's upload
 // link to hand out, and a new code that makes the old link stop working.
 import { unwrap } from '../api/client';
-import { problemFromResponse } from '../api/problem';
 import type { components } from '../api/schema';
 import { ErrorSummary, Loading, useAction, useLoad } from '../components/forms';
 import { useApp } from '../context';
@@ -11,20 +10,20 @@ import { atLeast, type Study } from './studies';
 
 type Upload = components['schemas']['UploadView'];
 
-function UploadTable({ study, uploads }: { study: Study; uploads: readonly Upload[] }) {
-  const { t, locale, config, session } = useApp();
+function UploadTable({ study, uploads, onChanged }: { study: Study; uploads: readonly Upload[]; onChanged: () => void }) {
+  const { api, t, locale } = useApp();
+  const path = (upload: Upload) => ({ path: { study_id: study.id, upload_id: upload.id } });
   const download = useAction(async (upload: Upload) => {
-    // Not in the typed client until the drop-off's download route is in the served document.
-    const url = `${config.apiBaseUrl}/studies/${encodeURIComponent(study.id)}/uploads/${encodeURIComponent(upload.id)}/download`;
-    const response = await fetch(url, { headers: { Authorization: `Bearer ${session.token() ?? ''}` } });
-    const body: unknown = await response.json().catch(() => undefined);
-    if (!response.ok) throw problemFromResponse(response.status, body, response.statusText);
-    const link = (body as { url?: unknown } | undefined)?.url;
-    if (typeof link === 'string') window.location.assign(link);
+    const link = await unwrap(api.GET('/studies/{study_id}/uploads/{upload_id}/download', { params: path(upload) }));
+    window.location.assign(link.url);
+  });
+  const remove = useAction(async (upload: Upload) => {
+    await unwrap(api.DELETE('/studies/{study_id}/uploads/{upload_id}', { params: path(upload) }));
+    onChanged();
   });
   return (
     <>
-      <ErrorSummary error={download.error} />
+      <ErrorSummary error={download.error ?? remove.error} />
       <table>
         <thead>
           <tr>
@@ -33,6 +32,7 @@ function UploadTable({ study, uploads }: { study: Study; uploads: readonly Uploa
             <th scope="col">{t('uploads.sender')}</th>
             <th scope="col">{t('uploads.at')}</th>
             <th scope="col">{t('invitations.status')}</th>
+            <th scope="col">{t('uploads.checksum')}</th>
             {atLeast(study.role, 'contributor') && <th scope="col">{t('members.actions')}</th>}
           </tr>
         </thead>
@@ -44,11 +44,23 @@ function UploadTable({ study, uploads }: { study: Study; uploads: readonly Uploa
               <td>{[upload.sender_name, upload.sender_email].filter(Boolean).join(' · ') || '—'}</td>
               <td>{formatDateTime(upload.at, locale)}</td>
               <td>{t(`uploadStatus.${upload.status}`)}</td>
+              <td class="checksum">{upload.checksum_sha256 ? <code title={upload.checksum_sha256}>{upload.checksum_sha256.slice(0, 12)}…</code> : '—'}</td>
               {atLeast(study.role, 'contributor') && (
                 <td>
                   {upload.status === 'received' && (
                     <button type="button" class="secondary" disabled={download.busy} onClick={() => download.run(upload)}>
                       {t('uploads.download')}
+                    </button>
+                  )}
+                  {atLeast(study.role, 'admin') && upload.status === 'received' && (
+                    <button
+                      type="button"
+                      class="danger"
+                      disabled={remove.busy}
+                      aria-label={t('uploads.deleteNamed', { name: upload.file_name })}
+                      onClick={() => confirm(t('uploads.deleteConfirm', { name: upload.file_name })) && remove.run(upload)}
+                    >
+                      {t('uploads.delete')}
                     </button>
                   )}
                 </td>
@@ -70,7 +82,7 @@ export function StudyUploads({ study }: { study: Study }) {
   return (
     <section aria-labelledby="uploads-title">
       <h2 id="uploads-title">{t('nav.uploads')}</h2>
-      {!list.data ? <Loading error={list.error} /> : list.data.items.length === 0 ? <p>{t('uploads.empty')}</p> : <UploadTable study={study} uploads={list.data.items} />}
+      {!list.data ? <Loading error={list.error} /> : list.data.items.length === 0 ? <p>{t('uploads.empty')}</p> : <UploadTable study={study} uploads={list.data.items} onChanged={list.reload} />}
     </section>
   );
 }
@@ -133,5 +145,5 @@ function StudyUploadsBody({ study }: { study: Study }) {
     [study.id],
   );
   if (!list.data) return <Loading error={list.error} />;
-  return list.data.items.length === 0 ? <p>{t('uploads.empty')}</p> : <UploadTable study={study} uploads={list.data.items} />;
+  return list.data.items.length === 0 ? <p>{t('uploads.empty')}</p> : <UploadTable study={study} uploads={list.data.items} onChanged={list.reload} />;
 }
