@@ -11,7 +11,7 @@ WEB_DIR := web
 WEB_STAMP := $(WEB_DIR)/node_modules/.installed
 WEB_BUILD := $(WEB_DIR)/dist/index.html
 WEB_SOURCES := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public -type f 2>/dev/null) $(WEB_DIR)/index.html \
-	$(WEB_DIR)/upload/index.html $(WEB_DIR)/vite.config.ts $(WEB_DIR)/tsconfig.json
+	$(WEB_DIR)/upload/index.html $(WEB_DIR)/vite.config.ts $(WEB_DIR)/api-docs.ts $(WEB_DIR)/tsconfig.json
 
 .PHONY: run test lint typecheck pytest web-test web-schema fuzz bench package clean rehearse scan
 
