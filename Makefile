@@ -51,7 +51,7 @@ web-schema: $(STAMP) $(WEB_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/console.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -100,4 +100,5 @@ $(CHECKOV_STAMP): requirements-scan.txt
 
 scan: $(CHECKOV_STAMP) package
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f infra/template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f infra/console.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f build/package/sam.json
