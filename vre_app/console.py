@@ -153,3 +153,34 @@ def deployed_api_url(project_dir: Path, stage: str) -> str:
         if resource.get("resource_type") == "rest_api" and resource.get("rest_api_url"):
             return str(resource["rest_api_url"])
     raise ConsoleError(f"{path} names no rest_api_url")
+
+
+def write_console_settings(config: Path, stage: str, settings: Mapping[str, str]) -> dict[str, str]:
+    """Put FRONTEND_URL and UPLOAD_BASE_URL into the stage's environment in config.json; returns what changed."""
+    document = json.loads(config.read_text())
+    environment = document["stages"][stage].setdefault("environment_variables", {})
+    changed = {name: value for name, value in settings.items() if environment.get(name) != value}
+    environment.update(changed)
+    config.write_text(json.dumps(document, indent=2) + "\n")
+    return changed
+
+
+def publish_stage(session: Any, stage: str, project_dir: Path = PROJECT_ROOT, dist: Path = WEB_DIST) -> list[str]:
+    """`python -m vre_app publish-console`: the console stack's URLs into the stage's config, then the files."""
+    stacks = session.client("cloudformation").describe_stacks(StackName=console_stack_name(stage))["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    settings = console_settings(outputs)
+    changed = write_console_settings(project_dir / ".chalice" / "config.json", stage, settings)
+    lines = [f"{name} = {value}" for name, value in settings.items()]
+    if changed:
+        lines.append("the stage's FRONTEND_URL or UPLOAD_BASE_URL changed: deploy again so the API's links use them")
+    lines += publish(
+        session.client("s3"),
+        session.client("cloudfront"),
+        bucket=outputs["ConsoleBucketName"],
+        distribution_id=outputs["ConsoleDistributionId"],
+        api_base_url=deployed_api_url(project_dir, stage),
+        upload_base_url=settings["UPLOAD_BASE_URL"],
+        dist=dist,
+    )
+    return lines

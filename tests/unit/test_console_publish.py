@@ -19,6 +19,7 @@ from vre_app.console import (
     content_type,
     deployed_api_url,
     publish,
+    publish_stage,
 )
 
 REGION = "eu-west-1"
@@ -184,3 +185,43 @@ def test_the_api_url_is_the_one_chalice_deploy_recorded(tmp_path: Path) -> None:
     assert deployed_api_url(tmp_path, "dev") == "https://abc.execute-api.eu-west-1.amazonaws.com/api/"
     with pytest.raises(ConsoleError, match="run chalice deploy first"):
         deployed_api_url(tmp_path, "prod")
+
+
+def test_publish_stage_reads_the_console_stack_and_writes_the_stage_settings(
+    aws: tuple[Any, Any, str], dist: Path, tmp_path: Path
+) -> None:
+    s3, cloudfront, distribution = aws
+    project = tmp_path / "project"
+    (project / ".chalice" / "deployed").mkdir(parents=True)
+    (project / ".chalice" / "config.json").write_text(json.dumps({"stages": {"dev": {"environment_variables": {}}}}))
+    (project / ".chalice" / "deployed" / "dev.json").write_text(
+        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_url": "https://api.example.org/api/"}]})
+    )
+    outputs = {
+        "ConsoleBucketName": BUCKET,
+        "ConsoleDistributionId": distribution,
+        "ConsoleUrl": "https://d1.cloudfront.net",
+        "UploadBaseUrl": "https://d1.cloudfront.net/upload/",
+    }
+
+    class Stacks:
+        def describe_stacks(self, StackName: str) -> dict[str, Any]:
+            assert StackName == "vre-dev-console"
+            return {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]}
+
+    class Session:
+        def client(self, service: str) -> Any:
+            return {"cloudformation": Stacks(), "s3": s3, "cloudfront": cloudfront}[service]
+
+    said = publish_stage(Session(), "dev", project_dir=project, dist=dist)
+
+    environment = json.loads((project / ".chalice" / "config.json").read_text())["stages"]["dev"][
+        "environment_variables"
+    ]
+    assert environment == {
+        "FRONTEND_URL": "https://d1.cloudfront.net",
+        "UPLOAD_BASE_URL": "https://d1.cloudfront.net/upload/",
+    }
+    assert any("deploy again" in line for line in said)
+    config = json.loads(s3.get_object(Bucket=BUCKET, Key="config.json")["Body"].read())
+    assert config["api_base_url"] == "https://api.example.org/api"
