@@ -31,7 +31,8 @@ _Loader.add_multi_constructor(
 @pytest.fixture(scope="module")
 def resources() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_Loader)
-    return loaded["Resources"]
+    found: dict[str, Any] = loaded["Resources"]
+    return found
 
 
 def test_the_bucket_is_private_and_read_only_by_the_distribution(resources: dict[str, Any]) -> None:
