@@ -167,8 +167,9 @@ def write_console_settings(config: Path, stage: str, settings: Mapping[str, str]
 
 def publish_stage(session: Any, stage: str, project_dir: Path = PROJECT_ROOT, dist: Path = WEB_DIST) -> list[str]:
     """`python -m vre_app publish-console`: the console stack's URLs into the stage's config, then the files."""
-    stacks = session.client("cloudformation").describe_stacks(StackName=console_stack_name(stage))["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    outputs = console_outputs(session.client("cloudformation"), stage)
+    if outputs is None:
+        raise ConsoleError(f"no stack {console_stack_name(stage)}: create it from infra/console.yaml first")
     settings = console_settings(outputs)
     changed = write_console_settings(project_dir / ".chalice" / "config.json", stage, settings)
     lines = [f"{name} = {value}" for name, value in settings.items()]
@@ -184,3 +185,16 @@ def publish_stage(session: Any, stage: str, project_dir: Path = PROJECT_ROOT, di
         dist=dist,
     )
     return lines
+
+
+def console_outputs(cloudformation: Any, stage: str) -> dict[str, str] | None:
+    """The console stack's outputs, or None when the stage has no console stack (yet)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=console_stack_name(stage))["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,22 @@ REGION = "eu-west-1"
 BUCKET = "vre-dev-console-123456789012"
 
 
+def _exists(s3: Any) -> bool:
+    return BUCKET in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
+
+
 @pytest.fixture
 def aws() -> Iterator[tuple[Any, Any, str]]:
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        for old in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []) if _exists(s3) else []:
+            s3.delete_object(Bucket=BUCKET, Key=old["Key"])
+        if not _exists(s3):
+            s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         cloudfront = boto3.client("cloudfront", region_name=REGION)
         distribution = cloudfront.create_distribution(
             DistributionConfig={
-                "CallerReference": "test",
+                "CallerReference": uuid.uuid4().hex,
                 "Comment": "vre-dev-console",
                 "Enabled": True,
                 "Origins": {
