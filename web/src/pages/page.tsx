@@ -3,6 +3,7 @@ import type { Match } from '../router';
 import type { RouteName } from '../routes';
 import { useApp } from '../context';
 import { LoginPage } from './login';
+import { AdminPage } from '../admin/pages';
 
 export function Page({ match }: { match: Match<RouteName> | undefined }) {
   const { t } = useApp();
@@ -12,6 +13,9 @@ export function Page({ match }: { match: Match<RouteName> | undefined }) {
     case 'home':
     case 'studies':
       return <h1>{t('nav.studies')}</h1>;
+    case 'admin':
+    case 'adminSection':
+      return <AdminPage section={match.params.section} />;
     default:
       return <NotFound />;
   }
