@@ -503,7 +503,7 @@ function CatalogForm({ kind, item, onDone }: { kind: CatalogKind; item?: Catalog
         const label = t(`admin.field.${field.key}` as AdminKey);
         if (field.type === 'bool') {
           return (
-            <div class="field" key={field.key}>
+            <div class="field check" key={field.key}>
               <input
                 type="checkbox"
                 id={id}

@@ -131,7 +131,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The provider's redirect back */
+        /**
+         * The provider's redirect back
+         * @description Always a redirect: to the frontend's `next` with a one-time `login_code`, or to the console's login page, `FRONTEND_URL/login?error=<reason>`, with one of `access_denied`, `provider_error`, `request_invalid`, `state_cookie_missing`, `state_cookie_mismatch`, `state_unknown`, `state_expired`, `issuer_mismatch`, `code_invalid`, `token_invalid`, `clock_skew`, `provider_unavailable`, `email_missing`, `account_disabled`, `login_failed`. Either way it clears the login cookie.
+         */
         get: operations["callback"];
         put?: never;
         post?: never;
@@ -148,7 +151,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start a SurfConext login */
+        /**
+         * Start a SurfConext login
+         * @description Sets the `vre_login_state` cookie (HttpOnly, SameSite=Lax, Path the callback's folder, Secure but on the local stage, Max-Age `PENDING_LOGIN_TTL_SECONDS`), which holds a hash of `state`: the callback is accepted only from the browser that began the login (no login CSRF).
+         */
         get: operations["login"];
         put?: never;
         post?: never;
@@ -1978,6 +1984,7 @@ export interface operations {
                 code?: string | null;
                 state?: string | null;
                 error?: string | null;
+                iss?: string | null;
             };
             header?: never;
             path?: never;
@@ -1989,6 +1996,7 @@ export interface operations {
             302: {
                 headers: {
                     Location?: string;
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2028,6 +2036,7 @@ export interface operations {
             302: {
                 headers: {
                     Location?: string;
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
