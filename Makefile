@@ -86,7 +86,7 @@ clean:
 # The operator's `python -m vre_app deploy --stage dev` (twice: first deploy and upgrade) and a redrive, against
 # moto on loopback, checking what got wired (README, Rehearsing a deploy). `make test` runs it through
 # tests/e2e/test_rehearsal.py; about 30 s.
-rehearse: $(STAMP)
+rehearse: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python -m vre_app.rehearse
 
 # checkov over infra/template.yaml and the packaged SAM template. Its pins clash with the project's
