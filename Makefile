@@ -11,7 +11,7 @@ WEB_DIR := web
 WEB_STAMP := $(WEB_DIR)/node_modules/.installed
 WEB_BUILD := $(WEB_DIR)/dist/index.html
 WEB_SOURCES := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public -type f 2>/dev/null) $(WEB_DIR)/index.html \
-	$(WEB_DIR)/upload/index.html $(WEB_DIR)/vite.config.ts $(WEB_DIR)/tsconfig.json
+	$(WEB_DIR)/upload/index.html $(WEB_DIR)/vite.config.ts $(WEB_DIR)/api-docs.ts $(WEB_DIR)/tsconfig.json
 
 .PHONY: run test lint typecheck pytest web-test web-schema fuzz bench package clean rehearse scan
 
@@ -51,7 +51,7 @@ web-schema: $(STAMP) $(WEB_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/console.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -86,7 +86,7 @@ clean:
 # The operator's `python -m vre_app deploy --stage dev` (twice: first deploy and upgrade) and a redrive, against
 # moto on loopback, checking what got wired (README, Rehearsing a deploy). `make test` runs it through
 # tests/e2e/test_rehearsal.py; about 30 s.
-rehearse: $(STAMP)
+rehearse: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python -m vre_app.rehearse
 
 # checkov over infra/template.yaml and the packaged SAM template. Its pins clash with the project's
@@ -100,4 +100,5 @@ $(CHECKOV_STAMP): requirements-scan.txt
 
 scan: $(CHECKOV_STAMP) package
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f infra/template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f infra/console.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml -f build/package/sam.json

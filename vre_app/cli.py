@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--dry-run", action="store_true", help="print the plan and check it offline; call nothing")
     deploy.set_defaults(run=_deploy)
 
+    console = commands.add_parser(
+        "publish-console",
+        help="publish web/dist to the stage's console (infra/console.yaml's stack; docs/operations.md)",
+    )
+    console.add_argument("--stage", required=True, choices=DEPLOYED_STAGES)
+    console.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, else eu-west-1)")
+    console.set_defaults(run=_publish_console)
+
     policies = commands.add_parser(
         "policies", help="render the stage's IAM policy files into .chalice/ (deploy does this itself)"
     )
@@ -300,6 +308,24 @@ def _deploy(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except (BotoCoreError, ClientError) as exc:
         print(f"{PROG} deploy: AWS refused ({type(exc).__name__}: {exc}); deploying again resumes", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _publish_console(args: argparse.Namespace) -> int:
+    import boto3
+
+    from vre_app.console import ConsoleError, publish_stage
+
+    session = boto3.session.Session(region_name=_region(args))
+    try:
+        for line in publish_stage(session, args.stage):
+            print(line)
+    except ConsoleError as exc:
+        print(f"{PROG} publish-console: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (BotoCoreError, ClientError) as exc:
+        print(f"{PROG} publish-console: AWS refused ({type(exc).__name__}: {exc})", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

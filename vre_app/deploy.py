@@ -33,6 +33,14 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 import yaml
 from botocore.exceptions import ClientError
 
+from vre_app.console import (
+    console_outputs,
+    console_settings,
+    console_stack_name,
+    deployed_api_url,
+    publish,
+    write_console_settings,
+)
 from vre_app.iam import (
     PLACEHOLDER_ACCOUNT,
     PolicyError,
@@ -169,6 +177,9 @@ class Deployment:
             f"  5. turn on {BATCH_ITEM_FAILURES} and set the maximum concurrency for the SQS event source "
             f"mappings of {', '.join(sqs_functions) or '-'}; set the API stage's throttling {self.throttling()}",
             f"  6. seed {', '.join(FILES)} where the reference table has none",
+            f"  7. when stack {console_stack_name(stage)} (infra/console.yaml) exists: its FRONTEND_URL and "
+            "UPLOAD_BASE_URL into the stage's environment before step 4, then web/dist and config.json (the "
+            "deployed API's URL) into its bucket, and a CloudFront invalidation",
         ]
         return "\n".join(lines)
 
@@ -180,7 +191,7 @@ class Deployment:
         account = session.client("sts").get_caller_identity()["Account"]
         self._say(f"deploying stage {stage} to account {account} in {region}")
 
-        self._say(f"1/6 infrastructure stack {stack_name(stage)}")
+        self._say(f"1/7 infrastructure stack {stack_name(stage)}")
         page = origin_of(stage_variables(stage, config=self.config).get("UPLOAD_BASE_URL", ""))
         outputs = deploy_stack(
             session.client("cloudformation"),
@@ -190,22 +201,26 @@ class Deployment:
             upload_page_origin=page or None,
         )
 
-        self._say("2/6 stack outputs into .chalice/config.json")
+        self._say("2/7 stack outputs into .chalice/config.json")
         for variable, (old, new) in self.write_environment(outputs).items():
             self._detail(f"{variable} = {new}" + ("" if old is None else f" (was {old})"))
+        console = console_outputs(session.client("cloudformation"), stage)
+        if console is not None:
+            for variable, value in write_console_settings(self.config, stage, console_settings(console)).items():
+                self._detail(f"{variable} = {value}")
 
-        self._say("3/6 IAM policies")
+        self._say("3/7 IAM policies")
         variables = stage_variables(stage, config=self.config)
         for path in write_policies(self._target(account, variables), config=self.config):
             self._detail(f"wrote {path.relative_to(self.project_dir)}")
 
-        self._say(f"4/6 chalice deploy --stage {stage}")
+        self._say(f"4/7 chalice deploy --stage {stage}")
         environ = {**os.environ, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
         code = self.chalice(["deploy", "--stage", stage], self.project_dir, environ)
         if code != 0:
             raise DeployError(f"chalice deploy --stage {stage} failed (exit {code}); fix what it said and deploy again")
 
-        self._say(f"5/6 {BATCH_ITEM_FAILURES} and maximum concurrency on the SQS event source mappings; throttling")
+        self._say(f"5/7 {BATCH_ITEM_FAILURES} and maximum concurrency on the SQS event source mappings; throttling")
         for line in enable_batch_item_failures(
             session.client("lambda"),
             self._sqs_functions(),
@@ -215,10 +230,27 @@ class Deployment:
             self._detail(line)
         self._detail(self.configure_api_stage(session.client("apigateway"), outputs.get("ApiAccessLogGroupArn", "")))
 
-        self._say("6/6 reference data")
+        self._say("6/7 reference data")
         counts = self.seed(outputs["TablePrefix"])
         seeded = ", ".join(f"{count} {kind}" for kind, count in counts.items())
         self._detail(f"seeded {seeded}" if counts else "already there; nothing seeded")
+        self._say("7/7 web console")
+        if console is None:
+            self._detail(
+                f"no stack {console_stack_name(stage)}: create it from infra/console.yaml (docs/operations.md) "
+                "and deploy again to publish the console"
+            )
+        else:
+            for line in publish(
+                session.client("s3"),
+                session.client("cloudfront"),
+                bucket=console["ConsoleBucketName"],
+                distribution_id=console["ConsoleDistributionId"],
+                api_base_url=deployed_api_url(self.project_dir, stage),
+                upload_base_url=console_settings(console)["UPLOAD_BASE_URL"],
+                dist=self.project_dir / "web" / "dist",
+            ):
+                self._detail(line)
         self._say(f"stage {stage} deployed")
 
     def write_environment(self, outputs: Mapping[str, str]) -> dict[str, tuple[str | None, str]]:

@@ -2,11 +2,13 @@
 // dist/ with everything they load: nothing comes from a CDN at run time.
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { apiDocs } from './api-docs';
 
 const root = import.meta.dirname;
 
 export default defineConfig({
   base: '/',
+  plugins: [apiDocs(root)],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: 'dist',

@@ -36,9 +36,13 @@ def openapi(call: Call[Any]) -> dict[str, Any]:
 
 @resource.route("/docs", "GET", summary="Swagger UI", public=True, media_type="text/html")
 def docs(call: Call[Any]) -> Response:
-    return Response(body=swagger_ui("openapi.json"), headers={"Content-Type": "text/html; charset=utf-8"})
+    return _page(*swagger_ui("openapi.json", call.deps.settings.frontend_url))
 
 
 @resource.route("/redoc", "GET", summary="ReDoc", public=True, media_type="text/html")
 def redoc_page(call: Call[Any]) -> Response:
-    return Response(body=redoc("openapi.json"), headers={"Content-Type": "text/html; charset=utf-8"})
+    return _page(*redoc("openapi.json", call.deps.settings.frontend_url))
+
+
+def _page(body: str, policy: str) -> Response:
+    return Response(body=body, headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": policy})

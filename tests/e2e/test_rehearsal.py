@@ -30,6 +30,7 @@ def test_the_deploy_rehearsal_passes_every_step() -> None:
     said = done.stdout
     assert done.returncode == 0, f"the rehearsal failed:\n{said}\n{done.stderr[-4000:]}"
     for checked in (
+        "checked the console:",
         "checked the API:",
         "checked the SQS event source mappings:",
         "checked the schedules:",
@@ -44,4 +45,6 @@ def test_the_deploy_rehearsal_passes_every_step() -> None:
     assert "deliver_mail <- vre-dev-mail: batch 10, ReportBatchItemFailures, MaximumConcurrency 2" in said
     assert "stage api: throttled at 20 requests/s, burst 40" in said
     assert "14 university, 20 research_field, 12 catalog" in said
+    assert "config.json api_base_url https://" in said
+    assert ".cloudfront.net/upload/" in said
     assert "moved 1 message(s) from vre-dev-mail-dlq back to vre-dev-mail" in said

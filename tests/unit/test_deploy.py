@@ -218,14 +218,16 @@ def test_a_first_deploy_runs_every_step(account: str, project: Path) -> None:
     )["Items"]
     assert items
     said = output_of(run)
-    assert [line for line in said.splitlines() if line.startswith("==> ")][1:7] == [
-        "==> 1/6 infrastructure stack vre-dev-infra",
-        "==> 2/6 stack outputs into .chalice/config.json",
-        "==> 3/6 IAM policies",
-        "==> 4/6 chalice deploy --stage dev",
-        f"==> 5/6 {BATCH_ITEM_FAILURES} and maximum concurrency on the SQS event source mappings; throttling",
-        "==> 6/6 reference data",
+    assert [line for line in said.splitlines() if line.startswith("==> ")][1:8] == [
+        "==> 1/7 infrastructure stack vre-dev-infra",
+        "==> 2/7 stack outputs into .chalice/config.json",
+        "==> 3/7 IAM policies",
+        "==> 4/7 chalice deploy --stage dev",
+        f"==> 5/7 {BATCH_ITEM_FAILURES} and maximum concurrency on the SQS event source mappings; throttling",
+        "==> 6/7 reference data",
+        "==> 7/7 web console",
     ]
+    assert "no stack vre-dev-console: create it from infra/console.yaml" in said
 
 
 def test_deploying_again_changes_only_what_changed(account: str, project: Path) -> None:

@@ -5,6 +5,7 @@
    `python -m vre_app deploy --stage dev` runs as a subprocess, exactly as an operator runs it, with fake
    credentials and `AWS_ENDPOINT_URL` pointing boto3 and Chalice at moto;
 3. what the deploy wired is read back and printed (`vre_app.rehearse.checks`);
+   (the console published into a stand-in of its stack, `vre_app.rehearse.console`);
 4. the stage is deployed again (an upgrade), and nothing that should stay may have changed;
 5. a poison message is put on the mail queue's dead-letter queue and `python -m vre_app redrive` moves it back.
 
@@ -29,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from vre_app.local.environment import PROJECT_ROOT
 from vre_app.rehearse.checks import FUNCTIONS, Checks, RehearsalError, require
+from vre_app.rehearse.console import check_console, stand_in_console
 from vre_app.rehearse.server import PatchedMoto
 
 STAGE = "dev"
@@ -45,6 +47,9 @@ def copy_project(into: Path) -> Path:
         shutil.copy(PROJECT_ROOT / name, into / name)
     for name in PROJECT_DIRS:
         shutil.copytree(PROJECT_ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__", "rehearse"))
+    # The built console, which the deploy publishes (`make test` builds it before the tests run).
+    if (PROJECT_ROOT / "web" / "dist" / "index.html").is_file():
+        shutil.copytree(PROJECT_ROOT / "web" / "dist", into / "web" / "dist")
     (into / ".chalice").mkdir()
     shutil.copy(PROJECT_ROOT / ".chalice" / "config.json", into / ".chalice" / "config.json")
     return into
@@ -108,7 +113,11 @@ class Rehearsal:
             print(f"    {line}", flush=True)
 
     def run(self) -> None:
+        dist = self.project / "web" / "dist"
+        require((dist / "index.html").is_file(), "web/dist is not built (cd web && npm ci && npm run build)")
+        console = stand_in_console(self.checks)
         self.ops("deploy", "--stage", STAGE)
+        self.check("the console", check_console(self.checks, console, dist))
         self.check_wiring()
         before = self.checks.snapshot()
         self.ops("deploy", "--stage", STAGE)

@@ -16,6 +16,7 @@ export const ROUTES = [
   { name: 'profile', pattern: '/profile' },
   // Research IT's pages (another helper's part) go under /admin.
   { name: 'admin', pattern: '/admin' },
+  { name: 'adminSection', pattern: '/admin/:section' },
 ] as const satisfies readonly Route[];
 
 export type RouteName = (typeof ROUTES)[number]['name'];

@@ -66,7 +66,6 @@ export const en = {
   'accept.otherEmail': 'This invitation was sent to another email address than yours ({email}). Log in with the address it was sent to.',
   'accept.pendingIntro': 'Invitations waiting for you:',
   'accept.title': 'Invitation',
-  'admin.placeholder': 'Research IT\'s pages are coming here.',
   'audit.action': 'Action',
   'audit.actor': 'Who',
   'audit.denied': 'refused',

@@ -67,7 +67,6 @@ export const nl: Messages = {
   'accept.otherEmail': 'Deze uitnodiging is naar een ander e-mailadres gestuurd dan het jouwe ({email}). Log in met het adres waarnaar zij is gestuurd.',
   'accept.pendingIntro': 'Uitnodigingen die op je wachten:',
   'accept.title': 'Uitnodiging',
-  'admin.placeholder': 'De pagina\'s voor Research IT komen hier.',
   'audit.action': 'Actie',
   'audit.actor': 'Wie',
   'audit.denied': 'geweigerd',

@@ -8,9 +8,9 @@ import { NewWorkspacePage, WorkspacePage, WorkspacesPage } from './workspaces';
 import { UploadsPage } from './uploads';
 import { AcceptInvitationPage } from './invitations';
 import { ProfilePage } from './profile';
+import { AdminPage } from '../admin/pages';
 
 export function Page({ match }: { match: Match<RouteName> | undefined }) {
-  const { t } = useApp();
   const p = match?.params ?? {};
   switch (match?.name) {
     case 'login':
@@ -37,14 +37,8 @@ export function Page({ match }: { match: Match<RouteName> | undefined }) {
     case 'profile':
       return <ProfilePage />;
     case 'admin':
-      // Research IT's pages (researchers, studies and quotas, the fleet, the catalog editor, the platform audit
-      // log) are another part of issue 16; they plug in here.
-      return (
-        <>
-          <h1>{t('nav.admin')}</h1>
-          <p>{t('admin.placeholder')}</p>
-        </>
-      );
+    case 'adminSection':
+      return <AdminPage section={p.section} />;
     default:
       return <NotFound />;
   }
