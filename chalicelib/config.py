@@ -116,6 +116,17 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     # Refused uploads a study's audit log records per hour; past it they are refused unrecorded (anyone holding
     # an upload link could otherwise fill the log).
     upload_refusals_audited_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 100
+    # The drop-off's storage: the stage's uploads bucket (the infrastructure stack's `UploadBucketName`).
+    upload_bucket: str | None = None
+    # Parts of a drop-off upload: this size (S3's least is 5 MiB), larger for a file that would need more
+    # than UPLOAD_MAX_PARTS of them; how long an upload may take, and how long a presigned part URL lasts.
+    upload_part_bytes: Annotated[int, msgspec.Meta(ge=5 * 1024**2, le=5 * 1024**3)] = 16 * 1024**2
+    upload_max_parts: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
+    upload_session_hours: Annotated[int, msgspec.Meta(ge=1, le=168)] = 24
+    upload_part_url_seconds: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 900
+    # How long a member's download link lasts, and how long a deleted study's files stay in storage.
+    download_url_seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 300
+    deleted_study_retention_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
     frontend_url: str = "http://127.0.0.1:3000"
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024
 

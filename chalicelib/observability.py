@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 _enabled = False
 # Query parameters that carry credentials: tusd's hook secret, and the login callback's code and state.
 SECRET_QUERY_PARAMETERS = frozenset({"secret", "code", "state", "token"})
+# Request headers that carry credentials Sentry's own list does not know: the drop-off's upload secret.
+SECRET_HEADERS = frozenset({"upload-secret"})
 FILTERED = "[Filtered]"
 
 
@@ -47,14 +49,17 @@ def report_exception() -> None:
 
 
 def scrub_event(event: Event, hint: Hint) -> Event:
-    """Filter credentials out of the request's query string before an event leaves for Sentry.
+    """Filter credentials out of the request's query string and headers before an event leaves for Sentry.
 
     Sentry's own scrubber reads headers, cookies and bodies, not the query string, which carries
-    tusd's hook secret (`/hooks/tusd?secret=...`).
+    tusd's hook secret (`/hooks/tusd?secret=...`), and knows no `Upload-Secret` header.
     """
     request = event.get("request")
     if not isinstance(request, dict):
         return event
+    headers = request.get("headers")
+    if isinstance(headers, dict):
+        request["headers"] = {k: FILTERED if str(k).lower() in SECRET_HEADERS else v for k, v in headers.items()}
     query = request.get("query_string")
     if isinstance(query, dict):
         request["query_string"] = {k: FILTERED if _secret(k) else v for k, v in query.items()}

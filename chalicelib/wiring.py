@@ -51,8 +51,11 @@ from chalicelib.services.ports import (
 from chalicelib.services.uploads import UploadPolicy
 
 if TYPE_CHECKING:
+    from chalicelib.services.dropoff import Dropoff
     from chalicelib.services.identity import IdentityProvider
     from chalicelib.services.provisioning import Family
+    from chalicelib.services.storage import ObjectStorage
+    from chalicelib.services.upload_reconciler import UploadRound
 
 
 @dataclass(eq=False)
@@ -75,6 +78,40 @@ class Dependencies:
     mailer_override: Mailer | None = field(default=None)
     provisioning_queue_override: ProvisioningQueue | None = field(default=None)
     cloud_override: Cloud | None = field(default=None)
+    storage_override: ObjectStorage | None = field(default=None)
+
+    @cached_property
+    def storage(self) -> ObjectStorage:
+        """The uploads bucket (S3), its client made on first use."""
+        if self.storage_override is not None:
+            return self.storage_override
+        from chalicelib.providers.storage import S3Storage
+
+        return S3Storage(self.settings)
+
+    @property
+    def upload_round(self) -> UploadRound | None:
+        """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
+        if not self.settings.upload_bucket and self.storage_override is None:
+            return None
+        from chalicelib.services.upload_reconciler import UploadRound
+
+        retention = timedelta(days=self.settings.deleted_study_retention_days)
+        return UploadRound(self.uploads, self.studies, self.storage, self.mail_queue, retention)
+
+    @cached_property
+    def dropoff(self) -> Dropoff:
+        """The drop-off's uploads straight to storage, and the members' downloads."""
+        from chalicelib.services.dropoff import Dropoff, DropoffSettings
+
+        s = self.settings
+        settings = DropoffSettings(
+            part_bytes=s.upload_part_bytes,
+            max_parts=s.upload_max_parts,
+            session=timedelta(hours=s.upload_session_hours),
+            part_url_seconds=s.upload_part_url_seconds,
+        )
+        return Dropoff(self.studies, self.uploads, self.storage, self.mail_queue, self.upload_policy, settings)
 
     @cached_property
     def provisioning_queue(self) -> ProvisioningQueue:

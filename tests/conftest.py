@@ -47,6 +47,10 @@ ENVIRONMENT = {
     "SESSION_SIGNING_KEY": SIGNING_KEY,
     "UPLOAD_BASE_URL": "https://upload.test/u/",
     "TUSD_HOOK_SECRET": TUSD_HOOK_SECRET,
+    # The template's uploads bucket in moto's default account.
+    "UPLOAD_BUCKET": "vre-local-uploads-123456789012-eu-west-1",
+    # S3's least part size, so a test file of a few parts stays small.
+    "UPLOAD_PART_BYTES": str(5 * 1024**2),
     # A booted workspace is RUNNING at once in these tests; the VRW tests turn VRW on where they need it.
     "VRW_ENABLED": "false",
     "VRW_WEBHOOK_SECRET": VRW_SECRET,

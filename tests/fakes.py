@@ -12,7 +12,7 @@ opaque start. Objects are copied in and out, so a caller holding one cannot chan
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -32,6 +32,7 @@ from chalicelib.services.domain import (
     Study,
     StudyAccess,
     Upload,
+    UploadStatus,
     new_id,
     new_upload_code,
 )
@@ -286,7 +287,7 @@ class InMemoryStudies:
 
 
 def _copy_upload(upload: Upload) -> Upload:
-    return replace(upload, storage=dict(upload.storage))
+    return replace(upload, storage=dict(upload.storage), part_checksums=dict(upload.part_checksums))
 
 
 def _upload_key(upload: Upload) -> str:
@@ -320,8 +321,30 @@ class InMemoryUploads:
         self.studies.record(audit)
         return _copy_upload(stored)
 
+    def save(self, upload: Upload) -> Upload:
+        _check_version(self._items.get(upload.tusd_id), upload.version, "The upload changed in the meantime.")
+        stored = _next_version(_copy_upload(upload))
+        self._items[upload.tusd_id] = stored
+        return _copy_upload(stored)
+
+    def sign_parts(self, tusd_id: str, checksums: Mapping[int, str]) -> None:
+        found = self._items.get(tusd_id)
+        if found is None or found.status is not UploadStatus.ADMITTED:
+            raise ConflictError(detail="This upload is no longer open.")
+        found.part_checksums.update({str(n): c for n, c in checksums.items()})
+
+    def remove(self, upload: Upload, audit: AuditEntry) -> None:
+        _check_version(self._items.get(upload.tusd_id), upload.version, "The upload changed in the meantime.")
+        del self._items[upload.tusd_id]
+        self.studies.record(audit)
+
+    def admitted(self, page: PageRequest) -> Page[Upload]:
+        waiting = (u for u in self._items.values() if u.status is UploadStatus.ADMITTED)
+        found = _page(waiting, _upload_key, page, newest_first=False)
+        return Page([_copy_upload(u) for u in found.items], found.next_start)
+
     def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
-        theirs = (u for u in self._items.values() if u.study_id == study_id)
+        theirs = (u for u in self._items.values() if u.study_id == study_id and u.status is not UploadStatus.ADMITTED)
         found = _page(theirs, _upload_key, page, newest_first=True)
         return Page([_copy_upload(u) for u in found.items], found.next_start)
 

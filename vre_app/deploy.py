@@ -43,7 +43,7 @@ from vre_app.iam import (
     render_policy,
     write_policies,
 )
-from vre_app.infra import TEMPLATE, deploy_stack, stack_name
+from vre_app.infra import TEMPLATE, deploy_stack, origin_of, stack_name
 from vre_app.local.environment import OUTPUT_VARIABLES, PROJECT_ROOT, stage_variables
 from vre_app.local.pump import load_app, sqs_handlers
 from vre_app.seed import FILES, seed_missing
@@ -181,8 +181,13 @@ class Deployment:
         self._say(f"deploying stage {stage} to account {account} in {region}")
 
         self._say(f"1/6 infrastructure stack {stack_name(stage)}")
+        page = origin_of(stage_variables(stage, config=self.config).get("UPLOAD_BASE_URL", ""))
         outputs = deploy_stack(
-            session.client("cloudformation"), stage, alarm_email=self.options.alarm_email, report=self._detail
+            session.client("cloudformation"),
+            stage,
+            alarm_email=self.options.alarm_email,
+            report=self._detail,
+            upload_page_origin=page or None,
         )
 
         self._say("2/6 stack outputs into .chalice/config.json")

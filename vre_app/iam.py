@@ -52,6 +52,25 @@ _LOG_GROUP = re.compile(r"arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:[^*?]+:\*")
 # Secrets Manager appends six random characters to a secret's name in its ARN; AWS's own advice for a
 # policy that names a secret before it exists is exactly six `?`.
 _SECRET = re.compile(r"arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*?]+-\?{6}")
+# S3 ARNs name no account: a bucket counts as concrete when its name holds the account id (the stage's own
+# buckets do), and its objects may be named by a key prefix ending in `*`.
+_S3 = re.compile(r"arn:aws:s3:::[a-z0-9.-]*\d{12}[a-z0-9.-]*(/[^*?]*\*?)?")
+# What each S3 call is authorised as (on the object, unless it lists the bucket).
+_S3_OBJECT_ACTIONS = {
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "PutObject": "PutObject",
+    "AbortMultipartUpload": "AbortMultipartUpload",
+    "ListParts": "ListMultipartUploadParts",
+    "HeadObject": "GetObject",
+    "GetObject": "GetObject",
+}
+_S3_BUCKET_ACTIONS = {
+    "ListObjectsV2": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+}
 
 
 class PolicyError(ValueError):
@@ -168,6 +187,8 @@ def wildcard_resources(policy: Mapping[str, Any]) -> list[str]:
         for resource in _as_list(statement.get("Resource", [])):
             parts = resource.split(":", 5)
             concrete = len(parts) == 6 and parts[0] == "arn" and bool(_ACCOUNT.fullmatch(parts[4]))
+            if _S3.fullmatch(resource):
+                continue
             wild = "*" in resource or "?" in resource
             if not concrete or (wild and not (_LOG_GROUP.fullmatch(resource) or _SECRET.fullmatch(resource))):
                 problems.append(resource)
@@ -238,6 +259,8 @@ def permissions_for(
             Permission(f"ssm:{operation}", (f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}",))
             for name in names
         ]
+    if service == "s3":
+        return _s3(operation, params)
     if service == "secretsmanager" and operation == "GetSecretValue":
         return [Permission("secretsmanager:GetSecretValue", (_secret_arn(params["SecretId"], region, account),))]
     return [Permission(f"{service}:{operation}", ("*",))]
@@ -270,6 +293,30 @@ def _dynamodb(operation: str, params: Mapping[str, Any], table_arn: str) -> list
     if params.get("IndexName"):
         resource += f"/index/{params['IndexName']}"
     return [Permission(f"dynamodb:{operation}", (resource,))]
+
+
+def _s3(operation: str, params: Mapping[str, Any]) -> list[Permission]:
+    bucket = f"arn:aws:s3:::{params.get('Bucket', '*')}"
+    if operation in _S3_OBJECT_ACTIONS:
+        action = _S3_OBJECT_ACTIONS[operation]
+        if params.get("VersionId") and action == "GetObject":
+            action = "GetObjectVersion"
+        return [Permission(f"s3:{action}", (f"{bucket}/{params.get('Key', '*')}",))]
+    if operation == "DeleteObject":
+        action = "DeleteObjectVersion" if params.get("VersionId") else "DeleteObject"
+        return [Permission(f"s3:{action}", (f"{bucket}/{params.get('Key', '*')}",))]
+    if operation == "DeleteObjects":
+        # Authorised object by object, as the single deletes they stand for.
+        return [
+            Permission(
+                "s3:DeleteObjectVersion" if item.get("VersionId") else "s3:DeleteObject", (f"{bucket}/{item['Key']}",)
+            )
+            for item in params.get("Delete", {}).get("Objects", [])
+        ]
+    if operation in _S3_BUCKET_ACTIONS:
+        prefix = (("s3:prefix", str(params.get("Prefix", ""))),)
+        return [Permission(f"s3:{_S3_BUCKET_ACTIONS[operation]}", (bucket,), prefix)]
+    return [Permission(f"s3:{operation}", ("*",))]
 
 
 def _sqs(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[Permission]:

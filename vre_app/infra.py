@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -21,8 +22,15 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import ParameterTypeDef
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
-# Resources moto's CloudFormation does not make; they exist on AWS only.
-AWS_ONLY = ("AWS::CloudWatch::Alarm", "AWS::SNS::Subscription", "AWS::ApiGateway::Account")
+# Resources moto's CloudFormation does not make; they exist on AWS only. The uploads bucket's TLS-only policy
+# among them: moto would apply its Deny without the `aws:SecureTransport` condition, refusing everything.
+AWS_ONLY = ("AWS::CloudWatch::Alarm", "AWS::SNS::Subscription", "AWS::ApiGateway::Account", "AWS::S3::BucketPolicy")
+_BUCKET_SETTINGS = {
+    "VersioningConfiguration": ("put_bucket_versioning", "VersioningConfiguration"),
+    "LifecycleConfiguration": ("put_bucket_lifecycle_configuration", "LifecycleConfiguration"),
+    "CorsConfiguration": ("put_bucket_cors", "CORSConfiguration"),
+    "PublicAccessBlockConfiguration": ("put_public_access_block", "PublicAccessBlockConfiguration"),
+}
 _NO_CHANGE = "No updates are to be performed"
 # A stack in one of these states cannot be updated; it has to be deleted first (its tables are retained).
 _DEAD_STATES = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
@@ -37,7 +45,7 @@ def stack_name(stage: str) -> str:
 
 
 def apply_template(cloudformation: CloudFormationClient, stage: str) -> dict[str, str]:
-    """Create the stage's stack (moto creates it at once) and return its outputs."""
+    """Create the stage's stack (moto creates it at once), complete what moto skips, and return its outputs."""
     name = stack_name(stage)
     with _moto_makes_no_alarms():
         cloudformation.create_stack(
@@ -45,7 +53,79 @@ def apply_template(cloudformation: CloudFormationClient, stage: str) -> dict[str
             TemplateBody=TEMPLATE.read_text(),
             Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
         )
-        return stack_outputs(cloudformation, name)
+        outputs = stack_outputs(cloudformation, name)
+    _complete_buckets(cloudformation, stage, outputs["MailQueueArn"].split(":")[4])
+    return outputs
+
+
+def _complete_buckets(cloudformation: CloudFormationClient, stage: str, account: str) -> None:
+    """Set the buckets' versioning, lifecycle, CORS and public access block as the template says: moto's
+    CloudFormation makes a bucket with its name and encryption only."""
+    import boto3
+    import yaml
+
+    template = yaml.safe_load(TEMPLATE.read_text())
+    resources = template["Resources"]
+    context: dict[str, str] = {"Stage": stage, "AWS::AccountId": account, "AWS::Partition": "aws"}
+    context["AWS::Region"] = cloudformation.meta.region_name
+    context.update({k: str(v["Default"]) for k, v in template["Parameters"].items() if "Default" in v})
+    buckets = {k: v for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket"}
+    for logical, resource in buckets.items():
+        context[logical] = str(_resolve(resource["Properties"]["BucketName"], context))
+        context[f"{logical}.Arn"] = f"arn:aws:s3:::{context[logical]}"
+    endpoint = cloudformation.meta.endpoint_url
+    s3 = boto3.client(
+        "s3",
+        region_name=cloudformation.meta.region_name,
+        endpoint_url=None if endpoint.endswith(".amazonaws.com") else endpoint,
+    )
+    for logical, resource in buckets.items():
+        properties = _resolve(resource["Properties"], context)
+        for prop, (operation, argument) in _BUCKET_SETTINGS.items():
+            if prop in properties:
+                value = properties[prop]
+                if prop == "CorsConfiguration":
+                    value = {"CORSRules": [_cors_rule(rule) for rule in value["CorsRules"]]}
+                if prop == "LifecycleConfiguration":
+                    value = {"Rules": [_lifecycle_rule(rule) for rule in value["Rules"]]}
+                getattr(s3, operation)(Bucket=context[logical], **{argument: value})
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation CORS rule in the S3 API's words."""
+    names = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds"}
+    return {names.get(key, key): value for key, value in rule.items()}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's words."""
+    api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""}}
+    if "AbortIncompleteMultipartUpload" in rule:
+        api["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = rule["NoncurrentVersionExpiration"]
+    if rule.get("ExpiredObjectDeleteMarker"):
+        api["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    return api
+
+
+def _resolve(value: Any, context: dict[str, str]) -> Any:
+    """`Ref`, `Fn::Sub` and `Fn::GetAtt [..., Arn]` against `context`; numbers as the API wants them."""
+    if isinstance(value, list):
+        return [_resolve(item, context) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        found = context[value["Ref"]]
+        return int(found) if found.isdigit() else found
+    if set(value) == {"Fn::Sub"}:
+        text = str(value["Fn::Sub"])
+        for key, replacement in context.items():
+            text = text.replace("${" + key + "}", replacement)
+        return text
+    if set(value) == {"Fn::GetAtt"}:
+        return context[f"{value['Fn::GetAtt'][0]}.{value['Fn::GetAtt'][1]}"]
+    return {key: _resolve(item, context) for key, item in value.items()}
 
 
 def stack_outputs(cloudformation: CloudFormationClient, name: str) -> dict[str, str]:
@@ -53,14 +133,25 @@ def stack_outputs(cloudformation: CloudFormationClient, name: str) -> dict[str, 
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def stack_parameters(stage: str, *, alarm_email: str | None, updating: bool) -> list[ParameterTypeDef]:
-    """The template's parameters for a stage; an update without an alarm email keeps the one it has."""
+def stack_parameters(
+    stage: str, *, alarm_email: str | None, updating: bool, upload_page_origin: str | None = None
+) -> list[ParameterTypeDef]:
+    """The template's parameters for a stage; an update without an alarm email keeps the one it has. The
+    upload page's origin (for the bucket's CORS rule) is the stage's `UPLOAD_BASE_URL`'s."""
     parameters: list[ParameterTypeDef] = [{"ParameterKey": "Stage", "ParameterValue": stage}]
     if alarm_email is not None:
         parameters.append({"ParameterKey": "AlarmEmail", "ParameterValue": alarm_email})
     elif updating:
         parameters.append({"ParameterKey": "AlarmEmail", "UsePreviousValue": True})
+    if upload_page_origin:
+        parameters.append({"ParameterKey": "UploadPageOrigin", "ParameterValue": upload_page_origin})
     return parameters
+
+
+def origin_of(url: str) -> str:
+    """`https://upload.example.org` for `https://upload.example.org/upload/`: what a browser sends as Origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def deploy_stack(
@@ -69,6 +160,7 @@ def deploy_stack(
     *,
     alarm_email: str | None,
     report: Callable[[str], None],
+    upload_page_origin: str | None = None,
 ) -> dict[str, str]:
     """Create the stage's stack, or update it, wait until CloudFormation is done, and return its outputs.
 
@@ -89,7 +181,9 @@ def deploy_stack(
             cloudformation.create_stack(
                 StackName=name,
                 TemplateBody=body,
-                Parameters=stack_parameters(stage, alarm_email=alarm_email, updating=False),
+                Parameters=stack_parameters(
+                    stage, alarm_email=alarm_email, updating=False, upload_page_origin=upload_page_origin
+                ),
                 EnableTerminationProtection=stage == "prod",
                 Tags=[{"Key": "app", "Value": "vre-broker"}, {"Key": "stage", "Value": stage}],
             )
@@ -99,7 +193,9 @@ def deploy_stack(
             cloudformation.update_stack(
                 StackName=name,
                 TemplateBody=body,
-                Parameters=stack_parameters(stage, alarm_email=alarm_email, updating=True),
+                Parameters=stack_parameters(
+                    stage, alarm_email=alarm_email, updating=True, upload_page_origin=upload_page_origin
+                ),
             )
             waiter = cloudformation.get_waiter("stack_update_complete")
     except ClientError as exc:

@@ -10,6 +10,7 @@ from chalicelib.api import (
     admin,
     auth,
     catalog,
+    dropoff,
     hooks,
     invitations,
     me,
@@ -35,6 +36,7 @@ RESOURCES: tuple[Resource, ...] = (
     workspaces.resource,
     admin.resource,
     uploads.resource,
+    dropoff.resource,
     tusd.resource,
     hooks.resource,
 )

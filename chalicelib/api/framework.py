@@ -54,7 +54,7 @@ Guard = Callable[[Request, Dependencies], None]
 # cookies, so a foreign page gains nothing it did not already hold.
 CORS = CORSConfig(
     allow_origin="*",
-    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Upload-Secret"],
     expose_headers=["Location", "X-Request-Id"],
     max_age=600,
 )
@@ -90,6 +90,10 @@ class Operation:
     # A longer description for the document, and the headers a redirect answers with.
     description: str = ""
     response_headers: tuple[str, ...] = ("Location",)
+    # Refusals the view itself can answer beyond what the pipeline derives (a public route's 403, 409).
+    refusals: tuple[int, ...] = ()
+    # Request headers the route requires (documented as header parameters).
+    headers: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -163,6 +167,8 @@ class Resource:
         guard: Guard | None = None,
         description: str = "",
         response_headers: tuple[str, ...] = ("Location",),
+        refusals: tuple[int, ...] = (),
+        headers: tuple[str, ...] = (),
     ) -> Callable[[View], View]:
         """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
 
@@ -184,6 +190,8 @@ class Resource:
                 guard=guard,
                 description=description,
                 response_headers=response_headers,
+                refusals=refusals,
+                headers=headers,
             )
             self.operations.append(operation)
             blueprint = self.blueprint

@@ -277,13 +277,17 @@ class UploadView(Struct, omit_defaults=True):
     file_name: str
     size: int
     received_bytes: int
-    status: Literal["received", "aborted", "deleted"]
+    status: Literal["admitted", "received", "aborted", "deleted"]
     at: Timestamp
     updated_at: Timestamp
     tusd_id: str
     storage: dict[str, str]
     sender_name: str | UnsetType = UNSET
     sender_email: str | UnsetType = UNSET
+    file_type: str | UnsetType = UNSET
+    # The whole file's SHA-256 (hex) as the uploader computed it; S3's checksum of its parts' SHA-256s.
+    checksum_sha256: str | UnsetType = UNSET
+    checksum_sha256_parts: str | UnsetType = UNSET
 
 
 # tusd v2 HTTP hooks (github.com/tus/tusd/v2/pkg/hooks: HookRequest, HookResponse), field for field with

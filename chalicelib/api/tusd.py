@@ -124,7 +124,7 @@ def tusd_hook(call: Call[Any]) -> TusdHookResponse:
     kind, upload = _upload(call.body, call.request)
     deps = call.deps
     if kind == PRE_CREATE:
-        return _answer(service.admit(upload, deps.studies, deps.upload_policy))
+        return _answer(service.admit(upload, deps.studies, deps.uploads, deps.upload_policy))
     if kind == POST_FINISH:
         service.record_finished(upload, deps.studies, deps.uploads, deps.mail_queue)
     elif kind == POST_TERMINATE:

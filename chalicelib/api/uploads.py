@@ -1,11 +1,13 @@
-"""`/studies/{study_id}/uploads`: what arrived through the study's upload link."""
+"""`/studies/{study_id}/uploads`: what arrived through the study's upload link, its download, its removal."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.framework import Call, Resource
+from chalicelib.api.dropoff_schemas import DownloadView
+from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.schemas import UploadView
+from chalicelib.services import upload_files
 from chalicelib.services import uploads as service
 from chalicelib.services.domain import Page, Upload
 
@@ -28,6 +30,12 @@ def render_upload(upload: Upload) -> UploadView:
         view.sender_name = upload.sender_name
     if upload.sender_email:
         view.sender_email = upload.sender_email
+    if upload.file_type:
+        view.file_type = upload.file_type
+    if upload.checksum_sha256:
+        view.checksum_sha256 = upload.checksum_sha256
+    if upload.checksum_parts:
+        view.checksum_sha256_parts = upload.checksum_parts
     return view
 
 
@@ -37,3 +45,26 @@ def render_upload(upload: Upload) -> UploadView:
 def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
     page = service.list_uploads(call.study_access, call.deps.uploads, call.page)
     return Page([render_upload(upload) for upload in page.items], page.next_start)
+
+
+@resource.route(
+    "/studies/{study_id}/uploads/{upload_id}/download",
+    "GET",
+    summary="A short-lived download link for an upload (contributor+), audited",
+    response=DownloadView,
+)
+def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadView:
+    deps = call.deps
+    link = upload_files.download_link(
+        call.study_access, upload_id, deps.uploads, deps.studies, deps.storage, ttl=deps.settings.download_url_seconds
+    )
+    return DownloadView(link.url, link.expires_at)
+
+
+@resource.route(
+    "/studies/{study_id}/uploads/{upload_id}", "DELETE", summary="Delete an upload and its file (admin+)", status=204
+)
+def delete_upload(call: Call[Any], study_id: str, upload_id: str) -> Reply:
+    deps = call.deps
+    upload_files.delete_upload(call.study_access, upload_id, deps.uploads, deps.studies, deps.storage)
+    return Reply(status=204)

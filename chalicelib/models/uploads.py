@@ -1,22 +1,31 @@
-"""Uploads in DynamoDB: one item per tusd id, listed per study through the `by_study` index, newest first."""
+"""Uploads in DynamoDB: one item per tusd id, listed per study through the `by_study` index, newest first.
+
+An admitted upload has no `created_key`, so the sparse index lists only what arrived (or was aborted).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from pynamodb.connection import Connection
+from pynamodb.expressions.operand import Path
 
 from chalicelib.errors import ConflictError
 from chalicelib.models.audit import audit_record
-from chalicelib.models.paging import page_of, transaction, versioned
+from chalicelib.models.paging import conflicts_as, page_of, transaction, versioned
 from chalicelib.models.records import UploadRecord
 from chalicelib.services.domain import AuditEntry, Page, PageRequest, Upload, UploadStatus
 
 _STALE = "The upload changed in the meantime."
 
 
+def _strings(attribute: object) -> dict[str, str]:
+    values = getattr(attribute, "attribute_values", None) or {}
+    return {str(k): str(v) for k, v in values.items()}
+
+
 def to_upload(record: UploadRecord) -> Upload:
-    storage = record.storage.attribute_values if record.storage else {}
     return Upload(
         id=record.id,
         tusd_id=record.tusd_id,
@@ -29,17 +38,28 @@ def to_upload(record: UploadRecord) -> Upload:
         updated_at=record.updated_at,
         sender_name=record.sender_name,
         sender_email=record.sender_email,
-        storage={str(k): str(v) for k, v in storage.items()},
+        storage=_strings(record.storage),
+        object_key=record.object_key or "",
+        file_type=record.file_type,
+        checksum_sha256=record.checksum_sha256 or "",
+        checksum_parts=record.checksum_parts or "",
+        expires_at=record.expires_at,
+        multipart_id=record.multipart_id or "",
+        secret_hash=record.secret_hash or "",
+        code_hash=record.code_hash or "",
+        part_size=int(record.part_size or 0),
+        part_checksums=_strings(record.part_checksums),
         version=record.version,
     )
 
 
 def upload_record(upload: Upload) -> UploadRecord:
+    listed = upload.status is not UploadStatus.ADMITTED
     return UploadRecord(
         tusd_id=upload.tusd_id,
         id=upload.id,
         study_id=upload.study_id,
-        created_key=f"{upload.created_at.isoformat()}#{upload.tusd_id}",
+        created_key=f"{upload.created_at.isoformat()}#{upload.tusd_id}" if listed else None,
         file_name=upload.file_name,
         size=upload.size,
         received_bytes=upload.received_bytes,
@@ -47,6 +67,16 @@ def upload_record(upload: Upload) -> UploadRecord:
         sender_name=upload.sender_name,
         sender_email=upload.sender_email,
         storage=dict(upload.storage),
+        object_key=upload.object_key,
+        file_type=upload.file_type,
+        checksum_sha256=upload.checksum_sha256,
+        checksum_parts=upload.checksum_parts,
+        expires_at=upload.expires_at,
+        multipart_id=upload.multipart_id,
+        secret_hash=upload.secret_hash,
+        code_hash=upload.code_hash,
+        part_size=upload.part_size,
+        part_checksums=dict(upload.part_checksums),
         created_at=upload.created_at,
         updated_at=upload.updated_at,
         **versioned(upload.version),
@@ -83,8 +113,32 @@ class DynamoUploads:
             writes.save(audit_record(audit))
         return to_upload(record)
 
+    def save(self, upload: Upload) -> Upload:
+        record = upload_record(upload)
+        with conflicts_as(_STALE):
+            record.save()
+        return to_upload(record)
+
+    def sign_parts(self, tusd_id: str, checksums: Mapping[int, str]) -> None:
+        # One UpdateItem that sets only these parts, so the page's parallel requests do not clash on the version.
+        actions = [Path(["part_checksums", str(n)]).set(c) for n, c in checksums.items()]
+        condition = UploadRecord.status == UploadStatus.ADMITTED.value
+        with conflicts_as("This upload is no longer open."):
+            UploadRecord._get_connection().update_item(tusd_id, actions=actions, condition=condition)
+
+    def remove(self, upload: Upload, audit: AuditEntry) -> None:
+        with transaction(self._connection, _STALE) as writes:
+            writes.delete(upload_record(upload))
+            writes.save(audit_record(audit))
+
     def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
         results = UploadRecord.by_study.query(
             study_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+        )
+        return page_of(results, to_upload)
+
+    def admitted(self, page: PageRequest) -> Page[Upload]:
+        results = UploadRecord.scan(
+            UploadRecord.status == UploadStatus.ADMITTED.value, limit=page.limit, last_evaluated_key=page.start
         )
         return page_of(results, to_upload)

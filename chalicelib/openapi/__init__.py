@@ -72,6 +72,7 @@ def problem_statuses(operation: Operation) -> list[int]:
         statuses.add(404)
     if operation.method in _MUTATING and not operation.public:
         statuses.add(409)
+    statuses.update(operation.refusals)
     return sorted(statuses)
 
 
@@ -82,6 +83,10 @@ def _problem(description: str) -> dict[str, Any]:
 def _operation(operation: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in operation.path_params
+    ]
+    parameters += [
+        {"name": name, "in": "header", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
+        for name in operation.headers
     ]
     if operation.query is not None:
         parameters += _query_parameters(operation.query)

@@ -8,7 +8,7 @@ stored version moved on since the object was read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -343,6 +343,22 @@ class UploadRepository(Protocol):
         """Store a change to an upload read earlier (optimistic on its version), with its audit entry."""
         ...
 
+    def save(self, upload: Upload) -> Upload:
+        """Store a change that needs no audit entry (the part checksums signed), optimistic on its version."""
+        ...
+
+    def sign_parts(self, tusd_id: str, checksums: Mapping[int, str]) -> None:
+        """Note the SHA-256 each part was signed with, while the upload is admitted (else a 409)."""
+        ...
+
+    def remove(self, upload: Upload, audit: AuditEntry) -> None:
+        """Delete the record, with its audit entry, in one transaction."""
+        ...
+
     def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
-        """The study's uploads, newest first."""
+        """The study's uploads, newest first (admitted ones are not listed)."""
+        ...
+
+    def admitted(self, page: PageRequest) -> Page[Upload]:
+        """Every admitted upload not yet received, for the reconciler (never on a request path)."""
         ...

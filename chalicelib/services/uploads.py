@@ -17,13 +17,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import string
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from chalicelib.errors import FieldError, NotFoundError, ValidationError
+from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from chalicelib.services.access import Permission, require
 from chalicelib.services.domain import (
     AuditEntry,
@@ -39,6 +37,38 @@ from chalicelib.services.domain import (
 )
 from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
+from chalicelib.services.upload_rules import (
+    EMAIL_MAX,
+    FILE_TYPE_MAX,
+    HEX,
+    SENDER_NAME_MAX,
+    URL_SAFE,
+    UploadRefusedError,
+    check_file_name,
+    extension_of,
+    human_size,
+    is_device_name,
+    looks_like_email,
+    valid_text,
+)
+
+# The file-name rules live in upload_rules; these names are the drop-off's API as before.
+__all__ = [
+    "UploadRefusedError",
+    "admit",
+    "check_file_name",
+    "extension_of",
+    "human_size",
+    "is_device_name",
+    "list_uploads",
+    "looks_like_email",
+    "notice_mail_id",
+    "record_finished",
+    "record_terminated",
+    "screen",
+    "study_for_code",
+    "valid_text",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,24 +83,7 @@ SENDER_EMAIL = "sender_email"
 
 # Who the audit log names for what comes in through an upload link: the uploader has no account.
 UPLOADER = "upload-link"
-FILE_NAME_MAX = 255
-SENDER_NAME_MAX = 200
-FILE_TYPE_MAX = 200
-EMAIL_MAX = 254
-
-# Plain character sets rather than regular expressions: this module is on the API's cold-start path.
-_URL_SAFE = frozenset(string.ascii_letters + string.digits + "-_")
-_HEX = frozenset(string.hexdigits.lower())
-# Not allowed in a file name on Windows, where the data is likely opened; `:` would also name an NTFS
-# stream, `x.exe::$DATA` being x.exe.
-_RESERVED = frozenset('<>:"|?*')
-# NFKC folds the superscript digits Windows also treats as devices (COM¹) into plain ones.
-_DEVICE_NAMES = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in "0123456789" if n != "0"}
-)
-# Bidirectional controls can make `x<U+202E>fdp.exe` display as `xexe.pdf`.
-_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+CODE_NOT_VALID = "This upload link is not valid (any more); ask the study's researchers for a new one."
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,109 +122,6 @@ class Admission:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-class UploadRefusedError(Exception):
-    """One reason an upload is refused; the uploader reads `reason`."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def human_size(size: int, *, decimal_mark: str = ".") -> str:
-    """`1536` as `1.5 KB`: binary multiples, as Windows shows sizes."""
-    value = float(size)
-    for unit in _UNITS:
-        if value < 1024 or unit == _UNITS[-1]:
-            break
-        value /= 1024
-    if unit == "bytes":
-        return f"{size} bytes" if size != 1 else "1 byte"
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text.replace('.', decimal_mark)} {unit}"
-
-
-def valid_text(value: str) -> bool:
-    """True for text a person can read as one line: valid UTF-8, no control or bidirectional characters.
-
-    tusd hands on metadata that was not UTF-8 with U+FFFD in place of the bad bytes, so that counts as
-    invalid too.
-    """
-    if "\ufffd" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return not any(unicodedata.category(c) == "Cc" or c in _BIDI for c in value)
-
-
-def check_file_name(
-    raw: str, denied_extensions: frozenset[str], allowed_extensions: frozenset[str] = frozenset()
-) -> str:
-    """The name to keep for an uploaded file, or `UploadRefusedError` saying what is wrong with it.
-
-    Any directory part is dropped (`..\\..\\evil.lnk` is `evil.lnk`) and invisible format characters are
-    removed (`a.e<ZWSP>xe` is `a.exe`, which is what a person sees); the final extension, lower-cased
-    after trailing dots and spaces are stripped (Windows strips them too, so `x.bat.` runs as x.bat),
-    must be allowed when an allow-list is set, else not denied. Windows device names (`CON`, `NUL.txt`)
-    are refused whatever their extension: Windows opens the device, not a file.
-    """
-    if not raw.strip():
-        raise UploadRefusedError(400, "The upload has no file name.")
-    if len(raw) > 4 * FILE_NAME_MAX:
-        raise UploadRefusedError(400, f"The file name is longer than {FILE_NAME_MAX} characters.")
-    if not valid_text(raw):
-        raise UploadRefusedError(400, "The file name is not valid UTF-8 text or holds control characters.")
-    name = _without_format_characters(_base_name(raw)).rstrip(". ").strip()
-    if not name:
-        raise UploadRefusedError(400, "The upload has no file name.")
-    if len(name) > FILE_NAME_MAX:
-        raise UploadRefusedError(400, f"The file name is longer than {FILE_NAME_MAX} characters.")
-    reserved = sorted(_RESERVED.intersection(name))
-    if reserved:
-        raise UploadRefusedError(400, f"The file name may not contain {' '.join(reserved)}.")
-    if is_device_name(name):
-        raise UploadRefusedError(400, f"{name} is a device name on Windows and cannot be a file name.")
-    extension = extension_of(name)
-    if allowed_extensions and extension not in allowed_extensions:
-        shown = f"Files of type .{extension}" if extension else "Files without an extension"
-        raise UploadRefusedError(
-            415, f"{shown} are not accepted; accepted are .{', .'.join(sorted(allowed_extensions))}."
-        )
-    if not allowed_extensions and extension in denied_extensions:
-        raise UploadRefusedError(415, f"Files of type .{extension} are not accepted.")
-    return name
-
-
-def _without_format_characters(name: str) -> str:
-    """`name` without Unicode format characters (category Cf: zero-width space and joiners, soft hyphen)."""
-    return "".join(c for c in name if unicodedata.category(c) != "Cf")
-
-
-def is_device_name(name: str) -> bool:
-    """True for a name Windows takes as a device whatever follows its first dot: `CON`, `nul.tar.gz`, `COM¹.txt`."""
-    stem = unicodedata.normalize("NFKC", name).split(".", 1)[0].rstrip(" ").casefold()
-    return stem in _DEVICE_NAMES
-
-
-def _base_name(path: str) -> str:
-    """The last part of a path, whichever separator the uploader's system uses."""
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def looks_like_email(value: str) -> bool:
-    """`local@domain.tld`, without spaces: what mail can be sent to, not a full RFC 5322 check."""
-    local, at, domain = value.partition("@")
-    return bool(at and local) and "@" not in domain and "." in domain.strip(".") and not any(c.isspace() for c in value)
-
-
-def extension_of(name: str) -> str:
-    """The final extension, case-folded in NFKC form: `.EXE` and a full-width spelling count as `.exe`."""
-    folded = unicodedata.normalize("NFKC", name).rstrip(". ").casefold()
-    return folded.rsplit(".", 1)[1] if "." in folded else ""
-
-
 def _optional_text(metadata: Mapping[str, str], key: str, limit: int, what: str) -> str | None:
     value = metadata.get(key, "").strip()
     if not value:
@@ -232,7 +142,7 @@ def _sender_email(metadata: Mapping[str, str]) -> str | None:
 
 def study_for_code(code: str, studies: StudyRepository) -> Study | None:
     """The study whose current upload code `code` is; None for a malformed, replaced or unknown code."""
-    if not 22 <= len(code) <= 128 or not _URL_SAFE.issuperset(code):
+    if not 22 <= len(code) <= 128 or not URL_SAFE.issuperset(code):
         return None
     study = studies.by_upload_code(code)
     if study is None or not hmac.compare_digest(study.upload_code.encode(), code.encode()):
@@ -250,22 +160,37 @@ def _audit(study_id: str, action: str, outcome: Outcome, moment: datetime, targe
     return AuditEntry(study_id, UPLOADER, action, target, outcome, moment, detail)
 
 
-def admit(upload: TusUpload, studies: StudyRepository, policy: UploadPolicy, *, now: Clock = utcnow) -> Admission:
-    """tusd's pre-create: may this upload be created? Refusals of a known study are audited."""
+def admit(
+    upload: TusUpload, studies: StudyRepository, uploads: UploadRepository, policy: UploadPolicy, *, now: Clock = utcnow
+) -> Admission:
+    """tusd's pre-create: may this upload be created? An accepted one is on record as admitted (post-finish
+    records only those); refusals of a known study are audited."""
+    try:
+        study, metadata = screen(upload, studies, policy, now=now)
+    except UploadRefusedError as refusal:
+        return Admission(False, refusal.status, refusal.reason)
+    admitted = admitted_upload(study, new_id(), metadata, upload.size, now())
+    uploads.add(admitted, accepted_audit(admitted))
+    return Admission(True, tusd_id=admitted.tusd_id, metadata=metadata)
+
+
+def screen(
+    upload: TusUpload, studies: StudyRepository, policy: UploadPolicy, *, now: Clock = utcnow
+) -> tuple[Study, dict[str, str]]:
+    """The study an offered upload is for and the metadata to keep, or `UploadRefusedError` with the first
+    reason to refuse it (audited, within the hourly allowance, when the study is known)."""
     code = upload.metadata.get(UPLOAD_CODE, "")
     if not code.strip():
         log.info("upload refused: no upload code")
-        return Admission(False, 400, "This upload carries no upload code: use the study's upload link.")
+        raise UploadRefusedError(400, "This upload carries no upload code: use the study's upload link.")
     study = study_for_code(code, studies)
     if study is None:
         # Not audited: without a live study there is no log to write to. The code itself is never logged.
         log.info("upload refused: an unknown or replaced upload code")
-        return Admission(
-            False, 403, "This upload link is not valid (any more); ask the study's researchers for a new one."
-        )
+        raise UploadRefusedError(403, CODE_NOT_VALID)
     raw_name = upload.metadata.get(FILE_NAME, "")
     try:
-        metadata = _checked_metadata(upload, policy)
+        return study, _checked_metadata(upload, policy)
     except UploadRefusedError as refusal:
         moment = now()
         detail = f"{refusal.reason} File: {_shown(raw_name) or '(none)'}, {upload.size} bytes."
@@ -277,13 +202,35 @@ def admit(upload: TusUpload, studies: StudyRepository, policy: UploadPolicy, *, 
             until=hour + timedelta(hours=2),
         )
         log.info("upload refused for study %s%s: %s", study.id, "" if audited else " (not audited)", refusal.reason)
-        return Admission(False, refusal.status, refusal.reason)
-    upload_id = new_id()
-    tusd_id = f"{study.id}/{upload_id}"
-    sender = _from(metadata.get(SENDER_NAME), metadata.get(SENDER_EMAIL))
-    detail = f"{metadata[FILE_NAME]}, {human_size(upload.size)}{sender}"
-    studies.record(_audit(study.id, "upload.accepted", Outcome.SUCCESS, now(), f"upload:{upload_id}", detail))
-    return Admission(True, tusd_id=tusd_id, metadata=metadata)
+        raise
+
+
+def admitted_upload(study: Study, upload_id: str, metadata: Mapping[str, str], size: int, moment: datetime) -> Upload:
+    """The record of an upload accepted at its start, before any byte is kept."""
+    return Upload(
+        id=upload_id,
+        tusd_id=f"{study.id}/{upload_id}",
+        study_id=study.id,
+        file_name=metadata[FILE_NAME],
+        size=size,
+        received_bytes=0,
+        status=UploadStatus.ADMITTED,
+        created_at=moment,
+        updated_at=moment,
+        sender_name=metadata.get(SENDER_NAME),
+        sender_email=metadata.get(SENDER_EMAIL),
+        file_type=metadata.get(FILE_TYPE),
+    )
+
+
+def accepted_audit(upload: Upload) -> AuditEntry:
+    detail = f"{upload.file_name}, {human_size(upload.size)}{_from(upload.sender_name, upload.sender_email)}"
+    return _audit(upload.study_id, "upload.accepted", Outcome.SUCCESS, upload.created_at, f"upload:{upload.id}", detail)
+
+
+def received_audit(upload: Upload) -> AuditEntry:
+    detail = f"{upload.file_name}, {human_size(upload.size)}{_from(upload.sender_name, upload.sender_email)}"
+    return _audit(upload.study_id, "upload.received", Outcome.SUCCESS, upload.updated_at, f"upload:{upload.id}", detail)
 
 
 def _checked_metadata(upload: TusUpload, policy: UploadPolicy) -> dict[str, str]:
@@ -317,14 +264,14 @@ def _from(name: str | None, email: str | None) -> str:
 
 
 def _split(tusd_id: str) -> tuple[str, str]:
-    """The study id and upload id in a tusd id `admit` gave out."""
-    study_id, slash, upload_id = tusd_id.partition("/")
+    """The study id and upload id in a tusd id `admit` gave out; tusd's s3store appends `+<multipart id>`."""
+    study_id, slash, upload_id = tusd_id.partition("+")[0].partition("/")
     if not (
         slash
         and 1 <= len(study_id) <= 64
-        and _URL_SAFE.issuperset(study_id)
+        and URL_SAFE.issuperset(study_id)
         and len(upload_id) == 32
-        and _HEX.issuperset(upload_id)
+        and HEX.issuperset(upload_id)
     ):
         raise ValidationError(
             detail="This upload was not created through the broker's pre-create hook: its id names no study.",
@@ -342,14 +289,6 @@ def _study_of(tusd_id: str, studies: StudyRepository) -> tuple[Study, str]:
     return study, upload_id
 
 
-def _lenient_text(value: str | None, limit: int) -> str | None:
-    """Metadata as kept after the fact: what `admit` let through, cleaned again rather than refused."""
-    if value is None or not value.strip():
-        return None
-    cleaned = "".join(c for c in value if c.isprintable() and c not in _BIDI and c != "\ufffd").strip()
-    return cleaned[:limit] or None
-
-
 def _storage(storage: Mapping[str, str]) -> dict[str, str]:
     """tusd's storage details, bounded: a few short entries of text."""
     kept = {}
@@ -359,30 +298,26 @@ def _storage(storage: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-def _arrived(upload: TusUpload, study: Study, upload_id: str, status: UploadStatus, moment: datetime) -> Upload:
-    metadata = upload.metadata
-    raw_name = metadata.get(FILE_NAME, "")
-    name = _lenient_text(_base_name(raw_name), FILE_NAME_MAX) or "(no name)"
-    email = _lenient_text(metadata.get(SENDER_EMAIL), EMAIL_MAX)
-    return Upload(
-        id=upload_id,
-        tusd_id=upload.tusd_id,
-        study_id=study.id,
-        file_name=name,
-        size=upload.size,
-        received_bytes=upload.offset,
-        status=status,
-        created_at=moment,
-        updated_at=moment,
-        sender_name=_lenient_text(metadata.get(SENDER_NAME), SENDER_NAME_MAX),
-        sender_email=email if email and looks_like_email(email) else None,
-        storage=_storage(upload.storage),
-    )
+def _tusd_object_key(upload: TusUpload, tusd_id: str) -> str:
+    """Where tusd's s3store put the file, when that is the place the broker fixed: `<study id>/<upload id>`."""
+    key = upload.storage.get("Key", "")
+    return key if upload.storage.get("Type") == "s3store" and key == tusd_id else ""
 
 
 def notice_mail_id(tusd_id: str) -> str:
     """The one mail id of an upload's notice, however often tusd reports the upload finished."""
     return "upload-" + hashlib.sha256(tusd_id.encode()).hexdigest()[:32]
+
+
+def _admitted(upload: TusUpload, studies: StudyRepository, uploads: UploadRepository) -> Upload:
+    """The record `admit` made for the upload tusd reports on; 404 for an id the broker never gave out."""
+    study, upload_id = _study_of(upload.tusd_id, studies)
+    stored = uploads.get(f"{study.id}/{upload_id}")
+    # An upload started through /dropoff (it has a secret) is the broker's own to complete, not tusd's.
+    if stored is None or stored.secret_hash:
+        log.warning("tusd reported upload %s of study %s, which the broker never admitted", upload_id, study.id)
+        raise NotFoundError(detail="This upload was not admitted by the broker's pre-create hook.")
+    return stored
 
 
 def record_finished(
@@ -393,44 +328,63 @@ def record_finished(
     *,
     now: Clock = utcnow,
 ) -> Upload:
-    """tusd's post-finish: record the upload once and have the study's admins told.
+    """tusd's post-finish: record an admitted upload once and have the study's admins told.
 
     A repeated hook finds the record and changes nothing; the notice is queued again under the same
     mail id, which the mail worker sends once, so a notice lost between the write and the queue is
-    sent after all when tusd retries.
+    sent after all when tusd retries. What is kept is what pre-create checked, not the hook's metadata.
     """
-    study, upload_id = _study_of(upload.tusd_id, studies)
-    moment = now()
-    arrived = _arrived(upload, study, upload_id, UploadStatus.RECEIVED, moment)
-    detail = f"{arrived.file_name}, {human_size(arrived.size)}{_from(arrived.sender_name, arrived.sender_email)}"
-    audit = _audit(study.id, "upload.received", Outcome.SUCCESS, moment, f"upload:{upload_id}", detail)
-    stored = uploads.add(arrived, audit)
-    if stored is None:
-        log.info("upload %s was on record already", upload_id)
-        stored = uploads.get(upload.tusd_id) or arrived
-    mail.send(UploadReceivedMessage(mail_id=notice_mail_id(upload.tusd_id), tusd_id=upload.tusd_id))
+    stored = _admitted(upload, studies, uploads)
+    if stored.status is UploadStatus.ADMITTED:
+        received = replace(
+            stored,
+            status=UploadStatus.RECEIVED,
+            size=upload.size,
+            received_bytes=upload.offset,
+            storage=_storage(upload.storage),
+            object_key=_tusd_object_key(upload, stored.tusd_id),
+            updated_at=now(),
+        )
+        stored = record_received(received, uploads)
+    elif stored.status is UploadStatus.RECEIVED:
+        log.info("upload %s was on record already", stored.id)
+    if stored.status is UploadStatus.RECEIVED:
+        mail.send(UploadReceivedMessage(mail_id=notice_mail_id(stored.tusd_id), tusd_id=stored.tusd_id))
     return stored
+
+
+def record_received(received: Upload, uploads: UploadRepository) -> Upload:
+    """Store an admitted upload as received, once: a concurrent report that got there first wins."""
+    try:
+        return uploads.update(received, received_audit(received))
+    except ConflictError:
+        current = uploads.get(received.tusd_id)
+        if current is None:
+            raise
+        return current
 
 
 def record_terminated(
     upload: TusUpload, studies: StudyRepository, uploads: UploadRepository, *, now: Clock = utcnow
 ) -> Upload:
     """tusd's post-terminate: an unfinished upload is recorded as aborted, a received one becomes deleted."""
-    study, upload_id = _study_of(upload.tusd_id, studies)
+    stored = _admitted(upload, studies, uploads)
     moment = now()
-    stored = uploads.get(upload.tusd_id)
-    if stored is None:
-        aborted = _arrived(upload, study, upload_id, UploadStatus.ABORTED, moment)
+    if stored.status is UploadStatus.ADMITTED:
+        aborted = replace(
+            stored,
+            status=UploadStatus.ABORTED,
+            size=upload.size or stored.size,
+            received_bytes=upload.offset,
+            updated_at=moment,
+        )
         detail = f"{aborted.file_name}: {human_size(aborted.received_bytes)} of {human_size(aborted.size)}"
-        audit = _audit(study.id, "upload.aborted", Outcome.SUCCESS, moment, f"upload:{upload_id}", detail)
-        # If the add finds a record, post-finish came in between: that upload is then deleted below.
-        stored = uploads.add(aborted, audit) or uploads.get(upload.tusd_id)
-        if stored is None:
-            return aborted
+        audit = _audit(stored.study_id, "upload.aborted", Outcome.SUCCESS, moment, f"upload:{stored.id}", detail)
+        return uploads.update(aborted, audit)
     if stored.status is not UploadStatus.RECEIVED:
         return stored
     deleted = replace(stored, status=UploadStatus.DELETED, updated_at=moment)
-    audit = _audit(study.id, "upload.deleted", Outcome.SUCCESS, moment, f"upload:{upload_id}", stored.file_name)
+    audit = _audit(stored.study_id, "upload.deleted", Outcome.SUCCESS, moment, f"upload:{stored.id}", stored.file_name)
     return uploads.update(deleted, audit)
 
 

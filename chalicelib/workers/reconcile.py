@@ -3,20 +3,44 @@
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from chalicelib.logs import bound_request_id
+from chalicelib.services.provisioning import Family
 from chalicelib.services.reconciler import Report, reconcile
-from chalicelib.workers.provisioning import ProvisioningDependencies
+from chalicelib.services.upload_reconciler import UploadReport, UploadRound, reconcile_uploads
 
 log = logging.getLogger(__name__)
 
 
-def run_reconciler(deps: ProvisioningDependencies) -> Report:
+class ReconcileDependencies(Protocol):
+    @property
+    def provisioning(self) -> Family: ...
+
+    @property
+    def upload_round(self) -> UploadRound | None: ...
+
+
+def run_reconciler(deps: ReconcileDependencies) -> Report:
     """One scheduled repair round under a request id of its own; its findings are logged for the operator."""
     with bound_request_id(""):
         report = reconcile(deps.provisioning)
         _log(report)
+        uploads = deps.upload_round
+        if uploads is not None:
+            found = reconcile_uploads(uploads)
+            _log_uploads(found)
     return report
+
+
+def _log_uploads(report: UploadReport) -> None:
+    log.info(
+        "reconciler: uploads recovered=%d expired=%d; deleted studies marked=%d purged=%d",
+        len(report.recovered),
+        len(report.expired),
+        len(report.marked),
+        len(report.purged),
+    )
 
 
 def _log(report: Report) -> None:

@@ -26,6 +26,7 @@ from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import TUSD_HOOK_SECRET, FakeIdentityProvider, Person, StudyCast, join
+from tests.dropoff import send, started
 from tests.tusd import pre_create
 from tests.vrw import signed_headers
 
@@ -100,6 +101,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/workspaces/{workspace_id}/retry"):                 "401  404     403    202     202   202   403     202  401  401",
     ("GET", "/workspaces/{workspace_id}/events"):                 "401  404     200    200     200   200   200     200  401  401",
     ("GET", "/studies/{study_id}/uploads"):                       "401  404     200    200     200   200   200     200  401  401",
+    # {upload_id} is a received upload of the study, its file in the bucket.
+    ("GET", "/studies/{study_id}/uploads/{upload_id}/download"):  "401  404     403    200     200   200   403     200  401  401",
+    ("DELETE", "/studies/{study_id}/uploads/{upload_id}"):        "401  404     403    403     204   204   403     204  401  401",
+    # The drop-off: the study's upload code opens it whoever sends it; after that only the upload's secret
+    # (Upload-Secret) does, and no bearer token, hook secret or signature stands in for it.
+    ("POST", "/dropoff/uploads"):                                 "201  201     201    201     201   201   201     201  201  201",
+    ("POST", "/dropoff/uploads/{upload_id}/parts"):               "401  401     401    401     401   401   401     401  401  401",
+    ("GET", "/dropoff/uploads/{upload_id}"):                      "401  401     401    401     401   401   401     401  401  401",
+    ("POST", "/dropoff/uploads/{upload_id}/complete"):            "401  401     401    401     401   401   401     401  401  401",
+    ("DELETE", "/dropoff/uploads/{upload_id}"):                   "401  401     401    401     401   401   401     401  401  401",
     # tusd authenticates with the secret in its hook URL; a bearer token alone gets nowhere (tests/security).
     ("POST", "/hooks/tusd"):                                      "401  401     401    401     401   401   401     401  401  200",
     # Signed by VRW (Standard Webhooks), never by a bearer token: every token here lacks the signature.
@@ -137,6 +148,10 @@ BODIES: dict[tuple[str, str], Callable[[StudyCast], Any]] = {
         "operating_system": "rocky-9",
     },
     ("PATCH", "/workspaces/{workspace_id}"): lambda cast: {"name": "Renamed box"},
+    ("POST", "/dropoff/uploads/{upload_id}/parts"): lambda cast: {
+        "parts": [{"number": 1, "checksum_sha256": "0" * 64}]
+    },
+    ("POST", "/dropoff/uploads/{upload_id}/complete"): lambda cast: {"checksum_sha256": "0" * 64},
     ("POST", "/hooks/vrw"): lambda cast: {
         "type": "workspace.configuring",
         "timestamp": "2025-03-01T09:30:00Z",
@@ -198,6 +213,12 @@ def catalog_entry(deps: Dependencies) -> str:
     return item_id
 
 
+def upload_code(deps: Dependencies, cast: StudyCast) -> str:
+    study = deps.studies.get(cast.study_id)
+    assert study is not None
+    return study.upload_code
+
+
 def workspace_in(deps: Dependencies, cast: StudyCast, status: WorkspaceStatus) -> str:
     """The contributor's workspace, put straight into `status` (as if the provisioning family had run)."""
     made = request_workspace(
@@ -231,6 +252,11 @@ def test_route_answers_each_role(
     target: Person | None = request.getfixturevalue("target") if "{researcher_id}" in path else None
     item_id = request.getfixturevalue("catalog_entry") if "{item_id}" in path else ""
     token_id = cast.owner_token.token.split(".")[1]
+    upload_id = ""
+    if path.startswith("/dropoff/uploads/"):
+        upload_id = started(client, upload_code(deps, cast), b"matrix").upload_id
+    elif "{upload_id}" in path:
+        upload_id = send(client, upload_code(deps, cast), b"matrix data")[0].upload_id
     workspace_id = ""
     if "{workspace_id}" in path:
         workspace_id = workspace_in(deps, cast, WORKSPACE_STATES.get((method, path), WorkspaceStatus.RUNNING))
@@ -242,10 +268,13 @@ def test_route_answers_each_role(
         kind="networks",
         item_id=item_id,
         workspace_id=workspace_id,
+        upload_id=upload_id,
     )
     url += QUERIES.get((method, path), "")
     make_body = BODIES.get((method, path))
     body = make_body(cast) if make_body else None
+    if (method, path) == ("POST", "/dropoff/uploads"):
+        body = {"upload_code": upload_code(deps, cast), "filename": "matrix.csv", "size": 10}
     if (method, path) in TOKEN_BODIES:
         assert invitation is not None
         body = {"token": request.getfixturevalue("mail_queue").last_token_for(invitation.id)}

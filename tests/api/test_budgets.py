@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import botocore.handlers
 import pytest
+import requests
 from chalice.test import Client
 
 from app import app
@@ -25,9 +26,10 @@ from chalicelib.models.workspaces import event_record, workspace_record
 from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
 from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies
-from tests import tusd
+from tests import dropoff, tusd
 from tests.api.helpers import call
 from tests.conftest import ENVIRONMENT, RecordingMailQueue
+from tests.iam_calls import Call
 from tests.tusd import post_hook
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
@@ -169,6 +171,7 @@ def budget_stack(moto_stack: Dependencies) -> Iterator[BudgetStack]:
             env.setenv(name, value)
         env.setenv("AWS_REGION", REGION)
         env.setenv("AWS_DEFAULT_REGION", REGION)
+        env.setenv("UPLOAD_BUCKET", f"vre-local-uploads-123456789012-{REGION}")
         botocore.handlers.BUILTIN_HANDLERS.append(handler)
         wiring.reset()
         try:
@@ -225,3 +228,60 @@ def test_the_tusd_hooks_stay_within_the_budget(budget_stack: BudgetStack) -> Non
     for kind, operations in counts.items():
         assert "Scan" not in operations, kind
         assert 1 <= len(operations) <= BUDGET, (kind, operations)
+
+
+def test_the_dropoff_routes_stay_within_the_budget(budget_stack: BudgetStack, aws_calls: list[Call]) -> None:
+    # GIVEN the large owner's study and its upload code; notices go to a recording queue
+    deps = wiring.dependencies()
+    wiring.install(replace(deps, mail_queue_override=RecordingMailQueue()))
+    owner = budget_stack.large
+    code = StudyRecord.get(owner.study_id).upload_code
+    data = b"budget data"
+    counts: dict[str, list[str]] = {}
+    try:
+        with Client(app, stage_name="local") as client:
+            # WHEN an upload is started, signed, sent, looked at, completed, fetched and deleted, and another aborted
+            upload = dropoff.Started("", "", {})
+
+            def begin() -> None:
+                nonlocal upload
+                upload = dropoff.started(client, code, data)
+
+            counts["start"] = budget_stack.calls.during(begin)
+            signed: dict[str, Any] = {}
+            counts["parts"] = budget_stack.calls.during(
+                lambda: signed.update(dropoff.sign(client, upload, {1: dropoff.sha_b64(data)})[1])
+            )
+            (part,) = signed["parts"]
+            assert requests.put(part["url"], data=data, headers=part["headers"], timeout=30).status_code == 200
+            base = f"/dropoff/uploads/{upload.upload_id}"
+            counts["progress"] = budget_stack.calls.during(lambda: call(client, "GET", base, headers=upload.headers))
+            counts["complete"] = budget_stack.calls.during(
+                lambda: dropoff.complete(client, upload, dropoff.sha_hex(data))
+            )
+            counts["complete again"] = budget_stack.calls.during(
+                lambda: dropoff.complete(client, upload, dropoff.sha_hex(data))
+            )
+            study_upload = f"/studies/{owner.study_id}/uploads/{upload.upload_id}"
+            counts["download"] = budget_stack.calls.during(
+                lambda: call(client, "GET", study_upload + "/download", headers=owner.headers)
+            )
+            counts["delete"] = budget_stack.calls.during(
+                lambda: call(client, "DELETE", study_upload, headers=owner.headers)
+            )
+            other = dropoff.started(client, code, data)
+            counts["abort"] = budget_stack.calls.during(
+                lambda: call(client, "DELETE", f"/dropoff/uploads/{other.upload_id}", headers=other.headers)
+            )
+    finally:
+        wiring.install(deps)
+
+    # The bucket's name holds its region, which the IAM check renders as the session's: the S3 calls of this
+    # region are checked by tests/api/test_dropoff.py in that one.
+    aws_calls[:] = [c for c in aws_calls if not c.operation.startswith("s3:")]
+
+    # THEN each makes at most three DynamoDB round trips, none a Scan
+    assert upload.upload_id
+    for route, operations in counts.items():
+        assert "Scan" not in operations, route
+        assert 1 <= len(operations) <= BUDGET, (route, operations)

@@ -25,6 +25,7 @@ from chalicelib import wiring
 from chalicelib.auth.tokens import TokenPolicy, issue_session_token
 from chalicelib.services.domain import Researcher, new_id, utcnow
 from chalicelib.wiring import Dependencies
+from tests import dropoff
 from tests.conftest import VRW_SECRET
 from tests.iam_calls import Call, ungranted
 from tests.vrw import event_body, signed_headers
@@ -106,7 +107,13 @@ def test_a_deployed_flow_calls_only_what_each_function_is_granted(
         )
         event = event_body("configuring", new_id())
         vrw = client.http.post("/hooks/vrw", headers=signed_headers(body=event), body=event)
+    # AND a lab drops a file off straight into the bucket (the page PUTs its parts), and the owner downloads it
+    with Client(app, stage_name="local") as client:
+        code = deployed.studies.get(study_id).upload_code  # type: ignore[union-attr]
+        upload, _ = dropoff.send(client, code, b"dropped off")
+        download = client.http.get(f"/studies/{study_id}/uploads/{upload.upload_id}/download", headers=headers)
     assert (login.status_code, study.status_code, invite.status_code, vrw.status_code) == (302, 201, 201, 404)
+    assert download.status_code == 200
 
     # AND the mail function takes the message off the queue, as Lambda would
     sqs = boto3.client("sqs", region_name=REGION)
@@ -127,4 +134,6 @@ def test_a_deployed_flow_calls_only_what_each_function_is_granted(
     assert any(f == "api_handler" and p.action == "sqs:SendMessage" for f, p in made)
     assert any(f == "deliver_mail" and p.action == "ses:SendEmail" for f, p in made)
     assert not any(f == "deliver_mail" and p.action.startswith("ssm:") for f, p in made)
+    s3 = {p.action for f, p in made if f == "api_handler" and p.action.startswith("s3:")}
+    assert {"s3:PutObject", "s3:ListMultipartUploadParts", "s3:GetObject"} <= s3
     assert ungranted(aws_calls) == []

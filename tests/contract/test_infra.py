@@ -215,6 +215,12 @@ def test_policies_name_only_what_the_template_makes(function: str) -> None:
         sub(t["Properties"]["TableName"], "dev"): t["Properties"] for t in of_type("AWS::DynamoDB::Table").values()
     }
     log_groups = {sub(g["Properties"]["LogGroupName"], "dev") for g in of_type("AWS::Logs::LogGroup").values()}
+    buckets = {
+        sub(b["Properties"]["BucketName"], "dev")
+        .replace("${AWS::AccountId}", ACCOUNT)
+        .replace("${AWS::Region}", REGION)
+        for b in of_type("AWS::S3::Bucket").values()
+    }
     prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:"
     for statement in statements(render_policy(function, target("dev"))):
         for arn in [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]:
@@ -231,6 +237,9 @@ def test_policies_name_only_what_the_template_makes(function: str) -> None:
                 assert arn.endswith(SECRET_PARAMETERS), arn
             elif arn.startswith(prefix.format("secretsmanager")):
                 assert arn.endswith(SECRETS), arn
+            elif arn.startswith("arn:aws:s3:::"):
+                bucket = arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+                assert bucket in buckets, f"{arn}: no such bucket in the template"
             else:
                 assert arn.startswith(prefix.format("ses") + "identity/"), f"{arn}: unexpected resource"
 

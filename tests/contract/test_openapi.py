@@ -51,6 +51,11 @@ def test_public_routes_are_exactly_the_ones_api_md_names() -> None:
         "/auth/token",
         "/hooks/tusd",
         "/hooks/vrw",
+        # The drop-off: the upload code opens it, and the upload's secret each call after the start.
+        "/dropoff/uploads",
+        "/dropoff/uploads/{upload_id}",
+        "/dropoff/uploads/{upload_id}/parts",
+        "/dropoff/uploads/{upload_id}/complete",
     }
 
 
@@ -60,6 +65,16 @@ def test_public_routes_that_are_integration_hooks_guard_themselves() -> None:
 
     assert hooks
     assert all(op.public and op.guard is not None for op in hooks)
+
+
+def test_the_dropoff_routes_after_the_start_need_the_upload_secret() -> None:
+    document = _document()
+    for op in operations():
+        if op.path.startswith("/dropoff/uploads/"):
+            described = document["paths"][op.path][op.method.lower()]
+            assert op.guard is not None, op.name
+            assert {"name": "Upload-Secret", "in": "header"}.items() <= described["parameters"][-1].items()
+            assert {"401", "403", "404", "409", "422"} <= set(described["responses"]), op.name
 
 
 def test_request_bodies_forbid_unknown_fields() -> None:

@@ -6,6 +6,7 @@ it started is left running and that its ports are free again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -477,6 +478,47 @@ def test_tusd_drops_off_a_file_and_the_owner_hears_of_it(
     assert stack.call("POST", "/hooks/tusd", owner.token, json=tusd.pre_create(code)).status_code == 401
     assert secret not in stack.output()
     assert "/hooks/tusd?secret=[Filtered]" in stack.output()
+
+
+def test_a_lab_drops_a_file_straight_into_the_stacks_bucket_and_a_member_fetches_it(
+    stack: RunningStack, owner: Researcher, study: dict[str, Any]
+) -> None:
+    # GIVEN the study's upload code and a file of two parts (the local stage's parts are S3's 16 MiB default)
+    code = stack.call("GET", f"/studies/{study['id']}", owner.token).json()["upload_url"].rsplit("/", 1)[1]
+    data = os.urandom(16 * 1024**2) + b"the last part"
+    pieces = {1: data[: 16 * 1024**2], 2: data[16 * 1024**2 :]}
+
+    # WHEN the page starts the upload, sends the first part to the presigned URL, and is cut off
+    started = stack.call(
+        "POST", "/dropoff/uploads", json={"upload_code": code, "filename": "t1.nii", "size": len(data)}
+    )
+    assert started.status_code == 201, started.text
+    upload_id, secret = started.json()["upload_id"], started.json()["upload_secret"]
+    headers = {"Upload-Secret": secret}
+    checksums = [{"number": n, "checksum_sha256": hashlib.sha256(d).hexdigest()} for n, d in pieces.items()]
+    signed = stack.call("POST", f"/dropoff/uploads/{upload_id}/parts", headers=headers, json={"parts": checksums})
+    assert signed.status_code == 200, signed.text
+    first = signed.json()["parts"][0]
+    assert requests.put(first["url"], data=pieces[1], headers=first["headers"], timeout=60).status_code == 200
+
+    # AND resumes: asks what the bucket holds, sends the rest, completes
+    held = stack.call("GET", f"/dropoff/uploads/{upload_id}", headers=headers).json()["parts"]
+    assert [p["number"] for p in held] == [1]
+    rest = signed.json()["parts"][1]
+    assert requests.put(rest["url"], data=pieces[2], headers=rest["headers"], timeout=60).status_code == 200
+    whole = hashlib.sha256(data).hexdigest()
+    done = stack.call(
+        "POST", f"/dropoff/uploads/{upload_id}/complete", headers=headers, json={"checksum_sha256": whole}
+    )
+    assert done.status_code == 200, done.text
+
+    # THEN the owner downloads it byte for byte from the stack's moto S3
+    link = stack.call("GET", f"/studies/{study['id']}/uploads/{upload_id}/download", owner.token)
+    assert link.status_code == 200, link.text
+    fetched = requests.get(link.json()["url"], timeout=60)
+    assert fetched.status_code == 200
+    assert hashlib.sha256(fetched.content).hexdigest() == whole
+    assert done.json()["checksum_sha256"] == whole
 
 
 def test_a_busy_port_is_a_clear_failure(stack: RunningStack) -> None:

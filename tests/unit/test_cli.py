@@ -318,13 +318,25 @@ def test_mail_is_refused_outside_the_local_stage(
     assert "refused" in capsys.readouterr().err
 
 
-def test_the_queue_urls_come_from_the_template_outputs() -> None:
+def test_the_queue_urls_and_the_bucket_come_from_the_template_outputs() -> None:
     mail = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-local-mail"
     provisioning = "https://sqs.eu-west-1.amazonaws.com/123456789012/vre-local-provisioning"
-    outputs = {"MailQueueUrl": mail, "ProvisioningQueueUrl": provisioning, "TablePrefix": "vre-local-"}
+    bucket = "vre-local-uploads-123456789012-eu-west-1"
+    outputs = {
+        "MailQueueUrl": mail,
+        "ProvisioningQueueUrl": provisioning,
+        "UploadBucketName": bucket,
+        "TablePrefix": "vre-local-",
+    }
 
-    assert infrastructure_environment(outputs) == {"MAIL_QUEUE_URL": mail, "PROVISIONING_QUEUE_URL": provisioning}
+    assert infrastructure_environment(outputs) == {
+        "MAIL_QUEUE_URL": mail,
+        "PROVISIONING_QUEUE_URL": provisioning,
+        "UPLOAD_BUCKET": bucket,
+    }
     with pytest.raises(LocalEnvironmentError, match="MailQueueUrl"):
-        infrastructure_environment({"ProvisioningQueueUrl": provisioning, "TablePrefix": "vre-local-"})
+        infrastructure_environment({"ProvisioningQueueUrl": provisioning, "UploadBucketName": bucket})
     with pytest.raises(LocalEnvironmentError, match="ProvisioningQueueUrl"):
-        infrastructure_environment({"MailQueueUrl": mail, "TablePrefix": "vre-local-"})
+        infrastructure_environment({"MailQueueUrl": mail, "UploadBucketName": bucket})
+    with pytest.raises(LocalEnvironmentError, match="UploadBucketName"):
+        infrastructure_environment({"MailQueueUrl": mail, "ProvisioningQueueUrl": provisioning})

@@ -22,7 +22,7 @@ from app import app
 from vre_app.cli import main
 from vre_app.deploy import BATCH_ITEM_FAILURES, DeployError, Deployment, DeployOptions, enable_batch_item_failures
 from vre_app.iam import CHALICE_CONFIG, lambda_name, wildcard_resources
-from vre_app.infra import StackError, deploy_stack
+from vre_app.infra import StackError, deploy_stack, origin_of
 from vre_app.local.pump import sqs_handlers
 
 REGION = "eu-west-1"
@@ -266,6 +266,19 @@ def test_an_unchanged_stack_is_left_as_it_is() -> None:
     assert reported == ["updating stack vre-dev-infra (UPDATE_COMPLETE)", "stack vre-dev-infra is up to date"]
 
 
+def test_the_buckets_cors_rule_names_the_stages_upload_page(account: str, project: Path) -> None:
+    # GIVEN dev's upload link on its own host (.chalice/config.json's UPLOAD_BASE_URL)
+    # WHEN dev is deployed
+    deployment(project, FakeChalice()).run()
+
+    # THEN the stack was given that host's origin for the uploads bucket's CORS rule
+    stack = boto3.client("cloudformation", region_name=REGION).describe_stacks(StackName="vre-dev-infra")["Stacks"][0]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack["Parameters"]}
+    assert parameters["UploadPageOrigin"] == "https://upload.dev.vre.example.org"
+    assert origin_of("http://127.0.0.1:1080/upload/") == "http://127.0.0.1:1080"
+    assert origin_of("not a url") == ""
+
+
 def test_prod_is_protected_from_deleting_its_stack(account: str, project: Path) -> None:
     deployment(project, FakeChalice(), stage="prod").run()
 
@@ -398,17 +411,24 @@ def test_the_stack_outputs_replace_the_placeholders_and_keep_everything_else(pro
     before = stage_environment(project)
 
     provisioning = "https://sqs/1/vre-dev-provisioning"
+    bucket = "vre-dev-uploads-111111111111-eu-west-1"
     changes = run.write_environment(
-        {"TablePrefix": "vre-dev-", "MailQueueUrl": "https://sqs/1/vre-dev-mail", "ProvisioningQueueUrl": provisioning}
+        {
+            "TablePrefix": "vre-dev-",
+            "MailQueueUrl": "https://sqs/1/vre-dev-mail",
+            "ProvisioningQueueUrl": provisioning,
+            "UploadBucketName": bucket,
+        }
     )
 
     after = stage_environment(project)
     assert changes == {
         "MAIL_QUEUE_URL": (before["MAIL_QUEUE_URL"], "https://sqs/1/vre-dev-mail"),
         "PROVISIONING_QUEUE_URL": (before["PROVISIONING_QUEUE_URL"], provisioning),
+        "UPLOAD_BUCKET": (before["UPLOAD_BUCKET"], bucket),
     }
     assert list(after) == list(before)
-    changed = ("MAIL_QUEUE_URL", "PROVISIONING_QUEUE_URL")
+    changed = ("MAIL_QUEUE_URL", "PROVISIONING_QUEUE_URL", "UPLOAD_BUCKET")
     assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
     with pytest.raises(DeployError, match="MailQueueUrl"):
         run.write_environment({"TablePrefix": "vre-dev-"})

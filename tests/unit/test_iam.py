@@ -151,6 +151,10 @@ def test_a_deny_wins() -> None:
         "arn:aws:sqs:eu-west-1:${AccountId}:vre-dev-mail",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vre/dev/*",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vre/dev/vrw-webhook-secret-?????",
+        # S3 ARNs carry no account: only a bucket whose name holds one is the stage's own
+        "arn:aws:s3:::some-bucket/*",
+        "arn:aws:s3:::*",
+        "arn:aws:s3:::vre-dev-uploads-123456789012-eu-west-1/a*b",
     ],
 )
 def test_wildcard_and_unrendered_resources_are_refused(resource: str) -> None:
@@ -163,6 +167,34 @@ def test_a_log_groups_streams_and_a_secrets_random_suffix_are_the_wildcards_allo
 
     assert wildcard_resources(policy({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": streams})) == []
     assert wildcard_resources(policy({"Effect": "Allow", "Action": "x:Y", "Resource": secret})) == []
+
+
+def test_the_stages_bucket_and_a_key_prefix_in_it_are_concrete() -> None:
+    bucket = "arn:aws:s3:::vre-dev-uploads-123456789012-eu-west-1"
+    resources = [bucket, f"{bucket}/*", f"{bucket}/_deleted/*"]
+
+    assert wildcard_resources(policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": resources})) == []
+
+
+def test_s3_calls_are_authorised_as_the_object_or_bucket_actions_iam_names() -> None:
+    bucket = "arn:aws:s3:::b-123456789012"
+    key = {"Bucket": "b-123456789012", "Key": "s/u/file"}
+    assert [str(p) for p in needs("s3", "CreateMultipartUpload", **key)] == [f"s3:PutObject on {bucket}/s/u/file"]
+    assert needs("s3", "UploadPart", **key)[0].action == "s3:PutObject"
+    assert needs("s3", "CompleteMultipartUpload", **key)[0].action == "s3:PutObject"
+    assert needs("s3", "ListParts", **key)[0].action == "s3:ListMultipartUploadParts"
+    assert needs("s3", "HeadObject", **key)[0].action == "s3:GetObject"
+    assert needs("s3", "DeleteObject", **key, VersionId="v1")[0].action == "s3:DeleteObjectVersion"
+    deleted = needs(
+        "s3", "DeleteObjects", Bucket="b-123456789012", Delete={"Objects": [{"Key": "a", "VersionId": "1"}]}
+    )
+    assert [str(p) for p in deleted] == [f"s3:DeleteObjectVersion on {bucket}/a"]
+    (listing,) = needs("s3", "ListObjectVersions", Bucket="b-123456789012", Prefix="s/u")
+    assert (listing.action, listing.resources, listing.context) == (
+        "s3:ListBucketVersions",
+        (bucket,),
+        (("s3:prefix", "s/u"),),
+    )
 
 
 def test_a_secret_read_by_name_is_authorised_against_its_arn_with_any_suffix() -> None:

@@ -37,3 +37,11 @@ def test_an_event_without_a_request_passes_unchanged() -> None:
     event = {"message": "boom", "request": "not a mapping"}
 
     assert scrub(event) == {"message": "boom", "request": "not a mapping"}
+
+
+def test_the_drop_offs_upload_secret_header_is_filtered() -> None:
+    event = {"request": {"headers": {"Upload-Secret": "study.s3cr3t", "Content-Type": "application/json"}}}
+
+    scrubbed = scrub(event)
+
+    assert scrubbed["request"]["headers"] == {"Upload-Secret": FILTERED, "Content-Type": "application/json"}

@@ -63,6 +63,15 @@ def finished(tusd_id: str, filename: str = "data.csv", size: int = 10, **changes
     return replace(base, **changes)
 
 
+def admitted(broker: FakeBroker, study: Study, filename: str = "data.csv", size: int = 10, **metadata: str) -> str:
+    """The tusd id pre-create gives an upload of `study`."""
+    admission = admit(
+        offer(study.upload_code, filename, size, **metadata), broker.studies, broker.uploads, POLICY, now=broker.clock
+    )
+    assert admission.accepted, admission.reason
+    return admission.tusd_id
+
+
 # File names ---------------------------------------------------------------------------------------
 
 
@@ -200,6 +209,7 @@ def test_admit_accepts_under_a_fresh_id_and_drops_the_code(broker: FakeBroker, s
     admission = admit(
         offer(study.upload_code, "scan.nii", 999, sender_name=" Dr. Lab ", other="ignored"),
         broker.studies,
+        broker.uploads,
         POLICY,
         now=broker.clock,
     )
@@ -216,7 +226,9 @@ def test_admit_accepts_under_a_fresh_id_and_drops_the_code(broker: FakeBroker, s
 
 
 def test_admit_refuses_a_file_over_the_limit_and_audits_why(broker: FakeBroker, study: Study) -> None:
-    admission = admit(offer(study.upload_code, "big.bin", 1001), broker.studies, POLICY, now=broker.clock)
+    admission = admit(
+        offer(study.upload_code, "big.bin", 1001), broker.studies, broker.uploads, POLICY, now=broker.clock
+    )
 
     assert (admission.accepted, admission.status) == (False, 413)
     assert admission.reason == "The file is 1001 bytes; the limit is 1000 bytes."
@@ -229,19 +241,24 @@ def test_refusals_past_the_hourly_limit_are_refused_but_no_longer_audited(broker
     policy = replace(POLICY, refusals_audited_per_hour=2)
     before = len(broker.audit(study))
 
-    answers = [admit(offer(study.upload_code, f"x{i}.exe"), broker.studies, policy, now=broker.clock) for i in range(4)]
+    answers = [
+        admit(offer(study.upload_code, f"x{i}.exe"), broker.studies, broker.uploads, policy, now=broker.clock)
+        for i in range(4)
+    ]
 
     assert [(a.accepted, a.status) for a in answers] == [(False, 415)] * 4
     assert [e.action for e in broker.audit(study)[: len(broker.audit(study)) - before]] == ["upload.refused"] * 2
     # an accepted upload is always audited
-    assert admit(offer(study.upload_code, "fine.csv"), broker.studies, policy, now=broker.clock).accepted
+    assert admit(
+        offer(study.upload_code, "fine.csv"), broker.studies, broker.uploads, policy, now=broker.clock
+    ).accepted
     assert broker.audit(study)[0].action == "upload.accepted"
 
 
 def test_admit_checks_the_code_before_anything_else(broker: FakeBroker, study: Study) -> None:
     before = broker.audit(study)
 
-    admission = admit(offer("B" * 32, "evil.exe", 10**9), broker.studies, POLICY, now=broker.clock)
+    admission = admit(offer("B" * 32, "evil.exe", 10**9), broker.studies, broker.uploads, POLICY, now=broker.clock)
 
     assert (admission.accepted, admission.status) == (False, 403)
     assert broker.audit(study) == before
@@ -251,7 +268,7 @@ def test_admit_refuses_after_the_code_was_replaced(broker: FakeBroker, study: St
     old = study.upload_code
     broker.studies.update(replace(study, upload_code=new_upload_code()), broker.audit(study)[0])
 
-    assert admit(offer(old), broker.studies, POLICY).status == 403
+    assert admit(offer(old), broker.studies, broker.uploads, POLICY).status == 403
 
 
 # post-finish and post-terminate -------------------------------------------------------------------
@@ -259,9 +276,8 @@ def test_admit_refuses_after_the_code_was_replaced(broker: FakeBroker, study: St
 
 def test_record_finished_stores_once_and_queues_one_mail_id(broker: FakeBroker, study: Study) -> None:
     queue = RecordingQueue()
-    tusd_id = f"{study.id}/{new_id()}"
+    tusd_id = admitted(broker, study, "scan.nii", 500, sender_email="lab@hospital.example")
     upload = finished(tusd_id, "scan.nii", 500, storage={"Type": "s3store", "Bucket": "b", "Key": tusd_id})
-    upload = replace(upload, metadata={**upload.metadata, SENDER_EMAIL: "lab@hospital.example"})
 
     first = record_finished(upload, broker.studies, broker.uploads, queue, now=broker.clock)
     again = record_finished(upload, broker.studies, broker.uploads, queue, now=broker.clock)
@@ -269,23 +285,57 @@ def test_record_finished_stores_once_and_queues_one_mail_id(broker: FakeBroker, 
     assert first == again
     assert (first.status, first.size, first.received_bytes) == (UploadStatus.RECEIVED, 500, 500)
     assert first.storage == {"Type": "s3store", "Bucket": "b", "Key": tusd_id}
+    assert first.object_key == tusd_id
     assert first.sender_email == "lab@hospital.example"
     assert broker.uploads.of_study(study.id, PageRequest()).items == [first]
     assert [e.action for e in broker.audit(study)].count("upload.received") == 1
     assert queue.messages == [{"type": "upload_received", "mail_id": notice_mail_id(tusd_id), "tusd_id": tusd_id}] * 2
 
 
-def test_record_finished_cleans_what_it_keeps_rather_than_refusing(broker: FakeBroker, study: Study) -> None:
-    metadata = {FILE_NAME: "../a\x00b\u202e.csv", SENDER_EMAIL: "not an email", SENDER_NAME: "x" * 500}
+def test_an_admitted_upload_is_not_listed_until_it_arrives(broker: FakeBroker, study: Study) -> None:
+    admitted(broker, study)
+
+    assert broker.uploads.of_study(study.id, PageRequest()).items == []
+
+
+def test_record_finished_keeps_what_pre_create_checked_not_the_hooks_metadata(broker: FakeBroker, study: Study) -> None:
+    tusd_id = admitted(broker, study, "clean.csv", sender_name="Dr. Lab")
+    metadata = {FILE_NAME: "../a\x00b\u202e.exe", SENDER_EMAIL: "not an email", SENDER_NAME: "x" * 500}
     storage = {"Path": "/data/x", "bad\ufffd": "y", "long": "z" * 5000}
-    upload = finished(f"{study.id}/{new_id()}", metadata=metadata, storage=storage)
+    upload = finished(tusd_id, metadata=metadata, storage=storage)
 
     kept = record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
 
-    assert kept.file_name == "ab.csv"
-    assert kept.sender_email is None
-    assert kept.sender_name == "x" * 200
+    assert (kept.file_name, kept.sender_name, kept.sender_email) == ("clean.csv", "Dr. Lab", None)
     assert kept.storage == {"Path": "/data/x", "long": "z" * 1024}
+    assert kept.object_key == ""  # a filestore's path is not in the broker's bucket
+
+
+def test_record_finished_for_an_id_pre_create_never_gave_out_records_and_mails_nothing(
+    broker: FakeBroker, study: Study
+) -> None:
+    # GIVEN an id of the right shape under a real study, which pre-create never admitted
+    queue = RecordingQueue()
+    forged = finished(f"{study.id}/{new_id()}")
+    before = broker.audit(study)
+
+    # WHEN tusd (or anyone with the hook secret) reports it finished, THEN it is not found
+    with pytest.raises(NotFoundError):
+        record_finished(forged, broker.studies, broker.uploads, queue, now=broker.clock)
+
+    # AND nothing is recorded, audited or mailed
+    assert broker.uploads.get(forged.tusd_id) is None
+    assert broker.audit(study) == before
+    assert queue.messages == []
+
+
+def test_record_finished_takes_the_s3store_id_with_its_multipart_suffix(broker: FakeBroker, study: Study) -> None:
+    tusd_id = admitted(broker, study)
+    upload = finished(f"{tusd_id}+2~abcDEF.multipart", storage={"Type": "s3store", "Bucket": "b", "Key": tusd_id})
+
+    kept = record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
+
+    assert (kept.tusd_id, kept.status, kept.object_key) == (tusd_id, UploadStatus.RECEIVED, tusd_id)
 
 
 def test_record_finished_for_an_id_without_a_study_is_invalid(broker: FakeBroker) -> None:
@@ -299,7 +349,7 @@ def test_record_finished_for_a_study_that_is_gone_is_not_found(broker: FakeBroke
 
 
 def test_record_terminated_before_finishing_is_aborted_once(broker: FakeBroker, study: Study) -> None:
-    upload = finished(f"{study.id}/{new_id()}", size=100, offset=30)
+    upload = finished(admitted(broker, study, size=100), size=100, offset=30)
 
     first = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
     again = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
@@ -311,7 +361,7 @@ def test_record_terminated_before_finishing_is_aborted_once(broker: FakeBroker, 
 
 
 def test_record_terminated_after_finishing_is_deleted(broker: FakeBroker, study: Study) -> None:
-    upload = finished(f"{study.id}/{new_id()}")
+    upload = finished(admitted(broker, study))
     record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
 
     deleted = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
@@ -322,7 +372,7 @@ def test_record_terminated_after_finishing_is_deleted(broker: FakeBroker, study:
 
 
 def test_a_finish_reported_after_the_abort_changes_nothing(broker: FakeBroker, study: Study) -> None:
-    upload = finished(f"{study.id}/{new_id()}", size=100, offset=30)
+    upload = finished(admitted(broker, study, size=100), size=100, offset=30)
     aborted = record_terminated(upload, broker.studies, broker.uploads, now=broker.clock)
 
     late = record_finished(upload, broker.studies, broker.uploads, RecordingQueue(), now=broker.clock)
@@ -470,7 +520,7 @@ def test_an_allow_list_wins_over_the_deny_list() -> None:
 
 def test_pre_create_applies_the_allow_list(broker: FakeBroker, study: Study) -> None:
     policy = replace(POLICY, allowed_extensions=frozenset({"csv"}))
-    refused = admit(offer(study.upload_code, "notes.pdf"), broker.studies, policy, now=broker.clock)
-    accepted = admit(offer(study.upload_code, "data.csv"), broker.studies, policy, now=broker.clock)
+    refused = admit(offer(study.upload_code, "notes.pdf"), broker.studies, broker.uploads, policy, now=broker.clock)
+    accepted = admit(offer(study.upload_code, "data.csv"), broker.studies, broker.uploads, policy, now=broker.clock)
 
     assert (refused.accepted, refused.status, accepted.accepted) == (False, 415, True)

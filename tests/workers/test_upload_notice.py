@@ -13,7 +13,15 @@ import pytest
 from chalicelib.services.domain import Locale, PageRequest, Role, UploadStatus, new_id, utcnow
 from chalicelib.services.mail import PHRASES
 from chalicelib.services.studies import create_study
-from chalicelib.services.uploads import FILE_NAME, SENDER_EMAIL, SENDER_NAME, TusUpload, record_finished
+from chalicelib.services.uploads import (
+    FILE_NAME,
+    SENDER_EMAIL,
+    SENDER_NAME,
+    UPLOAD_CODE,
+    TusUpload,
+    admit,
+    record_finished,
+)
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
 from tests.conftest import Person, RecordingMailQueue, join
@@ -42,8 +50,9 @@ def drop_off(deps: Dependencies, person: Callable[..., Person], mail_queue: Reco
         join(deps, study.id, member, role, owner)
     # The admin reads Dutch.
     deps.researchers.save(replace(admin.researcher, locale=Locale.NL, version=admin.researcher.version))
-    tusd_id = f"{study.id}/{new_id()}"
-    metadata = {FILE_NAME: "scan<1>.nii.gz", SENDER_NAME: "Dr. Lab", SENDER_EMAIL: "lab@hospital.example"}
+    metadata = {FILE_NAME: "scan&1.nii.gz", SENDER_NAME: "Dr. Lab", SENDER_EMAIL: "lab@hospital.example"}
+    offered = TusUpload(tusd_id="", size=1536, metadata={UPLOAD_CODE: study.upload_code, **metadata})
+    tusd_id = admit(offered, deps.studies, deps.uploads, deps.upload_policy).tusd_id
     upload = TusUpload(tusd_id=tusd_id, size=1536, offset=1536, metadata=metadata)
     record_finished(upload, deps.studies, deps.uploads, mail_queue)
     return DropOff(owner, admin, contributor, viewer, study.id, tusd_id, mail_queue.messages[-1])
@@ -71,13 +80,13 @@ def test_the_owner_and_the_admins_hear_of_the_upload_in_their_language(deps: Dep
     by_address = {mail.to: mail for mail in mailer.sent}
     assert set(by_address) == {drop_off.owner.researcher.email, drop_off.admin.researcher.email}
     english = by_address[drop_off.owner.researcher.email]
-    assert english.subject == 'New data for "Cohort <study>": scan<1>.nii.gz'
-    assert '"scan<1>.nii.gz" (1.5 KB) arrived for the study "Cohort <study>"' in english.text
+    assert english.subject == 'New data for "Cohort <study>": scan&1.nii.gz'
+    assert '"scan&1.nii.gz" (1.5 KB) arrived for the study "Cohort <study>"' in english.text
     assert "It was sent by Dr. Lab <lab@hospital.example>." in english.text
     assert f"/studies/{drop_off.study_id}/uploads" in english.text
     assert english.reply_to == "lab@hospital.example"
     # the HTML escapes every name
-    assert "scan&lt;1&gt;.nii.gz" in english.html
+    assert "scan&amp;1.nii.gz" in english.html
     assert "<1>" not in english.html
     dutch = by_address[drop_off.admin.researcher.email]
     assert dutch.subject.startswith("Nieuwe data voor")

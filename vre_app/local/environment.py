@@ -48,7 +48,11 @@ CALLER_SETTINGS = (
 # over its environment, and puts these back (`keep_caller_settings`).
 CALLER_SETTINGS_VARIABLE = "VRE_CALLER_SETTINGS"
 # The settings that name infrastructure, by the template output that holds each one's value.
-OUTPUT_VARIABLES = {"MAIL_QUEUE_URL": "MailQueueUrl", "PROVISIONING_QUEUE_URL": "ProvisioningQueueUrl"}
+OUTPUT_VARIABLES = {
+    "MAIL_QUEUE_URL": "MailQueueUrl",
+    "PROVISIONING_QUEUE_URL": "ProvisioningQueueUrl",
+    "UPLOAD_BUCKET": "UploadBucketName",
+}
 # Credentials that could reach a real account; the stack drops them so nothing it runs can.
 _REAL_CREDENTIALS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 # openstacksdk's variables (OS_CLOUD, OS_AUTH_URL, OS_CLIENT_CONFIG_FILE, ...): a shell's own cloud stays out.

@@ -1,0 +1,136 @@
+"""The reconciler's drop-off round on moto's S3, through the scheduled function (so its IAM policy is checked):
+a missed post-finish or complete is recovered, an expired upload aborted, a deleted study's files removed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import msgspec
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.services.domain import UploadStatus, utcnow
+from chalicelib.services.uploads import notice_mail_id
+from chalicelib.wiring import Dependencies
+from chalicelib.workers.reconcile import run_reconciler
+from tests.api.helpers import call
+from tests.conftest import RecordingMailQueue, StudyCast
+from tests.dropoff import PART, parts_of, put_parts, started
+from tests.tusd import post_hook, pre_create
+
+BUCKET = "vre-local-uploads-123456789012-eu-west-1"
+
+
+def s3_client() -> Any:
+    return boto3.client("s3", region_name="eu-west-1")
+
+
+def code_of(deps: Dependencies, cast: StudyCast) -> str:
+    study = deps.studies.get(cast.study_id)
+    assert study is not None
+    return study.upload_code
+
+
+def test_a_tusd_upload_whose_post_finish_was_lost_is_recorded_from_storage(
+    client: Client, deps: Dependencies, cast: StudyCast, mail_queue: RecordingMailQueue
+) -> None:
+    # GIVEN an upload pre-create admitted, whose file tusd's s3store wrote, and a post-finish that never came
+    tusd_id = post_hook(client, pre_create(code_of(deps, cast), "scan.csv"))[1]["ChangeFileInfo"]["ID"]
+    s3_client().put_object(Bucket=BUCKET, Key=tusd_id, Body=b"12345")
+    s3_client().put_object(Bucket=BUCKET, Key=f"{tusd_id}.info", Body=b"{}")
+
+    # WHEN the reconciler runs, twice
+    run_reconciler(deps)
+    run_reconciler(deps)
+
+    # THEN the upload is received, from storage, and its notice queued under its one mail id
+    stored = deps.uploads.get(tusd_id)
+    assert stored is not None
+    assert (stored.status, stored.size, stored.object_key) == (UploadStatus.RECEIVED, 5, tusd_id)
+    notices = [m for m in mail_queue.messages if m.get("tusd_id") == tusd_id]
+    assert notices == [{"type": "upload_received", "mail_id": notice_mail_id(tusd_id), "tusd_id": tusd_id}]
+    # AND a member can fetch it
+    upload_id = tusd_id.split("/")[1]
+    status, _, _ = call(
+        client, "GET", f"/studies/{cast.study_id}/uploads/{upload_id}/download", headers=cast.contributor.headers
+    )
+    assert status == 200
+
+
+def test_an_upload_still_in_flight_is_left_alone(client: Client, deps: Dependencies, cast: StudyCast) -> None:
+    tusd_id = post_hook(client, pre_create(code_of(deps, cast), "scan.csv"))[1]["ChangeFileInfo"]["ID"]
+
+    run_reconciler(deps)
+
+    stored = deps.uploads.get(tusd_id)
+    assert stored is not None
+    assert stored.status is UploadStatus.ADMITTED
+
+
+def test_a_complete_cut_off_after_s3_joined_the_parts_is_recorded(
+    client: Client, deps: Dependencies, cast: StudyCast
+) -> None:
+    # GIVEN a drop-off upload whose parts S3 joined, the broker's answer lost before it wrote the record
+    data = os.urandom(PART) + b"end"
+    upload = started(client, code_of(deps, cast), data)
+    put_parts(client, upload, dict(enumerate(parts_of(data), start=1)))
+    key = f"{cast.study_id}/{upload.upload_id}"
+    record = deps.uploads.get(key)
+    assert record is not None
+    parts = deps.storage.parts(record.object_key, record.multipart_id)
+    deps.storage.complete_multipart(
+        record.object_key,
+        record.multipart_id,
+        [(p.number, p.etag, record.part_checksums[str(p.number)]) for p in parts],
+    )
+
+    # WHEN the reconciler runs
+    run_reconciler(deps)
+
+    # THEN it is received, with S3's checksum of its parts
+    stored = deps.uploads.get(key)
+    assert stored is not None
+    assert (stored.status, stored.size) == (UploadStatus.RECEIVED, len(data))
+    assert stored.checksum_parts
+
+
+def test_an_expired_drop_off_upload_is_aborted(client: Client, deps: Dependencies, cast: StudyCast) -> None:
+    upload = started(client, code_of(deps, cast), b"x" * 10)
+    key = f"{cast.study_id}/{upload.upload_id}"
+    record = deps.uploads.get(key)
+    assert record is not None
+    deps.uploads.save(replace(record, expires_at=utcnow() - timedelta(minutes=1)))
+
+    run_reconciler(deps)
+
+    stored = deps.uploads.get(key)
+    assert stored is not None
+    assert stored.status is UploadStatus.ABORTED
+    open_ = s3_client().list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", [])
+    assert open_ == []
+
+
+def test_a_deleted_studys_files_go_after_the_retention(client: Client, deps: Dependencies, cast: StudyCast) -> None:
+    # GIVEN a study's file in the bucket, and the study deleted
+    prefix = f"{cast.study_id}/"
+    s3_client().put_object(Bucket=BUCKET, Key=f"{prefix}{'a' * 32}/file", Body=b"data")
+    assert call(client, "DELETE", f"/studies/{cast.study_id}", headers=cast.owner.headers)[0] == 204
+
+    # WHEN the reconciler runs within the retention, THEN the files stay, marked
+    run_reconciler(deps)
+    listed = s3_client().list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    assert len(listed) == 1
+    marker = s3_client().head_object(Bucket=BUCKET, Key=f"_deleted/{cast.study_id}")
+    assert marker["ContentLength"] == 0
+
+    # WHEN it runs after the retention (none, on this stage), THEN every version is gone, the marker too
+    wiring.install(replace(deps, settings=msgspec.structs.replace(deps.settings, deleted_study_retention_days=0)))
+    run_reconciler(wiring.dependencies())
+    versions = s3_client().list_object_versions(Bucket=BUCKET, Prefix=prefix)
+    assert versions.get("Versions", []) == []
+    assert versions.get("DeleteMarkers", []) == []
+    assert s3_client().list_objects_v2(Bucket=BUCKET, Prefix=f"_deleted/{cast.study_id}").get("KeyCount") == 0
