@@ -6,8 +6,14 @@ STAMP := $(VENV)/.installed
 # The local identity provider's npm packages (panva's oidc-provider), exactly as package-lock.json pins them.
 OIDC_DIR := vre_app/local/oidc
 NPM_STAMP := $(OIDC_DIR)/node_modules/.installed
+# The web console and upload page (web/, Vite + TypeScript + Preact), pinned by web/package-lock.json.
+WEB_DIR := web
+WEB_STAMP := $(WEB_DIR)/node_modules/.installed
+WEB_BUILD := $(WEB_DIR)/dist/index.html
+WEB_SOURCES := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public -type f 2>/dev/null) $(WEB_DIR)/index.html \
+	$(WEB_DIR)/upload/index.html $(WEB_DIR)/vite.config.ts $(WEB_DIR)/tsconfig.json
 
-.PHONY: run test lint typecheck pytest fuzz bench package clean rehearse scan
+.PHONY: run test lint typecheck pytest web-test web-schema fuzz bench package clean rehearse scan
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +25,28 @@ $(NPM_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
 	cd $(OIDC_DIR) && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
-run: $(STAMP) $(NPM_STAMP)
+$(WEB_STAMP): $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	cd $(WEB_DIR) && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+# Type-checks, then bundles into web/dist (served by the local stack at FRONTEND_URL, published by the deploy).
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd $(WEB_DIR) && npm run build
+
+run: $(STAMP) $(NPM_STAMP) $(WEB_BUILD)
 	exec $(BIN)/python -m vre_app local
 
-test: lint typecheck scan pytest
+test: lint typecheck scan web-test pytest
+
+# The console's own unit tests (vitest).
+web-test: $(WEB_STAMP)
+	cd $(WEB_DIR) && npm test
+
+# After an API change: the OpenAPI document the console's typed client is generated from, and that client's
+# types (tests/contract/test_console_client.py fails until both are regenerated and committed).
+web-schema: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m vre_app openapi > $(WEB_DIR)/openapi.json
+	cd $(WEB_DIR) && npm run --silent schema
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,7 +61,7 @@ CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
-pytest: $(STAMP) $(NPM_STAMP) $(CHROMIUM)
+pytest: $(STAMP) $(NPM_STAMP) $(WEB_BUILD) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The contract fuzzer's longer pass (`make test` sends 2,000 requests); it prints what it sent.
@@ -56,7 +80,8 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage prod build/package
 
 clean:
-	rm -rf $(VENV) .venv-checkov build .mypy_cache .ruff_cache .pytest_cache $(OIDC_DIR)/node_modules
+	rm -rf $(VENV) .venv-checkov build .mypy_cache .ruff_cache .pytest_cache $(OIDC_DIR)/node_modules \
+		$(WEB_DIR)/node_modules $(WEB_DIR)/dist
 
 # The operator's `python -m vre_app deploy --stage dev` (twice: first deploy and upgrade) and a redrive, against
 # moto on loopback, checking what got wired (README, Rehearsing a deploy). `make test` runs it through

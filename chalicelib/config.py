@@ -104,7 +104,7 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     # Whether the reconciler deletes servers tagged by the broker that no live workspace owns.
     reconcile_delete_orphans: bool = False
 
-    upload_base_url: str = "http://127.0.0.1:1080/upload/"
+    upload_base_url: str = "http://127.0.0.1:3000/upload/"
     # The data drop-off (tusd): the hook's shared secret (the value on `local`, an SSM name when deployed),
     # the file extensions refused (comma-separated, any case, with or without the dot) and the size limit.
     tusd_hook_secret: str | None = None

@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", required=True, type=_name)
     token.set_defaults(run=_token)
 
+    openapi = commands.add_parser(
+        "openapi", help="print the OpenAPI document the API serves at /openapi.json (the console's typed client)"
+    )
+    openapi.set_defaults(run=_openapi)
+
     seed = commands.add_parser("seed", help="seed the reference data into the tables the environment points at")
     seed.set_defaults(run=_seed)
 
@@ -152,6 +157,14 @@ def _token(args: argparse.Namespace) -> int:
     except _UNREACHABLE as exc:
         return _unreachable(exc)
     print(issue_session_token(deps.token_policy, researcher.id))
+    return EXIT_OK
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from chalicelib.api.service import openapi_document
+
+    # Exactly what `make` writes to web/openapi.json; tests/contract/test_console_client.py says when it is stale.
+    print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
     return EXIT_OK
 
 

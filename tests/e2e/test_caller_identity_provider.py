@@ -34,12 +34,11 @@ from vre_app.local.identity_provider import LocalClient, LocalIdentityProvider
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 ROOT = Path(__file__).resolve().parents[2]
-FRONTEND = "http://127.0.0.1:3999"
 
 
 @pytest.fixture(scope="module")
 def caller_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStack, LocalIdentityProvider]]:
-    api_port, moto_port, oidc_port, openstack_port, other_port = free_ports(5)
+    api_port, moto_port, oidc_port, openstack_port, other_port, frontend_port = free_ports(6)
     client = LocalClient(
         "entity-id.example.org", "caller-secret-" + uuid.uuid4().hex, f"http://127.0.0.1:{api_port}/auth/callback"
     )
@@ -55,7 +54,7 @@ def caller_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run
         "OIDC_CLIENT_ID": client.client_id,
         "OIDC_CLIENT_SECRET": client.client_secret,
         "OIDC_REDIRECT_URI": client.redirect_uri,
-        "FRONTEND_URL": FRONTEND,
+        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path_factory.mktemp("caller-stack") / "stack.log"
@@ -110,7 +109,7 @@ def test_the_callers_provider_is_used_and_named(caller_stack: tuple[RunningStack
         back = browser.get(callback, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
     assert back.status_code == 302, back.text
     landing = urlsplit(back.headers["Location"])
-    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{FRONTEND}/studies"
+    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{stack.frontend}/studies"
     (login_code,) = parse_qs(landing.query)["login_code"]
     issued = stack.call("POST", "/auth/token", json={"login_code": login_code})
     assert issued.status_code == 200, issued.text

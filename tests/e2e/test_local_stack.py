@@ -39,7 +39,6 @@ MAIL_TIMEOUT_SECONDS = 30.0
 WORKSPACE_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 REQUEST_TIMEOUT_SECONDS = 10.0
-FRONTEND_URL = stage_variables("local")["FRONTEND_URL"]
 
 
 @dataclass
@@ -62,6 +61,11 @@ class RunningStack:
     def oidc(self) -> str:
         """The local identity provider, which is also the issuer."""
         return f"http://127.0.0.1:{self.oidc_port}"
+
+    @property
+    def frontend(self) -> str:
+        """Where the stack serves the console (the caller's FRONTEND_URL; the stage's without one)."""
+        return self.environ.get("FRONTEND_URL") or stage_variables("local")["FRONTEND_URL"]
 
     @property
     def openstack_port(self) -> int:
@@ -123,7 +127,7 @@ class Researcher:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    api_port, moto_port, oidc_port, openstack_port = free_ports(4)
+    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
     # Only what a fresh shell has, plus the ports: nothing of the test session's own environment.
     environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
     environ |= {
@@ -131,6 +135,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "VRE_MOTO_PORT": str(moto_port),
         "VRE_OIDC_PORT": str(oidc_port),
         "VRE_OPENSTACK_PORT": str(openstack_port),
+        # Not the stage's 3000, where a developer's own `make run` may be serving the console.
+        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
         # Stays out: the stack uses its own OpenStack unless VRE_OPENSTACK_CLOUDS_YAML says otherwise.
         "OS_CLOUD": "a-real-cloud",
         "PYTHONUNBUFFERED": "1",
@@ -185,12 +191,13 @@ def test_the_stack_prints_where_everything_is(stack: RunningStack) -> None:
     output = stack.output()
 
     assert f"API       {stack.api}" in output
+    assert f"console   {stack.frontend}  (web/dist" in output
+    assert f"log in    {stack.frontend}/login" in output
     assert f"{stack.api}/docs" in output
     assert f"http://127.0.0.1:{stack.moto_port}" in output
     assert f"OIDC      {stack.oidc}" in output
     assert f"OpenStack http://127.0.0.1:{stack.openstack_port}" in output
     assert f"clouds.yaml .local-stack/clouds-{stack.openstack_port}.yaml" in output
-    assert f"{stack.api}/auth/login" in output
     assert f"VRW       local stand-in posting signed events to {stack.api}/hooks/vrw" in output
     assert (
         f'curl -H "Authorization: Bearer $(VRE_MOTO_PORT={stack.moto_port} .venv/bin/python -m vre_app token' in output
@@ -201,6 +208,19 @@ def test_health_and_docs_answer_without_a_token(stack: RunningStack) -> None:
     assert stack.call("GET", "/health").json()["status"] == "ok"
     assert stack.call("GET", "/openapi.json").json()["openapi"].startswith("3.")
     assert stack.call("GET", "/docs").status_code == 200
+
+
+def test_the_console_is_served_at_frontend_url_with_the_stacks_config(stack: RunningStack) -> None:
+    # A route of the console, the upload page, and where the one build finds this stack's API
+    page = requests.get(f"{stack.frontend}/studies/any", timeout=REQUEST_TIMEOUT_SECONDS)
+    upload = requests.get(f"{stack.frontend}/upload/SOMECODE", timeout=REQUEST_TIMEOUT_SECONDS)
+    config = requests.get(f"{stack.frontend}/config.json", timeout=REQUEST_TIMEOUT_SECONDS)
+
+    assert page.status_code == 200, page.text
+    assert '<div id="app">' in page.text
+    assert upload.status_code == 200, upload.text
+    assert '<div id="upload">' in upload.text
+    assert config.json() == {"api_base_url": stack.api, "upload_base_url": f"{stack.frontend}/upload/"}
 
 
 def test_me_is_the_researcher_the_cli_made(stack: RunningStack, owner: Researcher) -> None:
@@ -238,7 +258,8 @@ def test_a_study_is_created_listed_read_edited_and_audited(
     read = stack.call("GET", f"/studies/{study_id}", owner.token)
     assert read.status_code == 200, read.text
     assert read.json()["member_count"] == 1
-    assert read.json()["upload_url"].startswith("http://127.0.0.1:1080/upload/")
+    # The upload page is the console build's, served by the stack beside the console.
+    assert read.json()["upload_url"].startswith(f"{stack.frontend}/upload/")
 
     edited = stack.call(
         "PATCH",
@@ -334,7 +355,7 @@ def log_in(stack: RunningStack, subject: str, claims: dict[str, Any], browser: r
     back = browser.get(callback, allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS)
     assert back.status_code == 302, back.text
     landing = urlsplit(back.headers["Location"])
-    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{FRONTEND_URL}/studies"
+    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{stack.frontend}/studies"
     (login_code,) = parse_qs(landing.query)["login_code"]
     return login_code
 
@@ -428,7 +449,7 @@ def test_an_invitee_accepts_with_the_link_from_the_mail(
     assert "no-reply@" in mail["sender"]
     assert "Join us &lt;b&gt;soon&lt;/b&gt;!" in mail["body"]
     (link,) = [link for link in mail["links"] if "/invitations/accept?" in link]
-    assert link.startswith(f"{FRONTEND_URL}/invitations/accept?token=")
+    assert link.startswith(f"{stack.frontend}/invitations/accept?token=")
     (token,) = parse_qs(urlsplit(link).query)["token"]
 
     # AND the invitee, logged in with that email, accepts with the token from the link
@@ -689,6 +710,7 @@ def test_sigint_stops_everything_and_frees_the_ports(stack: RunningStack) -> Non
     assert port_is_free(stack.moto_port)
     assert port_is_free(stack.oidc_port)
     assert port_is_free(stack.openstack_port)
+    assert port_is_free(urlsplit(stack.frontend).port or 80)
     assert not (ROOT / ".local-stack" / f"clouds-{stack.openstack_port}.yaml").exists()
     assert "Local stack stopped." in stack.output()
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
@@ -42,8 +43,13 @@ CALLER_SETTINGS = (
     "OIDC_REDIRECT_URI",
     "OIDC_SCOPES",
     "FRONTEND_URL",
+    "UPLOAD_BASE_URL",
     "OPENSTACK_CLOUD",
 )
+# The hosts a FRONTEND_URL may name for the stack to serve the console there itself.
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# Where the local stage's upload page is, below FRONTEND_URL (the console's build serves it).
+UPLOAD_PAGE_PATH = "/upload/"
 # Names the caller set from CALLER_SETTINGS, comma-separated: `chalice local` applies the stage's variables
 # over its environment, and puts these back (`keep_caller_settings`).
 CALLER_SETTINGS_VARIABLE = "VRE_CALLER_SETTINGS"
@@ -166,9 +172,31 @@ def stack_environment(
         }
     )
     chosen = {name: environ[name] for name in CALLER_SETTINGS if environ.get(name, "").strip()}
+    stage_frontend = variables.get("FRONTEND_URL", "").rstrip("/")
+    if (
+        "FRONTEND_URL" in chosen
+        and "UPLOAD_BASE_URL" not in chosen
+        and variables.get("UPLOAD_BASE_URL") == stage_frontend + UPLOAD_PAGE_PATH
+    ):
+        # The upload page moves with the console that serves it.
+        chosen["UPLOAD_BASE_URL"] = chosen["FRONTEND_URL"].rstrip("/") + UPLOAD_PAGE_PATH
     variables.update(chosen)
     variables[CALLER_SETTINGS_VARIABLE] = ",".join(chosen)
     return variables
+
+
+def frontend_port(environ: Mapping[str, str]) -> int | None:
+    """The port the stack serves the console on: FRONTEND_URL's, when it is an http URL on this machine.
+
+    None when FRONTEND_URL names another host (a console served elsewhere): the stack then serves none.
+    """
+    url = urlsplit(environ.get("FRONTEND_URL", ""))
+    if url.scheme != "http" or url.hostname not in _LOOPBACK_HOSTS:
+        return None
+    try:
+        return url.port or 80
+    except ValueError as exc:
+        raise LocalEnvironmentError(f"FRONTEND_URL={environ['FRONTEND_URL']!r} has no valid port") from exc
 
 
 def external_identity_provider(environ: Mapping[str, str]) -> bool:

@@ -4,8 +4,8 @@ It starts moto in server mode, creates the tables and queues from infra/template
 moto's CloudFormation (the same definitions that deploy to AWS), seeds the reference data,
 starts a local OpenStack and writes the clouds.yaml that points openstacksdk at it, starts an
 OpenID Connect provider in SurfConext's place and registers the broker with it, runs
-`chalice local`, the queue pump and (when the stage has VRW) a local VRW that reports workspaces
-configured, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
+`chalice local`, the queue pump, the web console (web/dist at FRONTEND_URL) and (when the stage
+has VRW) a local VRW that reports workspaces configured, and stops all of it on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -44,11 +44,13 @@ from vre_app.local.environment import (
     LocalEnvironmentError,
     LocalPorts,
     external_identity_provider,
+    frontend_port,
     infrastructure_environment,
     local_ports,
     real_clouds_yaml,
     stack_environment,
 )
+from vre_app.local.frontend import LocalFrontend
 from vre_app.local.identity_provider import IdentityProviderError, LocalClient, LocalIdentityProvider
 from vre_app.local.moto_server import MotoServer
 from vre_app.local.openstack import KnobsError, LocalOpenStack
@@ -163,6 +165,7 @@ class LocalStack:
         self._pump: QueuePump | None = None
         self._scheduler: Scheduler | None = None
         self._vrw: LocalVrw | None = None
+        self._frontend: LocalFrontend | None = None
 
     def __enter__(self) -> LocalStack:
         return self
@@ -186,6 +189,11 @@ class LocalStack:
         return self._vrw
 
     @property
+    def frontend(self) -> LocalFrontend | None:
+        """The web console's server; None before start and when FRONTEND_URL is not on this machine."""
+        return self._frontend
+
+    @property
     def openstack(self) -> LocalOpenStack | None:
         """The local OpenStack; None before start and when `VRE_OPENSTACK_CLOUDS_YAML` names a real cloud."""
         return self._openstack
@@ -200,6 +208,7 @@ class LocalStack:
             self.ports,
             openstack=real_clouds_yaml(self.environ) is None,
             identity_provider=not external_identity_provider(self.environ),
+            frontend=frontend_port(self.environ),
         )
         self._adopt_environment()
 
@@ -220,6 +229,7 @@ class LocalStack:
 
         self._start_openstack()
         self._start_identity_provider()
+        self._start_frontend()
         self._api = ChaliceLocal(self.project_dir, self.ports.api, self.environ)
         self._api.start()
 
@@ -250,6 +260,9 @@ class LocalStack:
         self._pump = self._api = self._identity = self._openstack = self._moto = None
         scheduler, self._scheduler = self._scheduler, None
         vrw, self._vrw = self._vrw, None
+        frontend, self._frontend = self._frontend, None
+        if frontend is not None:
+            frontend.stop()
         if vrw is not None:
             vrw.stop()
         if scheduler is not None:
@@ -305,6 +318,26 @@ class LocalStack:
         )
         self._vrw.start()
         log.info("local VRW reporting to %s (configuring takes %.1f s)", self._vrw.hook_url, knobs.configure_seconds)
+
+    def _start_frontend(self) -> None:
+        """Serve web/dist at FRONTEND_URL, with a /config.json naming this stack's API and upload page."""
+        port = frontend_port(self.environ)
+        if port is None:
+            log.info(
+                "web console: FRONTEND_URL %s is not on this machine; the stack serves none",
+                self.environ.get("FRONTEND_URL"),
+            )
+            return
+        self._frontend = LocalFrontend(
+            HOST, port, api_base_url=self.ports.api_url, upload_base_url=self.environ.get("UPLOAD_BASE_URL") or None
+        )
+        try:
+            self._frontend.start()
+        except OSError as exc:
+            raise StackError(_port_taken(port, "the web console", "FRONTEND_URL", exc)) from exc
+        if not self._frontend.built:
+            log.warning("web/dist is not built: the console at %s says how to build it", self._frontend.url)
+        log.info("web console listening on %s", self._frontend.url)
 
     def _start_identity_provider(self) -> None:
         """Start the local provider with the stage's client registered; nothing when the caller named one."""
@@ -407,13 +440,14 @@ def banner(stack: LocalStack, seconds: float) -> str:
     return "\n".join(
         [
             f"{READY_LINE} in {seconds:.1f} s",
+            _console_line(stack),
             f"  API       {ports.api_url}",
             f"  API docs  {ports.api_url}/docs  (ReDoc {ports.api_url}/redoc, OpenAPI {ports.api_url}/openapi.json)",
             f"  moto      {ports.moto_url}  (dashboard {ports.moto_url}/moto-api/)",
             _oidc_line(stack),
             _openstack_line(stack),
             _vrw_line(stack),
-            f"  log in    {ports.api_url}/auth/login?next=/",
+            f"  log in    {_login_url(stack)}",
             f"  queues    {', '.join(stack.queues) or 'none'}; SQS handlers pumped: {handlers}",
             f"  mail      {moto_port}.venv/bin/python -m vre_app mail  (what SES accepted, with its links)",
             "Try:",
@@ -421,6 +455,20 @@ def banner(stack: LocalStack, seconds: float) -> str:
             "Ctrl-C stops everything.",
         ]
     )
+
+
+def _console_line(stack: LocalStack) -> str:
+    frontend = stack.frontend
+    if frontend is None:
+        return f"  console   {stack.environ.get('FRONTEND_URL', '')}  (FRONTEND_URL, served elsewhere)"
+    built = "" if frontend.built else "  (NOT BUILT: `make run` builds web/dist)"
+    return f"  console   {frontend.url}  (web/dist; upload page {frontend.url}/upload/<code>){built}"
+
+
+def _login_url(stack: LocalStack) -> str:
+    if stack.frontend is None:
+        return f"{stack.ports.api_url}/auth/login?next=/"
+    return f"{stack.frontend.url}/login"
 
 
 def _oidc_line(stack: LocalStack) -> str:
@@ -453,11 +501,14 @@ def _vrw_line(stack: LocalStack) -> str:
     )
 
 
-def _check_ports(ports: LocalPorts, *, openstack: bool = True, identity_provider: bool = True) -> None:
+def _check_ports(
+    ports: LocalPorts, *, openstack: bool = True, identity_provider: bool = True, frontend: int | None = None
+) -> None:
     named = (
         ((ports.moto, "moto", MOTO_PORT_VARIABLE), (ports.api, "the API", API_PORT_VARIABLE))
         + (((ports.oidc, "the identity provider", OIDC_PORT_VARIABLE),) if identity_provider else ())
         + (((ports.openstack, "OpenStack", OPENSTACK_PORT_VARIABLE),) if openstack else ())
+        + (((frontend, "the web console", "FRONTEND_URL"),) if frontend is not None else ())
     )
     for (port, _, variable), (other_port, _, other_variable) in itertools.combinations(named, 2):
         if port == other_port:
