@@ -167,7 +167,7 @@ function UploadPage({ broker, code }: { broker: Broker | undefined; code: string
                 </thead>
                 <tbody>
                   {done.map((i) => (
-                    <tr key={i.recorded!.id}>
+                    <tr key={i.recorded!.id} data-upload-id={i.recorded!.id}>
                       <td>{i.recorded!.file_name}</td>
                       <td>{formatBytes(i.recorded!.size, locale)}</td>
                       <td>
