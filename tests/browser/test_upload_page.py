@@ -155,3 +155,47 @@ def test_a_refused_type_shows_its_message(
     expect(alert).to_contain_text("Refused:")
     expect(alert).to_contain_text(".exe")
     shot(page, "refused")
+
+
+def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
+    stack: RunningStack,
+    study: dict[str, Any],
+    page: Page,
+    context: BrowserContext,
+    shot: Callable[[Page, str], Path],
+    tmp_path: Path,
+) -> None:
+    # GIVEN a file of three parts whose third part cannot reach storage yet
+    data = os.urandom(2 * PART_BYTES + 4096)
+    path = tmp_path / "scan-02.nii"
+    path.write_bytes(data)
+    puts: list[str] = []
+    cut_off = [True]  # part 3 cannot reach storage until the reload
+
+    def storage(route: Route) -> None:
+        if route.request.method == "PUT":
+            puts.append(re.sub(r".*partNumber=(\d+).*", r"\1", route.request.url))
+        if "partNumber=3" in route.request.url and cut_off[0]:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    moto = re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*")
+    context.route(moto, storage)
+    page.goto(upload_link(study))
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Connection lost; retrying…")).to_be_visible(timeout=30_000)
+
+    # WHEN the page is reloaded and the lab chooses the same file again
+    page.reload()
+    puts.clear()
+    cut_off[0] = False
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+
+    # THEN only the third part is sent again, and the receipt has the file's SHA-256
+    receipt = page.get_by_role("region", name="Receipt")
+    expect(receipt).to_contain_text(hashlib.sha256(data).hexdigest(), timeout=60_000)
+    shot(page, "resumed")
+    assert puts == ["3"]
