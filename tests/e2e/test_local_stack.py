@@ -541,6 +541,14 @@ def test_a_lab_drops_a_file_straight_into_the_stacks_bucket_and_a_member_fetches
     assert hashlib.sha256(fetched.content).hexdigest() == whole
     assert done.json()["checksum_sha256"] == whole
 
+    # AND the owner hears of it (moto's state dump, which the mail reader uses, copes with the parts it kept)
+    assert "t1.nii" in stack.wait_for_mail(owner.email, subject="t1.nii")["subject"]
+
+    # AND the owner deletes it: the link fetches nothing any more
+    deleted = stack.call("DELETE", f"/studies/{study['id']}/uploads/{upload_id}", owner.token)
+    assert deleted.status_code == 204, deleted.text
+    assert requests.get(link.json()["url"], timeout=60).status_code in (403, 404)
+
 
 def test_a_busy_port_is_a_clear_failure(stack: RunningStack) -> None:
     # GIVEN something already listening where a second stack's API would go

@@ -14,16 +14,19 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import requests
 from chalice.test import Client
 
 from app import app
 from chalicelib.services.domain import Role, new_id
+from chalicelib.services.dropoff import Offer, Started
 from chalicelib.services.invitations import invite
 from chalicelib.services.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.conftest import Person, StudyCast, join
+from tests.dropoff import sha_b64, sha_hex
 
 # Ids that name no study object (the caller's own token, a researcher account, a catalog entry).
 NOT_STUDY_OBJECTS = {"token_id", "kind", "item_id"}
@@ -62,14 +65,33 @@ def _workspace(deps: Dependencies, other: StudyCast) -> str:
     return made.id
 
 
+def _started(deps: Dependencies, study_id: str, data: bytes) -> Started:
+    """An upload of the study started through the drop-off, its one part in the bucket."""
+    study = deps.studies.get(study_id)
+    assert study is not None
+    started = deps.dropoff.start(Offer(study.upload_code, "theirs.csv", len(data)))
+    (part,) = deps.dropoff.sign_parts(started.upload.id, started.secret, [(1, sha_b64(data))])
+    assert requests.put(part.url, data=data, headers=part.headers, timeout=30).status_code == 200
+    return started
+
+
+def _upload(deps: Dependencies, other: StudyCast) -> str:
+    started = _started(deps, other.study_id, b"their data")
+    deps.dropoff.complete(started.upload.id, started.secret, sha_hex(b"their data"))
+    return started.upload.id
+
+
 MAKERS: dict[str, Maker] = {
     "researcher_id": _member,
     "invitation_id": _invitation,
     "workspace_id": _workspace,
+    "upload_id": _upload,
 }
 BODIES: dict[str, dict[str, Any]] = {
     "PATCH /studies/{study_id}/members/{researcher_id}": {"role": "admin"},
     "PATCH /workspaces/{workspace_id}": {"name": "Mine now"},
+    "POST /dropoff/uploads/{upload_id}/parts": {"parts": [{"number": 1, "checksum_sha256": "0" * 64}]},
+    "POST /dropoff/uploads/{upload_id}/complete": {"checksum_sha256": "0" * 64},
 }
 
 
@@ -116,9 +138,13 @@ def test_another_studys_object_is_not_found_and_nothing_changes(
     names = set(re.findall(r"{([^}]+)}", path)) - {"study_id"}
     values = {name: MAKERS[name](deps, other) for name in names}
     url = path.format(study_id=cast.study_id, **values)
+    headers = cast.owner.headers
+    if path.startswith("/dropoff/"):
+        # The drop-off's caller holds the secret of an upload of their own study, not a bearer token.
+        headers = {"Upload-Secret": _started(deps, cast.study_id, b"mine").secret}
     before = snapshot()
 
-    status, payload, _ = call(client, method, url, headers=cast.owner.headers, body=BODIES.get(f"{method} {path}"))
+    status, payload, _ = call(client, method, url, headers=headers, body=BODIES.get(f"{method} {path}"))
 
     assert status == 404, payload
     assert snapshot() == before
