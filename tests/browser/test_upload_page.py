@@ -1,0 +1,201 @@
+"""The upload page in headless Chromium against the local stack: a file of three parts into moto's S3, cut off
+mid-way and resumed, the receipt, a member's byte-for-byte download; a refused type shown in plain words."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import BrowserContext, Page, Route, expect
+
+from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+PART_BYTES = 5 * 1024**2  # S3's smallest part, so three parts stay small
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """`python -m vre_app local` on free ports, with S3's smallest part size (the caller's settings win)."""
+    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
+    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
+    environ |= {
+        "VRE_API_PORT": str(api_port),
+        "VRE_MOTO_PORT": str(moto_port),
+        "VRE_OIDC_PORT": str(oidc_port),
+        "VRE_OPENSTACK_PORT": str(openstack_port),
+        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
+        "UPLOAD_PART_BYTES": str(PART_BYTES),
+        "OS_CLOUD": "a-real-cloud",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path_factory.mktemp("upload-stack") / "stack.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
+        )
+    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
+    try:
+        wait_until_ready(running)
+        yield running
+    finally:
+        running.http.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def study(stack: RunningStack) -> dict[str, Any]:
+    email = f"owner.{uuid.uuid4().hex[:8]}@example.org"
+    token = stack.token(email, "Study Owner")
+    created = stack.call(
+        "POST", "/studies", token, json={"name": "Upload page", "description": "", "research_field": "biology"}
+    )
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = stack.call("GET", f"/studies/{created.json()['id']}", token).json()
+    body["token"] = token
+    return body
+
+
+def upload_link(study: dict[str, Any]) -> str:
+    return str(study["upload_url"])
+
+
+def test_a_lab_uploads_three_parts_is_cut_off_resumes_and_a_member_downloads_it(
+    stack: RunningStack,
+    study: dict[str, Any],
+    page: Page,
+    context: BrowserContext,
+    shot: Callable[[Page, str], Path],
+    tmp_path: Path,
+) -> None:
+    # GIVEN the part size the broker cuts files in, and a random file of three parts
+    code = upload_link(study).rsplit("/", 1)[1]
+    probe = stack.call("POST", "/dropoff/uploads", json={"upload_code": code, "filename": "probe.bin", "size": 1})
+    assert probe.status_code == 201, probe.text
+    part_size = probe.json()["part_size"]
+    stack.call(
+        "DELETE",
+        f"/dropoff/uploads/{probe.json()['upload_id']}",
+        headers={"Upload-Secret": probe.json()["upload_secret"]},
+    )
+    data = os.urandom(2 * part_size + 1024**2)
+    path = tmp_path / "scan-01.nii"
+    path.write_bytes(data)
+
+    # AND the connection to storage drops while part 2 goes up (its first two tries)
+    dropped: list[str] = []
+
+    def flaky(route: Route) -> None:
+        if "partNumber=2" in route.request.url and len(dropped) < 2:
+            dropped.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    context.route(re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*"), flaky)
+
+    # WHEN the lab opens the upload link, chooses the file, names itself and uploads
+    page.goto(upload_link(study))
+    expect(page.get_by_role("heading", name="Upload files")).to_be_visible()
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_label("Your name (optional)").fill("Lab Tech")
+    shot(page, "chosen")
+    page.get_by_role("button", name="Upload").click()
+
+    # THEN it says the connection was lost, retries, and shows the receipt with the file's SHA-256
+    expect(page.get_by_text("Connection lost; retrying…")).to_be_visible(timeout=30_000)
+    shot(page, "cut-off")
+    whole = hashlib.sha256(data).hexdigest()
+    receipt = page.get_by_role("region", name="Receipt")
+    expect(receipt).to_contain_text(whole, timeout=60_000)
+    expect(receipt).to_contain_text("scan-01.nii")
+    shot(page, "receipt")
+    assert len(dropped) == 2
+    upload_id = receipt.locator("tr[data-upload-id]").get_attribute("data-upload-id")
+
+    # AND a member of the study downloads it byte for byte
+    link = stack.call("GET", f"/studies/{study['id']}/uploads/{upload_id}/download", study["token"])
+    assert link.status_code == 200, link.text
+    fetched = requests.get(link.json()["url"], timeout=60)
+    assert fetched.status_code == 200
+    assert hashlib.sha256(fetched.content).hexdigest() == whole
+
+
+def test_a_refused_type_shows_its_message(
+    stack: RunningStack, study: dict[str, Any], page: Page, shot: Callable[[Page, str], Path], tmp_path: Path
+) -> None:
+    # GIVEN a program, which the drop-off refuses
+    path = tmp_path / "setup.exe"
+    path.write_bytes(b"MZ" + os.urandom(100))
+
+    # WHEN the lab tries to upload it
+    page.goto(upload_link(study))
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+
+    # THEN the page shows the broker's reason, in plain words
+    alert = page.locator("li[data-file='setup.exe'] [role=alert]")
+    expect(alert).to_contain_text("Refused:")
+    expect(alert).to_contain_text(".exe")
+    shot(page, "refused")
+
+
+def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
+    stack: RunningStack,
+    study: dict[str, Any],
+    page: Page,
+    context: BrowserContext,
+    shot: Callable[[Page, str], Path],
+    tmp_path: Path,
+) -> None:
+    # GIVEN a file of three parts whose third part cannot reach storage yet
+    data = os.urandom(2 * PART_BYTES + 4096)
+    path = tmp_path / "scan-02.nii"
+    path.write_bytes(data)
+    puts: list[str] = []
+    cut_off = [True]  # part 3 cannot reach storage until the reload
+
+    def storage(route: Route) -> None:
+        if route.request.method == "PUT":
+            puts.append(re.sub(r".*partNumber=(\d+).*", r"\1", route.request.url))
+        if "partNumber=3" in route.request.url and cut_off[0]:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    moto = re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*")
+    context.route(moto, storage)
+    page.goto(upload_link(study))
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Connection lost; retrying…")).to_be_visible(timeout=30_000)
+
+    # WHEN the page is reloaded and the lab chooses the same file again
+    page.reload()
+    puts.clear()
+    cut_off[0] = False
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+
+    # THEN only the third part is sent again, and the receipt has the file's SHA-256
+    receipt = page.get_by_role("region", name="Receipt")
+    expect(receipt).to_contain_text(hashlib.sha256(data).hexdigest(), timeout=60_000)
+    shot(page, "resumed")
+    assert puts == ["3"]
