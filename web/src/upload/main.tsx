@@ -2,6 +2,8 @@
 // Several files, dropped or chosen; each goes to S3 in parts through the broker's /dropoff/uploads routes, with
 // a progress bar per file and in total, retries after a dropped connection, and a receipt at the end.
 import { render } from 'preact';
+import '../styles.css';
+import './upload.css';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../api/problem';
 import { loadConfig } from '../config';
