@@ -4,17 +4,14 @@ request a workspace, watch it reach RUNNING, stop it. A screenshot of each page 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
+from tests.browser.local_stack import running_stack
+from tests.e2e.test_local_stack import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -27,36 +24,8 @@ RUNNING_TIMEOUT_MS = 60_000
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """`python -m vre_app local` on free ports, the console at a FRONTEND_URL of its own."""
-    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {
-        "VRE_API_PORT": str(api_port),
-        "VRE_MOTO_PORT": str(moto_port),
-        "VRE_OIDC_PORT": str(oidc_port),
-        "VRE_OPENSTACK_PORT": str(openstack_port),
-        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("journey-stack") / "stack.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
-        )
-    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
-    try:
-        wait_until_ready(running)
-        if not (ROOT / "web" / "dist" / "index.html").exists():
-            pytest.fail("web/dist is not built: `make pytest` builds it (cd web && npm run build)")
+    with running_stack(tmp_path_factory.mktemp("journey-stack")) as running:
         yield running
-    finally:
-        running.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def log_in_as(page: Page, stack: RunningStack, who: str, path: str = "/") -> None:

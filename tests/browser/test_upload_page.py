@@ -6,9 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +15,8 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
+from tests.browser.local_stack import running_stack
+from tests.e2e.test_local_stack import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -28,36 +26,9 @@ PART_BYTES = 5 * 1024**2  # S3's smallest part, so three parts stay small
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """`python -m vre_app local` on free ports, with S3's smallest part size (the caller's settings win)."""
-    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {
-        "VRE_API_PORT": str(api_port),
-        "VRE_MOTO_PORT": str(moto_port),
-        "VRE_OIDC_PORT": str(oidc_port),
-        "VRE_OPENSTACK_PORT": str(openstack_port),
-        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
-        "UPLOAD_PART_BYTES": str(PART_BYTES),
-        "OS_CLOUD": "a-real-cloud",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("upload-stack") / "stack.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
-        )
-    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
-    try:
-        wait_until_ready(running)
+    folder = tmp_path_factory.mktemp("upload-stack")
+    with running_stack(folder, UPLOAD_PART_BYTES=str(PART_BYTES), OS_CLOUD="a-real-cloud") as running:
         yield running
-    finally:
-        running.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")
