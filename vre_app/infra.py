@@ -44,21 +44,29 @@ def stack_name(stage: str) -> str:
     return f"vre-{stage}-infra"
 
 
-def apply_template(cloudformation: CloudFormationClient, stage: str) -> dict[str, str]:
-    """Create the stage's stack (moto creates it at once), complete what moto skips, and return its outputs."""
+def apply_template(
+    cloudformation: CloudFormationClient, stage: str, *, upload_page_origin: str | None = None
+) -> dict[str, str]:
+    """Create the stage's stack (moto creates it at once), complete what moto skips, and return its outputs.
+
+    `upload_page_origin` is the origin the uploads bucket's CORS rule admits (the template's default if None).
+    """
     name = stack_name(stage)
+    parameters: list[ParameterTypeDef] = [{"ParameterKey": "Stage", "ParameterValue": stage}]
+    if upload_page_origin:
+        parameters.append({"ParameterKey": "UploadPageOrigin", "ParameterValue": upload_page_origin})
     with _moto_makes_no_alarms():
-        cloudformation.create_stack(
-            StackName=name,
-            TemplateBody=TEMPLATE.read_text(),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
-        )
+        cloudformation.create_stack(StackName=name, TemplateBody=TEMPLATE.read_text(), Parameters=parameters)
         outputs = stack_outputs(cloudformation, name)
-    _complete_buckets(cloudformation, stage, outputs["MailQueueArn"].split(":")[4])
+    _complete_buckets(
+        cloudformation, stage, outputs["MailQueueArn"].split(":")[4], {"UploadPageOrigin": upload_page_origin}
+    )
     return outputs
 
 
-def _complete_buckets(cloudformation: CloudFormationClient, stage: str, account: str) -> None:
+def _complete_buckets(
+    cloudformation: CloudFormationClient, stage: str, account: str, parameters: dict[str, str | None]
+) -> None:
     """Set the buckets' versioning, lifecycle, CORS and public access block as the template says: moto's
     CloudFormation makes a bucket with its name and encryption only."""
     import boto3
@@ -69,6 +77,7 @@ def _complete_buckets(cloudformation: CloudFormationClient, stage: str, account:
     context: dict[str, str] = {"Stage": stage, "AWS::AccountId": account, "AWS::Partition": "aws"}
     context["AWS::Region"] = cloudformation.meta.region_name
     context.update({k: str(v["Default"]) for k, v in template["Parameters"].items() if "Default" in v})
+    context.update({k: v for k, v in parameters.items() if v})
     buckets = {k: v for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket"}
     for logical, resource in buckets.items():
         context[logical] = str(_resolve(resource["Properties"]["BucketName"], context))

@@ -3,15 +3,18 @@ ports, with web/dist built; stopped with SIGINT when the module is done."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import BrowserContext
 
 from tests.e2e.test_local_stack import STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
 
@@ -53,3 +56,12 @@ def running_stack(log_dir: Path, **settings: str) -> Iterator[RunningStack]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def logged_in(context: BrowserContext, stack: RunningStack, token: str) -> None:
+    """The console's session as POST /auth/token leaves it (web/src/session.ts)."""
+    session = json.dumps({"token": token, "expiresAt": int(time.time() * 1000) + 3_600_000})
+    context.add_init_script(
+        f"if (location.origin === {json.dumps(stack.frontend)}) "
+        f"window.localStorage.setItem('vre.session', {json.dumps(session)});"
+    )

@@ -3,10 +3,8 @@ and the change is what `GET /catalog` then says."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.local_stack import ROOT, running_stack
+from tests.browser.local_stack import ROOT, logged_in, running_stack
 from tests.e2e.test_local_stack import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -48,15 +46,6 @@ def admin_token(stack: RunningStack) -> str:
     ops(stack, "grant-admin", "--researcher-id", researcher_id)
     assert stack.call("GET", "/me", token).json()["is_admin"] is True
     return token
-
-
-def logged_in(context: BrowserContext, stack: RunningStack, token: str) -> None:
-    """The console's session as POST /auth/token leaves it (web/src/session.ts)."""
-    session = json.dumps({"token": token, "expiresAt": int(time.time() * 1000) + 3_600_000})
-    context.add_init_script(
-        f"if (location.origin === {json.dumps(stack.frontend)}) "
-        f"window.localStorage.setItem('vre.session', {json.dumps(session)});"
-    )
 
 
 def test_a_platform_admin_edits_a_catalog_entry(

@@ -15,7 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.browser.local_stack import running_stack
+from tests.browser.local_stack import logged_in, running_stack
 from tests.e2e.test_local_stack import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -170,3 +170,46 @@ def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
     expect(receipt).to_contain_text(hashlib.sha256(data).hexdigest(), timeout=60_000)
     shot(page, "resumed")
     assert puts == ["3"]
+
+
+def test_the_owner_sees_the_upload_in_the_console_downloads_and_deletes_it(
+    stack: RunningStack,
+    study: dict[str, Any],
+    context: BrowserContext,
+    page: Page,
+    shot: Callable[[Page, str], Path],
+    tmp_path: Path,
+) -> None:
+    # GIVEN a file the lab dropped off through the upload page
+    data = os.urandom(300 * 1024)
+    path = tmp_path / "survey-answers.csv"
+    path.write_bytes(data)
+    page.goto(upload_link(study))
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    whole = hashlib.sha256(data).hexdigest()
+    expect(page.get_by_role("region", name="Receipt")).to_contain_text(whole, timeout=60_000)
+
+    # WHEN the study's owner opens the study in the console
+    logged_in(context, stack, study["token"])
+    console = context.new_page()
+    console.goto(f"{stack.frontend}/studies/{study['id']}")
+    uploads = console.get_by_role("region", name="Uploads")
+    row = uploads.get_by_role("row").filter(has_text="survey-answers.csv")
+
+    # THEN the upload is listed with the start of its SHA-256, and Download saves the very bytes
+    expect(row).to_contain_text(whole[:12])
+    shot(console, "console-uploads")
+    with console.expect_download() as saving:
+        row.get_by_role("button", name="Download").click()
+    saved = saving.value.path()
+    assert saving.value.suggested_filename == "survey-answers.csv"
+    assert hashlib.sha256(Path(saved).read_bytes()).hexdigest() == whole
+
+    # AND Delete (confirmed) removes it from the list and from the API
+    console.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete survey-answers.csv").click()
+    expect(row).to_have_count(0)
+    shot(console, "console-upload-deleted")
+    listed = stack.call("GET", f"/studies/{study['id']}/uploads", study["token"]).json()["items"]
+    assert "survey-answers.csv" not in [item["file_name"] for item in listed]

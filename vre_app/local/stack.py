@@ -31,7 +31,7 @@ import requests
 
 from chalicelib import wiring
 from chalicelib.config import get_settings
-from vre_app.infra import apply_template
+from vre_app.infra import apply_template, origin_of
 from vre_app.local.environment import (
     API_PORT_VARIABLE,
     DEFAULT_MOTO_PORT,
@@ -219,7 +219,9 @@ class LocalStack:
             raise StackError(_port_taken(self.ports.moto, "moto", MOTO_PORT_VARIABLE, exc)) from exc
         log.info("moto listening on %s", self.ports.moto_url)
 
-        outputs = apply_template(self._cloudformation(), LOCAL_STAGE)
+        # The bucket's CORS rule admits the upload page's origin, wherever this stack serves it.
+        page_origin = origin_of(self.environ.get("UPLOAD_BASE_URL", ""))
+        outputs = apply_template(self._cloudformation(), LOCAL_STAGE, upload_page_origin=page_origin or None)
         self.queues = sorted(url.rsplit("/", 1)[-1] for key, url in outputs.items() if key.endswith("QueueUrl"))
         self._configure_mail(outputs)
         counts = seed_reference(wiring.dependencies().references, wiring.dependencies().catalog)
