@@ -133,6 +133,7 @@ export const en = {
   'studies.leave': 'Leave study',
   'studies.leaveConfirm': 'Leave this study?',
   'studies.members': 'Members',
+  'studies.more': 'Show more studies',
   'studies.name': 'Name',
   'studies.new': 'New study',
   'studies.role': 'Role',

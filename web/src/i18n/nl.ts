@@ -134,6 +134,7 @@ export const nl: Messages = {
   'studies.leave': 'Studie verlaten',
   'studies.leaveConfirm': 'Deze studie verlaten?',
   'studies.members': 'Leden',
+  'studies.more': 'Meer studies tonen',
   'studies.name': 'Naam',
   'studies.new': 'Nieuwe studie',
   'studies.role': 'Rol',
