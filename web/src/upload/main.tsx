@@ -175,7 +175,7 @@ function UploadPage({ dropoff, code }: { dropoff: Dropoff | undefined; code: str
                     {t(`upload.status.${status}`, { detail: detailOf(file) })}
                   </span>
                   {status !== 'done' && (
-                    <button type="button" onClick={() => uppy?.removeFile(file.id)}>
+                    <button type="button" class="secondary" onClick={() => uppy?.removeFile(file.id)}>
                       {t(started && status !== 'refused' ? 'upload.cancel' : 'upload.remove', { name: file.name ?? '' })}
                     </button>
                   )}
