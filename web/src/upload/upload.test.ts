@@ -99,6 +99,7 @@ function json(status: number, body: unknown): Response {
 /** A fake broker behind fetch: one upload `u1`, parts of 5 MiB, `held` parts already in storage. */
 function fakeBroker(options: { held?: number[]; state?: string } = {}) {
   const calls: Call[] = [];
+  const held = [...(options.held ?? [])];
   const signed = new Map<number, string[]>();
   const fetcher = (async (input: Request | string, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(input, init);
@@ -128,13 +129,13 @@ function fakeBroker(options: { held?: number[]; state?: string } = {}) {
       return json(200, { id: 'u1', file_name: 'scan.nii', size: data.length, received_bytes: data.length, status: 'received', at: 'x', updated_at: 'x', tusd_id: 't', storage: {}, checksum_sha256: body.checksum_sha256 });
     }
     if (request.method === 'GET') {
-      const held = (options.held ?? []).map((n) => ({ number: n, size: PART, etag: `"e${n}"` }));
-      return json(200, { upload_id: 'u1', state: options.state ?? 'admitted', size: data.length, part_size: PART, part_count: 3, parts: held });
+      const parts = held.map((n) => ({ number: n, size: PART, etag: `"e${n}"` }));
+      return json(200, { upload_id: 'u1', state: options.state ?? 'admitted', size: data.length, part_size: PART, part_count: 3, parts });
     }
     if (request.method === 'DELETE') return new Response(null, { status: 204 });
     return json(500, {});
   }) as unknown as typeof fetch;
-  return { calls, signed, dropoff: new Dropoff('http://api.test', fetcher) };
+  return { calls, signed, held, dropoff: new Dropoff('http://api.test', fetcher) };
 }
 
 interface Put {
@@ -294,6 +295,27 @@ describe('the Uppy engine over the drop-off routes', () => {
     expect(broker.calls.some((c) => c.path === '/dropoff/uploads')).toBe(false);
     const complete = broker.calls.find((c) => c.path.endsWith('/complete'))!;
     expect(complete.body.checksum_sha256).toBe(await hex(data));
+  });
+
+  it('goes on with Upload after a file stopped, sending only the parts storage lacks', async () => {
+    const broker = fakeBroker();
+    let offline = true;
+    FakeXhr.answer = (put) => (put.url.includes('partNumber=3') && offline ? 'drop' : { status: 200 });
+    const { uppy, store, errors } = setup(broker);
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    const first = await uppy.upload();
+    expect(first?.failed?.map((f) => f.id)).toEqual([id]); // the tries ran out
+    expect(errors).toHaveLength(1);
+    expect(broker.calls.some((c) => c.method === 'DELETE')).toBe(false);
+    expect(store.map.get(KEY)?.upload_id).toBe('u1');
+    broker.held.push(1, 2); // what S3 holds now
+    FakeXhr.puts = [];
+    offline = false;
+    const second = await uppy.upload();
+    expect(second?.successful?.map((f) => f.id)).toEqual([id]);
+    expect(partsPut()).toEqual([3]);
+    expect(broker.calls.filter((c) => c.path === '/dropoff/uploads')).toHaveLength(1);
+    expect(store.map.size).toBe(0);
   });
 
   it('completes a stored upload storage already joined, sending nothing', async () => {

@@ -247,8 +247,11 @@ export function createUploader(options: Options): Upload {
 
     async listParts(file, { uploadId, signal }): Promise<AwsS3Part[]> {
       const id = uploadId ?? '';
-      const progress = await withRetry(() => dropoff.progress(id, secretOf(id), signal), delays, () => status(file.id, 'waiting'), signal);
-      if (progress.state !== 'admitted') throw new ApiError({ status: 409, detail: `This upload was ${progress.state}; start it again.` });
+      const onWait = () => status(file.id, 'waiting');
+      const progress = await withRetry(() => dropoff.progress(id, secretOf(id), signal), delays, onWait, signal);
+      if (progress.state !== 'admitted') {
+        throw new ApiError({ status: 409, detail: `This upload was ${progress.state}; start it again.` });
+      }
       return progress.parts.map((p) => ({ PartNumber: p.number, Size: p.size, ETag: p.etag }));
     },
 
@@ -284,7 +287,9 @@ export function createUploader(options: Options): Upload {
       status(file.id, 'completing');
       if (!(file.data instanceof Blob)) throw new Error(`${file.name} has no data`);
       const digest = await wholeOf(file.id, file.data);
-      const recorded = await withRetry(() => dropoff.complete(uploadId ?? '', secretOf(uploadId ?? ''), digest, signal), delays, () => status(file.id, 'waiting'), signal);
+      const id = uploadId ?? '';
+      const onWait = () => status(file.id, 'waiting');
+      const recorded = await withRetry(() => dropoff.complete(id, secretOf(id), digest, signal), delays, onWait, signal);
       forget(file.id, uploadId);
       return recorded as Recorded & { location?: string };
     },
@@ -302,7 +307,8 @@ export function createUploader(options: Options): Upload {
   // A file removed before Uppy started its upload (chosen again after a reload, say) may still have one open.
   uppy.on('file-removed', (file) => {
     if ((file as { s3Multipart?: { uploadId?: string } }).s3Multipart?.uploadId) return; // the S3 plugin aborts it
-    const key = keys.get(file.id) ?? (file.data instanceof Blob ? fingerprint(code, file.name ?? '', file.data) : undefined);
+    const data = file.data instanceof Blob ? file.data : undefined;
+    const key = keys.get(file.id) ?? (data ? fingerprint(code, file.name ?? '', data) : undefined);
     const stored = key ? store.get(key) : undefined;
     if (!key || !stored) return;
     store.delete(key);
