@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 
 from chalicelib.errors import ConflictError
-from chalicelib.models.workspaces import to_workspace, workspace_record
+from chalicelib.models.workspace_records import to_workspace, workspace_record
 from chalicelib.services.lifecycle import (
     ACTIONS,
     STEP_OF,
