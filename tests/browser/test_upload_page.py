@@ -1,5 +1,6 @@
 """The upload page in headless Chromium against the local stack: a file of three parts into moto's S3, cut off
-mid-way and resumed, the receipt, a member's byte-for-byte download; a refused type shown in plain words."""
+mid-way and resumed, the receipt, a member's byte-for-byte download; a refused type, and an upload code replaced
+mid-way, shown in plain words."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 // them) over the broker's drop-off routes. Each file is admitted by the broker before a byte goes (start, or the
 // upload a reload left, kept in sessionStorage), its parts are hashed and PUT straight to S3 with the signed
 // checksum, retried with back-off after a dropped connection and signed again when a URL expired, and the upload
-// is completed with the whole file's SHA-256. Removing a file aborts its upload.
+// is completed with the whole file's SHA-256. A refusal from the broker ends the file at once, keeping its upload;
+// removing a file aborts it.
 import AwsS3, { type AwsS3Part, type AwsS3UploadParameters } from '@uppy/aws-s3';
 import Uppy, { type UppyFile } from '@uppy/core';
 import { ApiError } from '../api/problem';
