@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the repositories in `chalicelib.services.ports`.
+"""In-memory stand-ins for the repositories in each `chalicelib.services.<capability>.ports`.
 
 They keep what DynamoDB would keep and refuse what it would refuse: optimistic versions
 (a write whose version differs from the stored one is a `ConflictError`, a new object must
@@ -18,34 +18,23 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import (
-    AuditEntry,
-    Credential,
+from chalicelib.services.accounts.model import Credential, Researcher
+from chalicelib.services.accounts.ports import CredentialRepository, ResearcherRepository
+from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id
+from chalicelib.services.dropoff.model import Upload, UploadStatus
+from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.messages import MailMessage, Message, encode
+from chalicelib.services.studies.model import (
     Member,
     Membership,
-    Outcome,
-    Page,
-    PageRequest,
     ReferenceItem,
-    Researcher,
     Role,
     Study,
     StudyAccess,
-    Upload,
-    UploadStatus,
-    new_id,
     new_upload_code,
 )
-from chalicelib.services.messages import MailMessage, Message, encode
-from chalicelib.services.ports import (
-    AccessRepository,
-    CredentialRepository,
-    ReferenceRepository,
-    ResearcherRepository,
-    StudyRepository,
-    UploadRepository,
-)
-from chalicelib.services.reference import RESEARCH_FIELDS, UNIVERSITIES
+from chalicelib.services.studies.ports import AccessRepository, ReferenceRepository, StudyRepository
+from chalicelib.services.studies.reference import RESEARCH_FIELDS, UNIVERSITIES
 from vre_app.seed import load_items
 
 if TYPE_CHECKING:

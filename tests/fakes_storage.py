@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.services.domain import new_id, utcnow
-from chalicelib.services.storage import (
+from chalicelib.services.common.model import new_id, utcnow
+from chalicelib.services.dropoff.storage import (
     NoSuchMultipartError,
     PartsChangedError,
     SignedRequest,

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from chalicelib.errors import ConflictError, QuotaExceededError
-from chalicelib.services.catalog import CatalogItem
-from chalicelib.services.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
-from chalicelib.services.domain import AuditEntry, Page, PageRequest
-from chalicelib.services.lifecycle import (
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.common.ports import Ledger
+from chalicelib.services.messages import ProvisioningMessage
+from chalicelib.services.workspaces.catalog_items import CatalogItem
+from chalicelib.services.workspaces.cloud import Cloud, CloudError, CloudServer, ServerSpec, ServerStatus
+from chalicelib.services.workspaces.lifecycle import (
     IdempotencyReplay,
     Quota,
     StudyUsage,
@@ -25,12 +27,10 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.messages import ProvisioningMessage
-from chalicelib.services.ports import (
+from chalicelib.services.workspaces.ports import (
     CatalogRepository,
     DeliveryClaim,
     IdempotencyClaim,
-    Ledger,
     ProvisioningQueue,
     WorkspaceRepository,
 )

@@ -11,7 +11,7 @@ from chalicelib.models.paging import resolved
 from chalicelib.models.records import CredentialRecord, MembershipRecord, ResearcherRecord, StudyRecord
 from chalicelib.models.researchers import to_researcher
 from chalicelib.models.studies import to_membership, to_study
-from chalicelib.services.domain import StudyAccess
+from chalicelib.services.studies.model import StudyAccess
 
 
 class DynamoAccess:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.models.records import AuditRecord
-from chalicelib.services.domain import AuditEntry, Outcome
+from chalicelib.services.common.model import AuditEntry, Outcome
 
 PLATFORM_SCOPE = "platform"
 

@@ -12,8 +12,8 @@ from chalicelib.errors import ConflictError
 from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import transaction
 from chalicelib.models.records import ReferenceRecord
-from chalicelib.services.catalog import CatalogItem, CatalogKind
-from chalicelib.services.domain import AuditEntry
+from chalicelib.services.common.model import AuditEntry
+from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
 
 PARTITION = "catalog"
 

@@ -8,7 +8,8 @@ from pynamodb.exceptions import DeleteError
 
 from chalicelib.models.paging import conflicts_as, page_of
 from chalicelib.models.records import CredentialRecord
-from chalicelib.services.domain import Credential, CredentialKind, Page, PageRequest
+from chalicelib.services.accounts.model import Credential, CredentialKind
+from chalicelib.services.common.model import Page, PageRequest
 
 
 def to_credential(record: CredentialRecord) -> Credential:

@@ -13,7 +13,7 @@ from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import Page
+from chalicelib.services.common.model import Page
 
 M = TypeVar("M", bound=Model)
 R = TypeVar("R")

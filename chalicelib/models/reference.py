@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalicelib.models.paging import page_of
 from chalicelib.models.records import ReferenceRecord
-from chalicelib.services.domain import Page, PageRequest, ReferenceItem
+from chalicelib.services.common.model import Page, PageRequest
+from chalicelib.services.studies.model import ReferenceItem
 
 
 def to_item(record: ReferenceRecord) -> ReferenceItem:

@@ -11,7 +11,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import conflicts_as, page_of, versioned
 from chalicelib.models.records import EVERYONE, CredentialRecord, ResearcherRecord
-from chalicelib.services.domain import AuditEntry, CredentialKind, Locale, Page, PageRequest, Researcher
+from chalicelib.services.accounts.model import CredentialKind, Locale, Researcher
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
 
 
 def to_researcher(record: ResearcherRecord) -> Researcher:

@@ -22,15 +22,8 @@ from chalicelib.models.audit import audit_record, audit_scope, to_audit
 from chalicelib.models.paging import page_of, resolved, transaction, versioned
 from chalicelib.models.records import AuditRecord, LedgerRecord, MembershipRecord, ResearcherRecord, StudyRecord
 from chalicelib.models.researchers import to_researcher
-from chalicelib.services.domain import (
-    AuditEntry,
-    Member,
-    Membership,
-    Page,
-    PageRequest,
-    Role,
-    Study,
-)
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.studies.model import Member, Membership, Role, Study
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")

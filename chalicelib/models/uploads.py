@@ -15,7 +15,8 @@ from chalicelib.errors import ConflictError
 from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import conflicts_as, page_of, transaction, versioned
 from chalicelib.models.records import UploadRecord
-from chalicelib.services.domain import AuditEntry, Page, PageRequest, Upload, UploadStatus
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.dropoff.model import Upload, UploadStatus
 
 _STALE = "The upload changed in the meantime."
 

@@ -19,8 +19,8 @@ from chalicelib.errors import ConflictError, QuotaExceededError
 from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import conflicts_as, page_of, transaction, versioned
 from chalicelib.models.records import EVERYONE, LedgerRecord, WorkspaceEventRecord, WorkspaceRecord
-from chalicelib.services.domain import AuditEntry, Page, PageRequest, utcnow
-from chalicelib.services.lifecycle import (
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest, utcnow
+from chalicelib.services.workspaces.lifecycle import (
     CloudStep,
     IdempotencyReplay,
     Machine,
@@ -31,7 +31,7 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.ports import DeliveryClaim, IdempotencyClaim
+from chalicelib.services.workspaces.ports import DeliveryClaim, IdempotencyClaim
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _STALE = "The workspace changed in the meantime; reload and try again."

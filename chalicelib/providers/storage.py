@@ -13,7 +13,7 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import ConfigurationError, Settings
-from chalicelib.services.storage import (
+from chalicelib.services.dropoff.storage import (
     NoSuchMultipartError,
     PartsChangedError,
     SignedRequest,

@@ -11,8 +11,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.auth.principal import hash_secret
-from chalicelib.services.domain import utcnow
-from chalicelib.services.identity import Identity
+from chalicelib.services.accounts.identity import Identity
+from chalicelib.services.common.model import utcnow
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import Browser, call
 from tests.conftest import FakeIdentityProvider, Person

@@ -23,8 +23,10 @@ from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.models.records import MembershipRecord, StudyRecord, WorkspaceEventRecord, WorkspaceRecord
 from chalicelib.models.workspaces import event_record, workspace_record
-from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
-from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import new_id, utcnow
+from chalicelib.services.studies.model import new_upload_code
+from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies
 from tests import dropoff, tusd
 from tests.api.helpers import call

@@ -14,9 +14,10 @@ import requests
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.domain import PageRequest, UploadStatus, utcnow
-from chalicelib.services.studies import create_study
-from chalicelib.services.uploads import TusUpload, admit, notice_mail_id, record_finished
+from chalicelib.services.common.model import PageRequest, utcnow
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.uploads import TusUpload, admit, notice_mail_id, record_finished
+from chalicelib.services.studies.studies import create_study
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import RecordingMailQueue, StudyCast

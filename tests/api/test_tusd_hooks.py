@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.domain import PageRequest
-from chalicelib.services.uploads import notice_mail_id
+from chalicelib.services.common.model import PageRequest
+from chalicelib.services.dropoff.uploads import notice_mail_id
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.conftest import Person, RecordingMailQueue, StudyCast

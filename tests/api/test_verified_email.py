@@ -10,7 +10,8 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib.services.domain import Researcher, new_id, utcnow
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import new_id, utcnow
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import assert_problem

@@ -12,8 +12,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.transitions import event_of
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.transitions import event_of
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import LONG, assert_problem

@@ -23,7 +23,8 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.auth.tokens import TokenPolicy, issue_session_token
-from chalicelib.services.domain import Researcher, new_id, utcnow
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import new_id, utcnow
 from chalicelib.wiring import Dependencies
 from tests import dropoff
 from tests.conftest import VRW_SECRET

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services.domain import new_id, utcnow
-from chalicelib.services.ports import Ledger
+from chalicelib.services.common.model import new_id, utcnow
+from chalicelib.services.common.ports import Ledger
 from tests.fakes_workspaces import InMemoryLedger
 
 

@@ -26,7 +26,7 @@ import requests
 
 from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
-from chalicelib.services.cloud import ServerSpec
+from chalicelib.services.workspaces.cloud import ServerSpec
 from tests import tusd
 from vre_app.local.environment import stage_variables
 

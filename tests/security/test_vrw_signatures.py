@@ -13,7 +13,7 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.providers.secrets import Secrets
-from chalicelib.services.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import assert_problem

@@ -8,16 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.services.domain import Locale, OutgoingMail, Researcher, Study
-from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceStatus
-from chalicelib.services.mail import (
-    CLAIM_LIFETIME,
-    MailDeliveryError,
-    deliver_workspace_mail,
-    render_workspace_mail,
-    send_once,
-)
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.mail.delivery import CLAIM_LIFETIME, MailDeliveryError, deliver_workspace_mail, send_once
+from chalicelib.services.mail.ports import OutgoingMail
+from chalicelib.services.mail.render import render_workspace_mail
 from chalicelib.services.messages import WorkspaceMessage
+from chalicelib.services.studies.model import Study
+from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceStatus
 from tests.fakes import InMemoryResearchers
 from tests.fakes_workspaces import InMemoryLedger
 

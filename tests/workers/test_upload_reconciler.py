@@ -13,8 +13,9 @@ import msgspec
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.domain import UploadStatus, utcnow
-from chalicelib.services.uploads import notice_mail_id
+from chalicelib.services.common.model import utcnow
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.uploads import notice_mail_id
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.reconcile import run_reconciler
 from tests.api.helpers import call
