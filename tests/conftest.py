@@ -27,9 +27,9 @@ from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.model import Membership, Role
 from chalicelib.services.studies.studies import create_study
 from chalicelib.wiring import Dependencies
-from tests.fakes import wire
-from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
-from tests.iam_calls import Call, CallRecorder, ungranted
+from tests.support.fakes import wire
+from tests.support.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
+from tests.support.iam_calls import Call, CallRecorder, ungranted
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 

@@ -14,8 +14,8 @@ from chalicelib.auth.principal import hash_secret
 from chalicelib.services.accounts.identity import Identity
 from chalicelib.services.common.model import utcnow
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import Browser, call
 from tests.conftest import FakeIdentityProvider, Person
+from tests.support.api import Browser, call
 
 
 def _log_in(client: Client, provider: FakeIdentityProvider, identity: Identity, next_path: str) -> tuple[str, str]:

@@ -26,11 +26,11 @@ from chalicelib.services.workspaces.catalog_items import CatalogKind
 from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import TUSD_HOOK_SECRET, FakeIdentityProvider, Person, StudyCast, join
-from tests.dropoff import send, started
-from tests.tusd import pre_create
-from tests.vrw import signed_headers
+from tests.support.api import call
+from tests.support.dropoff import send, started
+from tests.support.tusd import pre_create
+from tests.support.vrw import signed_headers
 
 ROLES = (
     "anonymous",

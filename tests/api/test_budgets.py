@@ -28,11 +28,11 @@ from chalicelib.services.common.model import new_id, utcnow
 from chalicelib.services.studies.model import new_upload_code
 from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies
-from tests import dropoff, tusd
-from tests.api.helpers import call
 from tests.conftest import ENVIRONMENT, RecordingMailQueue
-from tests.iam_calls import Call
-from tests.tusd import post_hook
+from tests.support import dropoff, tusd
+from tests.support.api import call
+from tests.support.iam_calls import Call
+from tests.support.tusd import post_hook
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 

@@ -19,8 +19,8 @@ from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, n
 from chalicelib.services.studies import invitations as service
 from chalicelib.services.studies.model import Role
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast, join
+from tests.support.api import call
 
 
 def _invite(client: Client, cast: StudyCast, email: str, role: str = "contributor", **extra: Any) -> dict[str, Any]:

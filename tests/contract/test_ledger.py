@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.services.common.model import new_id, utcnow
 from chalicelib.services.common.ports import Ledger
-from tests.fakes_workspaces import InMemoryLedger
+from tests.support.fakes_workspaces import InMemoryLedger
 
 
 @pytest.fixture(params=["in-memory", "dynamodb"])

@@ -20,7 +20,13 @@ from chalicelib.services.accounts.ports import CredentialRepository, ResearcherR
 from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id, utcnow
 from chalicelib.services.studies.model import Membership, ReferenceItem, Role, Study, new_upload_code
 from chalicelib.services.studies.ports import AccessRepository, ReferenceRepository, StudyRepository
-from tests.fakes import InMemoryAccess, InMemoryCredentials, InMemoryReference, InMemoryResearchers, InMemoryStudies
+from tests.support.fakes import (
+    InMemoryAccess,
+    InMemoryCredentials,
+    InMemoryReference,
+    InMemoryResearchers,
+    InMemoryStudies,
+)
 
 T = TypeVar("T")
 

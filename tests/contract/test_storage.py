@@ -12,7 +12,7 @@ from chalicelib.providers.storage import S3Storage
 from chalicelib.services.common.model import new_id
 from chalicelib.services.dropoff.dropoff import composite_checksum
 from chalicelib.services.dropoff.storage import NoSuchMultipartError, ObjectStorage, PartsChangedError
-from tests.fakes_storage import InMemoryStorage, checksum
+from tests.support.fakes_storage import InMemoryStorage, checksum
 
 
 @pytest.fixture(params=["memory", "s3"])

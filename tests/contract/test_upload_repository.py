@@ -16,7 +16,7 @@ from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.studies.model import Membership, Role, Study, new_upload_code
 from chalicelib.services.studies.ports import StudyRepository
-from tests.fakes import InMemoryStudies, InMemoryUploads
+from tests.support.fakes import InMemoryStudies, InMemoryUploads
 
 
 @dataclass(frozen=True)

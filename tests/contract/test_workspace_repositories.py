@@ -21,7 +21,7 @@ from chalicelib.services.workspaces.lifecycle import (
     WorkspaceStatus,
 )
 from chalicelib.services.workspaces.ports import CatalogRepository, DeliveryClaim, IdempotencyClaim, WorkspaceRepository
-from tests.fakes_workspaces import InMemoryCatalog, InMemoryWorkspaces
+from tests.support.fakes_workspaces import InMemoryCatalog, InMemoryWorkspaces
 
 MACHINE = Machine(
     "small",

@@ -25,9 +25,9 @@ from chalicelib.services.studies.model import Role
 from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
 from chalicelib.services.workspaces.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
 from tests.conftest import Person, StudyCast, join
-from tests.dropoff import sha_b64, sha_hex
+from tests.support.api import call, snapshot
+from tests.support.dropoff import sha_b64, sha_hex
 
 # Ids that name no study object (the caller's own token, a researcher account, a catalog entry).
 NOT_STUDY_OBJECTS = {"token_id", "kind", "item_id"}

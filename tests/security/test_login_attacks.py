@@ -18,8 +18,8 @@ from chalicelib.services.accounts.login import state_binding
 from chalicelib.services.accounts.model import Credential, CredentialKind
 from chalicelib.services.common.model import utcnow
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import Browser, call, snapshot
 from tests.conftest import FakeIdentityProvider, Person
+from tests.support.api import Browser, call, snapshot
 
 LOGIN_PAGE = "http://127.0.0.1:3000/login"
 

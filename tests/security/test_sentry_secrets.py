@@ -35,8 +35,8 @@ from chalicelib.services.studies.studies import create_study
 from chalicelib.services.workspaces.ports import WorkspaceRepository
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
-from tests.api.helpers import call
 from tests.conftest import Person
+from tests.support.api import call
 from tests.workers.test_mail_worker import record, sqs_event
 
 

@@ -10,7 +10,7 @@ from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeni
 from chalicelib.services.common.model import Outcome, new_id
 from chalicelib.services.studies.access import Permission, active_caller, require
 from chalicelib.services.studies.model import Role, StudyAccess
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 # Written out rather than derived from `Permission`, so a change to the code cannot change the expectation.
 ALLOWED: dict[Permission, set[Role]] = {

@@ -9,7 +9,7 @@ from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedErro
 from chalicelib.services.accounts.admin import OPS_CLI, list_researchers, set_platform_admin, update_researcher
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.common.model import AuditEntry, PageRequest, new_id, utcnow
-from tests.fakes import FakeBroker, InMemoryResearchers
+from tests.support.fakes import FakeBroker, InMemoryResearchers
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from chalicelib.services.accounts.api_tokens import create_token, list_tokens, r
 from chalicelib.services.accounts.login import end_session
 from chalicelib.services.accounts.model import CredentialKind, Researcher
 from chalicelib.services.common.model import PageRequest
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 
 @pytest.fixture

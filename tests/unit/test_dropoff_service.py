@@ -31,8 +31,8 @@ from chalicelib.services.dropoff.upload_reconciler import UploadRound, reconcile
 from chalicelib.services.dropoff.uploads import TusUpload, UploadPolicy, notice_mail_id, record_finished
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.model import Study, new_upload_code
-from tests.fakes import FakeBroker, wire
-from tests.fakes_storage import InMemoryStorage, checksum
+from tests.support.fakes import FakeBroker, wire
+from tests.support.fakes_storage import InMemoryStorage, checksum
 
 MIB = 1024**2
 POLICY = UploadPolicy(denied_extensions=frozenset({"exe"}), max_bytes=100 * MIB)

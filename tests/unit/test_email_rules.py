@@ -16,7 +16,7 @@ from chalicelib.services.accounts.login import sign_in
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.accounts.researchers import ensure_researcher
 from chalicelib.services.common.model import new_id
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 ISSUER = "https://connect.surfconext.example"
 

@@ -24,7 +24,7 @@ from chalicelib.services.accounts.login import (
 )
 from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
 from chalicelib.services.common.model import new_id, utcnow
-from tests.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
+from tests.support.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
 
 FRONTEND = "https://vre.example"
 SETTINGS = LoginSettings(frontend_url=FRONTEND)

@@ -15,8 +15,8 @@ from chalicelib.services.mail.render import render_workspace_mail
 from chalicelib.services.messages import WorkspaceMessage
 from chalicelib.services.studies.model import Study
 from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceStatus
-from tests.fakes import InMemoryResearchers
-from tests.fakes_workspaces import InMemoryLedger
+from tests.support.fakes import InMemoryResearchers
+from tests.support.fakes_workspaces import InMemoryLedger
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 MAIL = OutgoingMail(to="a@uni.example", subject="Hello", text="hi\n", html="<p>hi</p>")

@@ -12,7 +12,7 @@ from chalicelib.services.common.model import Outcome, PageRequest, new_id
 from chalicelib.services.messages import InviterStoodDownMessage
 from chalicelib.services.studies.members import change_role, list_members, remove_member
 from chalicelib.services.studies.model import Role, Study
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from chalicelib.errors import AuthenticationError
 from chalicelib.services.accounts.api_tokens import NewApiToken, create_token
 from chalicelib.services.accounts.login import end_session
 from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 POLICY = TokenPolicy(key="unit-test-signing-key-0123456789abcdef", issuer="vre-broker", audience="vre-broker-api")
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)

@@ -15,7 +15,7 @@ from chalicelib.services.workspaces.cloud import CloudError, ServerStatus
 from chalicelib.services.workspaces.lifecycle import Action, OwedMail, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.workspaces.provisioning import cloud_init, handle_message
 from chalicelib.services.workspaces.workspaces import converge_message
-from tests.fakes import wire
+from tests.support.fakes import wire
 from tests.unit.workspace_lab import Lab
 
 S = WorkspaceStatus

@@ -23,7 +23,7 @@ from chalicelib.services.studies.studies import (
     transfer_study,
     update_study,
 )
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from chalicelib.services.dropoff.uploads import (
 )
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.model import Role, Study, new_upload_code
-from tests.fakes import FakeBroker, InMemoryStudies, wire
+from tests.support.fakes import FakeBroker, InMemoryStudies, wire
 
 DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
 POLICY = UploadPolicy(denied_extensions=DENIED, max_bytes=1000)

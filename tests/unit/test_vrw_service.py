@@ -18,7 +18,7 @@ from chalicelib.services.workspaces.ports import DeliveryClaim
 from chalicelib.services.workspaces.provisioning import handle_message
 from chalicelib.services.workspaces.vrw import Access, EventType, Outcome, Receipt, VrwEvent, delivery_key, receive
 from chalicelib.services.workspaces.workspaces import converge_message
-from tests.fakes_workspaces import InMemoryWorkspaces
+from tests.support.fakes_workspaces import InMemoryWorkspaces
 from tests.unit.workspace_lab import Lab
 
 ACCESS = Access("https://10.0.0.1.vrw.local/", "10.0.0.1", "ubuntu")

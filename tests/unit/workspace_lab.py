@@ -14,8 +14,8 @@ from chalicelib.services.workspaces.lifecycle import Action, Workspace, Workspac
 from chalicelib.services.workspaces.provisioning import Family, handle_message
 from chalicelib.services.workspaces.reconciler import Report, reconcile
 from chalicelib.services.workspaces.vrw import Inbox
-from tests.fakes import FakeBroker, TickingClock, wire
-from tests.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspaces, RecordingProvisioningQueue
+from tests.support.fakes import FakeBroker, TickingClock, wire
+from tests.support.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspaces, RecordingProvisioningQueue
 
 
 @dataclass

@@ -26,7 +26,7 @@ from chalicelib.services.workspaces.reconciler import reconcile
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.provisioning import handle_provisioning_batch
 from tests.conftest import RecordingMailQueue, StudyCast
-from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
+from tests.support.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from vre_app.local.openstack import Knobs, LocalOpenStack
 
 pytestmark = pytest.mark.xdist_group("local-openstack")

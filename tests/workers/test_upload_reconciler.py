@@ -18,10 +18,10 @@ from chalicelib.services.dropoff.model import UploadStatus
 from chalicelib.services.dropoff.uploads import notice_mail_id
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.reconcile import run_reconciler
-from tests.api.helpers import call
 from tests.conftest import RecordingMailQueue, StudyCast
-from tests.dropoff import PART, parts_of, put_parts, started
-from tests.tusd import post_hook, pre_create
+from tests.support.api import call
+from tests.support.dropoff import PART, parts_of, put_parts, started
+from tests.support.tusd import post_hook, pre_create
 
 BUCKET = "vre-local-uploads-123456789012-eu-west-1"
 

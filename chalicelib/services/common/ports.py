@@ -1,6 +1,6 @@
 """The ledger every capability uses to do things once, as a Protocol.
 
-Its DynamoDB implementation is in `chalicelib.models`, its in-memory fake in `tests/fakes_workspaces.py`.
+Its DynamoDB implementation is in `chalicelib.models`, its in-memory fake in `tests/support/fakes_workspaces.py`.
 """
 
 from __future__ import annotations

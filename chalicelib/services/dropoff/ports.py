@@ -1,7 +1,7 @@
 """The repository the drop-off services depend on, as a Protocol (the bucket's is `storage.ObjectStorage`).
 
 Each has a DynamoDB implementation in `chalicelib.models` and an in-memory fake in
-`tests/fakes.py`; `tests/contract/` runs the same checks on both.
+`tests/support/fakes.py`; `tests/contract/` runs the same checks on both.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The repositories the studies services depend on, as Protocols.
 
 Each has a DynamoDB implementation in `chalicelib.models` and an in-memory fake in
-`tests/fakes.py`; `tests/contract/` runs the same checks on both. Writes that two callers can race are
+`tests/support/fakes.py`; `tests/contract/` runs the same checks on both. Writes that two callers can race are
 optimistic: they raise `ConflictError` when the stored version moved on since the object was read.
 """
 

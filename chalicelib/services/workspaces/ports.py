@@ -1,7 +1,8 @@
 """The repositories and the queue the workspaces services depend on, as Protocols, and the claims they carry.
 
 Each has a DynamoDB implementation in `chalicelib.models` and an in-memory fake in
-`tests/fakes_workspaces.py`; `tests/contract/` runs the same checks on both. A stale write raises `ConflictError`.
+`tests/support/fakes_workspaces.py`; `tests/contract/` runs the same checks on both. A stale write raises
+`ConflictError`.
 """
 
 from __future__ import annotations

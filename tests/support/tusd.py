@@ -16,10 +16,10 @@ from typing import Any
 
 from chalice.test import Client
 
-from tests.api.helpers import call
 from tests.conftest import TUSD_HOOK_SECRET
+from tests.support.api import call
 
-DATA = Path(__file__).parent / "data" / "tusd"
+DATA = Path(__file__).parents[1] / "data" / "tusd"
 HOOK_URL = "/hooks/tusd"
 
 

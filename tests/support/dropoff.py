@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from chalice.test import Client
 
-from tests.api.helpers import call
+from tests.support.api import call
 
 PART = 5 * 1024**2  # the tests' UPLOAD_PART_BYTES
 

@@ -21,7 +21,7 @@ from botocore.handlers import BUILTIN_HANDLERS
 
 from vre_app.iam import PLACEHOLDER_ACCOUNT, Permission, PolicyTarget, missing, permissions_for, render_policy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Where each deployed function's code begins. A new `@app.on_...` handler adds its worker module here;
 # tests/contract/test_iam.py fails until every function and every worker module has a line.
 ENTRY_POINTS: dict[str, str] = {

@@ -34,7 +34,7 @@ from chalicelib.services.workspaces.ports import (
     ProvisioningQueue,
     WorkspaceRepository,
 )
-from tests.fakes import InMemoryStudies, _page
+from tests.support.fakes import InMemoryStudies, _page
 from vre_app.seed import load_catalog
 
 _STALE = "The workspace changed in the meantime; reload and try again."
