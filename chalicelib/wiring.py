@@ -28,34 +28,29 @@ from chalicelib.models.studies import DynamoStudies
 from chalicelib.models.uploads import DynamoUploads
 from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
-from chalicelib.services.cloud import Cloud
-from chalicelib.services.invitations import InvitationSettings, Outbox
-from chalicelib.services.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
-from chalicelib.services.login import LoginSettings
-from chalicelib.services.ports import (
+from chalicelib.services.accounts.login import LoginSettings
+from chalicelib.services.accounts.ports import CredentialRepository, PlatformRepository, ResearcherRepository
+from chalicelib.services.common.ports import Ledger
+from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.dropoff.uploads import UploadPolicy
+from chalicelib.services.mail.ports import Mailer, MailQueue
+from chalicelib.services.studies.invitations import InvitationSettings, Outbox
+from chalicelib.services.studies.ports import (
     AccessRepository,
-    CatalogRepository,
-    CredentialRepository,
     InvitationRepository,
-    Ledger,
-    Mailer,
-    MailQueue,
-    PlatformRepository,
-    ProvisioningQueue,
     ReferenceRepository,
-    ResearcherRepository,
     StudyRepository,
-    UploadRepository,
-    WorkspaceRepository,
 )
-from chalicelib.services.uploads import UploadPolicy
+from chalicelib.services.workspaces.cloud import Cloud
+from chalicelib.services.workspaces.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.ports import CatalogRepository, ProvisioningQueue, WorkspaceRepository
 
 if TYPE_CHECKING:
-    from chalicelib.services.dropoff import Dropoff
-    from chalicelib.services.identity import IdentityProvider
-    from chalicelib.services.provisioning import Family
-    from chalicelib.services.storage import ObjectStorage
-    from chalicelib.services.upload_reconciler import UploadRound
+    from chalicelib.services.accounts.identity import IdentityProvider
+    from chalicelib.services.dropoff.dropoff import Dropoff
+    from chalicelib.services.dropoff.storage import ObjectStorage
+    from chalicelib.services.dropoff.upload_reconciler import UploadRound
+    from chalicelib.services.workspaces.provisioning import Family
 
 
 @dataclass(eq=False)
@@ -94,7 +89,7 @@ class Dependencies:
         """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
         if not self.settings.upload_bucket and self.storage_override is None:
             return None
-        from chalicelib.services.upload_reconciler import UploadRound
+        from chalicelib.services.dropoff.upload_reconciler import UploadRound
 
         retention = timedelta(days=self.settings.deleted_study_retention_days)
         return UploadRound(self.uploads, self.studies, self.storage, self.mail_queue, retention)
@@ -102,7 +97,7 @@ class Dependencies:
     @cached_property
     def dropoff(self) -> Dropoff:
         """The drop-off's uploads straight to storage, and the members' downloads."""
-        from chalicelib.services.dropoff import Dropoff, DropoffSettings
+        from chalicelib.services.dropoff.dropoff import Dropoff, DropoffSettings
 
         s = self.settings
         settings = DropoffSettings(
@@ -154,7 +149,7 @@ class Dependencies:
     @property
     def provisioning(self) -> Family:
         """What the provisioning family and the reconciler work with."""
-        from chalicelib.services.provisioning import Family
+        from chalicelib.services.workspaces.provisioning import Family
 
         return Family(self.workspaces, self.cloud, self.provisioning_queue, self.mail_queue, self.workspace_settings)
 

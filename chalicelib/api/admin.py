@@ -11,10 +11,12 @@ from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, Researcher
 from chalicelib.api.studies import render_audit
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
 from chalicelib.api.workspaces import render_workspace
-from chalicelib.services import admin as service
-from chalicelib.services.domain import AuditEntry, Page, Researcher, Study
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import quota_of
+from chalicelib.services.accounts import admin as service
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import AuditEntry, Page
+from chalicelib.services.studies.model import Study
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.workspaces import quota_of
 
 resource = Resource(__name__, tag="admin")
 

@@ -17,10 +17,10 @@ from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.schemas import CallbackQuery, LoginCodeExchange, LoginQuery, SessionView
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.errors import AppError, ConflictError
-from chalicelib.services import login as service
-from chalicelib.services.domain import CredentialKind
-from chalicelib.services.identity import LoginError, LoginFailure
-from chalicelib.services.login import LoginSettings
+from chalicelib.services.accounts import login as service
+from chalicelib.services.accounts.identity import LoginError, LoginFailure
+from chalicelib.services.accounts.login import LoginSettings
+from chalicelib.services.accounts.model import CredentialKind
 
 resource = Resource(__name__, tag="auth")
 

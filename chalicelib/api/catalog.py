@@ -9,9 +9,9 @@ import msgspec
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
 from chalicelib.errors import NotFoundError
-from chalicelib.services import catalog as service
-from chalicelib.services.admin import require_platform_admin
-from chalicelib.services.catalog import CatalogItem, CatalogKind
+from chalicelib.services.accounts.admin import require_platform_admin
+from chalicelib.services.workspaces import catalog as service
+from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
 
 resource = Resource(__name__, tag="catalog")
 

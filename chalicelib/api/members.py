@@ -6,8 +6,10 @@ from typing import Any
 
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.schemas import MemberUpdate, MemberView
-from chalicelib.services import members as service
-from chalicelib.services.domain import Membership, Page, Researcher, Role
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import Page
+from chalicelib.services.studies import members as service
+from chalicelib.services.studies.model import Membership, Role
 
 resource = Resource(__name__, tag="members")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from chalicelib.api.framework import Call, Resource
 from chalicelib.api.schemas import ResearchFieldView, UniversityView
-from chalicelib.services import reference as service
-from chalicelib.services.domain import Page
+from chalicelib.services.common.model import Page
+from chalicelib.services.studies import reference as service
 
 resource = Resource(__name__, tag="reference")
 

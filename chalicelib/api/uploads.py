@@ -7,9 +7,10 @@ from typing import Any
 from chalicelib.api.dropoff_schemas import DownloadView
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.schemas import UploadView
-from chalicelib.services import upload_files
-from chalicelib.services import uploads as service
-from chalicelib.services.domain import Page, Upload
+from chalicelib.services.common.model import Page
+from chalicelib.services.dropoff import upload_files
+from chalicelib.services.dropoff import uploads as service
+from chalicelib.services.dropoff.model import Upload
 
 resource = Resource(__name__, tag="uploads")
 
