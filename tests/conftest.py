@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 from chalice.test import Client
 from moto import mock_aws
@@ -28,7 +27,7 @@ from chalicelib.wiring import Dependencies
 from tests.fakes import wire
 from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from tests.iam_calls import Call, CallRecorder, ungranted
-from vre_app.infra import apply_template
+from tests.support.stack import template_applied
 from vre_app.seed import seed_reference
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
@@ -95,10 +94,7 @@ def moto_stack() -> Iterator[Dependencies]:
     """moto in-process for the whole session (per xdist worker), with `infra/template.yaml` applied
     and the reference data seeded. Each test starts from the seeded tables (`aws`); ids are random all
     the same, so a test never depends on what another left behind."""
-    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
-        _apply_environment(monkeypatch)
-        wiring.reset()
-        apply_template(boto3.client("cloudformation", region_name="eu-west-1"), "local")
+    with mock_aws(), template_applied(ENVIRONMENT, unset=UNSET_ENVIRONMENT):
         built = replace(
             wiring.dependencies(),
             mail_queue_override=RecordingMailQueue(),
@@ -109,7 +105,6 @@ def moto_stack() -> Iterator[Dependencies]:
         seed_reference(built.references, built.catalog)
         _SEEDED.update(_dynamodb_items())
         yield built
-    wiring.reset()
 
 
 # What the tables hold once the template is applied and the reference data seeded.

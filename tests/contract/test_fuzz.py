@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from chalicelib.auth.tokens import TokenPolicy, issue_session_token
 from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.config import load_settings
 from tests.contract.fuzzing import Ledger, ObjectPool, aim, observe
-from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
+from tests.support.stack import ROOT, RunningStack, local_stack
 from vre_app.local.environment import stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
@@ -139,32 +138,8 @@ def filter_path_parameters(context: schemathesis.HookContext, path_parameters: d
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The local stack on free ports, as `tests/e2e` starts it."""
-    api_port, moto_port, oidc_port = free_ports(3)
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {
-        "VRE_API_PORT": str(api_port),
-        "VRE_MOTO_PORT": str(moto_port),
-        "VRE_OIDC_PORT": str(oidc_port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("fuzz-stack") / "stack.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
-        )
-    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
-    try:
-        wait_until_ready(running)
+    with local_stack(tmp_path_factory.mktemp("fuzz-stack") / "stack.log") as running:
         yield running
-    finally:
-        running.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")
