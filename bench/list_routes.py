@@ -40,11 +40,11 @@ from chalicelib.models.uploads import upload_record
 from chalicelib.models.workspaces import event_record, workspace_record
 from chalicelib.services.domain import (
     AuditEntry,
+    AuditOutcome,
     Credential,
     CredentialKind,
     Invitation,
     Membership,
-    Outcome,
     Researcher,
     Role,
     Study,
@@ -154,7 +154,7 @@ def seed_audit(world: World, n: int) -> dict[str, str]:
     _write(
         audit_record(
             AuditEntry(
-                study_id, world.caller.id, "study.update", study_id, Outcome.SUCCESS, world.now + timedelta(0, i)
+                study_id, world.caller.id, "study.update", study_id, AuditOutcome.SUCCESS, world.now + timedelta(0, i)
             )
         )
         for i in range(n)
@@ -217,7 +217,7 @@ def seed_platform_audit(world: World, n: int) -> dict[str, str]:
                 world.caller.id,
                 "study.update",
                 "study",
-                Outcome.SUCCESS,
+                AuditOutcome.SUCCESS,
                 world.now + timedelta(microseconds=i),
             )
         )

@@ -19,7 +19,7 @@ from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.config import reset_settings
 from chalicelib.services.api_tokens import create_token
-from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, Membership, Researcher, Role, new_id, utcnow
 from chalicelib.services.identity import Identity, LoginError, LoginFailure
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies import create_study
@@ -249,7 +249,7 @@ def join(deps: Dependencies, study_id: str, member: Person, role: Role, by: Pers
     now = utcnow()
     deps.studies.add_member(
         Membership(study_id, member.id, role, now),
-        AuditEntry(study_id, by.id, "member.added", f"researcher:{member.id}", Outcome.SUCCESS, now),
+        AuditEntry(study_id, by.id, "member.added", f"researcher:{member.id}", AuditOutcome.SUCCESS, now),
     )
 
 

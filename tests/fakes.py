@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import (
     AuditEntry,
+    AuditOutcome,
     Credential,
     Member,
     Membership,
-    Outcome,
     Page,
     PageRequest,
     ReferenceItem,
@@ -484,7 +484,7 @@ class FakeBroker:
         self.studies.create(
             study,
             Membership(study.id, owner.id, Role.OWNER, moment),
-            AuditEntry(study.id, owner.id, "study.created", f"study:{study.id}", Outcome.SUCCESS, moment),
+            AuditEntry(study.id, owner.id, "study.created", f"study:{study.id}", AuditOutcome.SUCCESS, moment),
         )
         stored = self.studies.get(study.id)
         assert stored is not None
@@ -495,7 +495,7 @@ class FakeBroker:
         moment = self.clock()
         return self.studies.add_member(
             Membership(study.id, rid, role, moment),
-            AuditEntry(study.id, study.owner_id, "member.added", f"researcher:{rid}", Outcome.SUCCESS, moment),
+            AuditEntry(study.id, study.owner_id, "member.added", f"researcher:{rid}", AuditOutcome.SUCCESS, moment),
         )
 
     def access(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.models.records import AuditRecord
-from chalicelib.services.domain import AuditEntry, Outcome
+from chalicelib.services.domain import AuditEntry, AuditOutcome
 
 PLATFORM_SCOPE = "platform"
 
@@ -34,7 +34,7 @@ def to_audit(record: AuditRecord) -> AuditEntry:
         actor_id=record.actor_id,
         action=record.action,
         target=record.target,
-        outcome=Outcome(record.outcome),
+        outcome=AuditOutcome(record.outcome),
         at=record.at,
         detail=record.detail,
         entry_id=record.entry_id,

@@ -15,8 +15,8 @@ from enum import Enum
 from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from chalicelib.services.domain import (
     AuditEntry,
+    AuditOutcome,
     Membership,
-    Outcome,
     Researcher,
     Role,
     Study,
@@ -123,7 +123,7 @@ def require(
                 actor_id=caller.id,
                 action=action,
                 target=target or f"study:{study.id}",
-                outcome=Outcome.DENIED,
+                outcome=AuditOutcome.DENIED,
                 at=now(),
                 detail=f"needs {permission.least_role.value}",
             )

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from chalicelib.errors import FieldError, NotFoundError, ValidationError
-from chalicelib.services.domain import AuditEntry, Outcome, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, utcnow
 from chalicelib.services.lifecycle import Machine
 from chalicelib.services.ports import CatalogRepository
 
@@ -132,7 +132,7 @@ def validate_item(
 
 def _audit(actor_id: str, action: str, kind: CatalogKind, item_id: str, detail: str, at: datetime) -> AuditEntry:
     # The platform's own log (no study): the catalog belongs to no study.
-    return AuditEntry("", actor_id, action, f"catalog:{kind.value}/{item_id}", Outcome.SUCCESS, at, detail)
+    return AuditEntry("", actor_id, action, f"catalog:{kind.value}/{item_id}", AuditOutcome.SUCCESS, at, detail)
 
 
 def put_item(catalog: CatalogRepository, item: CatalogItem, *, actor_id: str, now: Clock = utcnow) -> CatalogItem:

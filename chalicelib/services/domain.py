@@ -113,7 +113,9 @@ class Member:
     researcher: Researcher | None
 
 
-class Outcome(StrEnum):
+class AuditOutcome(StrEnum):
+    """How an audited action went: done, or refused (the audit log's `outcome`)."""
+
     SUCCESS = "success"
     DENIED = "denied"
 
@@ -126,7 +128,7 @@ class AuditEntry:
     actor_id: str
     action: str
     target: str
-    outcome: Outcome
+    outcome: AuditOutcome
     at: datetime
     detail: str = ""
     entry_id: str = field(default_factory=new_id)

@@ -31,7 +31,7 @@ from chalicelib.errors import (
     ValidationError,
     error_for_status,
 )
-from chalicelib.services.domain import AuditEntry, Outcome, Upload, UploadStatus, new_id, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, Upload, UploadStatus, new_id, utcnow
 from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 from chalicelib.services.storage import NoSuchMultipartError, ObjectStorage, PartsChangedError, StoredPart
@@ -159,7 +159,7 @@ def _refused(refusal: UploadRefusedError) -> AppError:
 
 
 def _audit(
-    upload: Upload, action: str, moment: datetime, detail: str, outcome: Outcome = Outcome.SUCCESS
+    upload: Upload, action: str, moment: datetime, detail: str, outcome: AuditOutcome = AuditOutcome.SUCCESS
 ) -> AuditEntry:
     return AuditEntry(upload.study_id, UPLOADER, action, f"upload:{upload.id}", outcome, moment, detail)
 
@@ -360,7 +360,7 @@ class Dropoff:
         moment = self._now()
         refused = replace(upload, status=UploadStatus.ABORTED, updated_at=moment)
         self._uploads.update(
-            refused, _audit(upload, "upload.refused", moment, f"{upload.file_name}: {detail}", Outcome.DENIED)
+            refused, _audit(upload, "upload.refused", moment, f"{upload.file_name}: {detail}", AuditOutcome.DENIED)
         )
 
     def _held(self, upload: Upload) -> list[StoredPart]:

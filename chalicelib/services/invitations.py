@@ -27,11 +27,11 @@ from chalicelib.services.access import Granted, Permission, require
 from chalicelib.services.domain import (
     BROKER,
     AuditEntry,
+    AuditOutcome,
     Invitation,
     InvitationStatus,
     MailStatus,
     Membership,
-    Outcome,
     Page,
     PageRequest,
     Researcher,
@@ -67,7 +67,7 @@ class Outbox:
 
 def _audit(granted: Granted, action: str, invitation: Invitation, moment: datetime, detail: str = "") -> AuditEntry:
     return AuditEntry(
-        granted.study.id, granted.caller.id, action, f"invitation:{invitation.id}", Outcome.SUCCESS, moment, detail
+        granted.study.id, granted.caller.id, action, f"invitation:{invitation.id}", AuditOutcome.SUCCESS, moment, detail
     )
 
 
@@ -251,7 +251,7 @@ def _revoke_one(
             stood_down.actor_id,
             "invitation.revoked",
             f"invitation:{invitation.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             _STOOD_DOWN[stood_down.reason],
         )
@@ -308,7 +308,12 @@ def accept(
     invitation = _valid(outbox, caller, token, moment)
     accepted = replace(invitation, status=InvitationStatus.ACCEPTED, updated_at=moment)
     audit = AuditEntry(
-        invitation.study_id, caller.id, "invitation.accepted", f"invitation:{invitation.id}", Outcome.SUCCESS, moment
+        invitation.study_id,
+        caller.id,
+        "invitation.accepted",
+        f"invitation:{invitation.id}",
+        AuditOutcome.SUCCESS,
+        moment,
     )
     membership: Membership | None = Membership(invitation.study_id, caller.id, invitation.role, moment)
     try:
@@ -333,7 +338,12 @@ def decline(caller: Researcher, outbox: Outbox, *, token: str, now: Clock = utcn
     invitation = _valid(outbox, caller, token, moment)
     declined = replace(invitation, status=InvitationStatus.DECLINED, updated_at=moment)
     audit = AuditEntry(
-        invitation.study_id, caller.id, "invitation.declined", f"invitation:{invitation.id}", Outcome.SUCCESS, moment
+        invitation.study_id,
+        caller.id,
+        "invitation.declined",
+        f"invitation:{invitation.id}",
+        AuditOutcome.SUCCESS,
+        moment,
     )
     try:
         outbox.invitations.update(declined, audit)
@@ -369,7 +379,7 @@ def requeue_lost_links(outbox: Outbox, settings: InvitationSettings, *, now: Clo
                 BROKER,
                 "invitation.requeued",
                 f"invitation:{invitation.id}",
-                Outcome.SUCCESS,
+                AuditOutcome.SUCCESS,
                 moment,
                 "its mail was never queued; a new link was sent",
             )

@@ -16,8 +16,8 @@ from chalicelib.errors import ConflictError, FieldError, NotFoundError, Permissi
 from chalicelib.services.access import Permission, active_caller, require
 from chalicelib.services.domain import (
     AuditEntry,
+    AuditOutcome,
     Member,
-    Outcome,
     Page,
     PageRequest,
     Role,
@@ -83,7 +83,7 @@ def change_role(
             granted.caller.id,
             "member.role_changed",
             target_name,
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             detail=f"{member.role.value} -> {role.value}",
         ),
@@ -123,7 +123,7 @@ def remove_member(
             raise PermissionDeniedError(detail="The owner cannot be removed; ownership moves only by transfer.")
     studies.remove_member(
         member,
-        AuditEntry(granted.study.id, caller.id, action, target_name, Outcome.SUCCESS, now()),
+        AuditEntry(granted.study.id, caller.id, action, target_name, AuditOutcome.SUCCESS, now()),
     )
     if _may_invite(member.role):
         _stood_down(mail, granted.study.id, researcher_id, caller.id, "left" if leaving else "removed")

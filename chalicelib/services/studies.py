@@ -14,8 +14,8 @@ from chalicelib.services.access import Granted, Permission, require
 from chalicelib.services.domain import (
     UNSET,
     AuditEntry,
+    AuditOutcome,
     Membership,
-    Outcome,
     Page,
     PageRequest,
     Researcher,
@@ -50,7 +50,7 @@ def _audit(granted: Granted, action: str, moment: datetime, target: str = "", de
         actor_id=granted.caller.id,
         action=action,
         target=target or f"study:{granted.study.id}",
-        outcome=Outcome.SUCCESS,
+        outcome=AuditOutcome.SUCCESS,
         at=moment,
         detail=detail,
     )
@@ -97,7 +97,7 @@ def create_study(
         updated_at=moment,
     )
     owner = Membership(study.id, caller.id, Role.OWNER, moment)
-    audit = AuditEntry(study.id, caller.id, "study.created", f"study:{study.id}", Outcome.SUCCESS, moment)
+    audit = AuditEntry(study.id, caller.id, "study.created", f"study:{study.id}", AuditOutcome.SUCCESS, moment)
     studies.create(study, owner, audit)
     return MemberStudy(study, Role.OWNER, member_count=1)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.services.access import Permission, require
-from chalicelib.services.domain import AuditEntry, Outcome, StudyAccess, Upload, UploadStatus, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, StudyAccess, Upload, UploadStatus, utcnow
 from chalicelib.services.ports import StudyRepository, UploadRepository
 from chalicelib.services.storage import ObjectStorage
 from chalicelib.services.upload_rules import human_size
@@ -60,7 +60,7 @@ def download_link(
             granted.caller.id,
             "upload.downloaded",
             f"upload:{upload.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             f"{upload.file_name}, {human_size(upload.size)}",
         )
@@ -92,7 +92,7 @@ def delete_upload(
             granted.caller.id,
             "upload.deleted",
             f"upload:{upload.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             now(),
             upload.file_name,
         ),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, Upload, UploadStatus, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, PageRequest, Upload, UploadStatus, utcnow
 from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 from chalicelib.services.storage import DELETED_MARKERS, ObjectStorage
@@ -99,7 +99,7 @@ def _admitted(work: UploadRound, upload: Upload, moment: datetime, report: Uploa
             UPLOADER,
             "upload.aborted",
             f"upload:{upload.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             f"{upload.file_name}: not completed in time",
         )

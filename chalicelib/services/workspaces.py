@@ -18,7 +18,7 @@ from decimal import Decimal
 from chalicelib.errors import ConflictError, FieldError, ValidationError
 from chalicelib.services.access import Granted, Permission, require
 from chalicelib.services.catalog import CostEstimate, estimate, read, resolve
-from chalicelib.services.domain import AuditEntry, Outcome, Page, PageRequest, Study, StudyAccess, new_id, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, Page, PageRequest, Study, StudyAccess, new_id, utcnow
 from chalicelib.services.lifecycle import (
     Action,
     CloudStep,
@@ -95,7 +95,7 @@ def converge_message(workspace: Workspace) -> ConvergeMessage:
 
 def _audit(granted: Granted, action: str, workspace: Workspace, moment: datetime, detail: str = "") -> AuditEntry:
     return AuditEntry(
-        granted.study.id, granted.caller.id, action, f"workspace:{workspace.id}", Outcome.SUCCESS, moment, detail
+        granted.study.id, granted.caller.id, action, f"workspace:{workspace.id}", AuditOutcome.SUCCESS, moment, detail
     )
 
 

@@ -15,7 +15,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.errors import AppError
 from chalicelib.services import invitations as service
-from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, Researcher, Role, new_id, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, PageRequest, Researcher, Role, new_id, utcnow
 from chalicelib.wiring import Dependencies
 from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast, join
@@ -161,7 +161,7 @@ def test_an_expired_invitation_is_refused_at_once_and_a_resend_revives_it(
     assert stored is not None
     deps.invitations.update(
         replace(stored, expires_at=utcnow() - timedelta(seconds=1)),
-        AuditEntry(cast.study_id, cast.owner.id, "test.expired", "x", Outcome.SUCCESS, utcnow()),
+        AuditEntry(cast.study_id, cast.owner.id, "test.expired", "x", AuditOutcome.SUCCESS, utcnow()),
     )
 
     assert call(client, "POST", "/invitations/accept", headers=invitee.headers, body={"token": token})[0] == 404

@@ -17,10 +17,10 @@ import pytest
 from chalicelib.errors import ConflictError
 from chalicelib.services.domain import (
     AuditEntry,
+    AuditOutcome,
     Credential,
     CredentialKind,
     Membership,
-    Outcome,
     Page,
     PageRequest,
     ReferenceItem,
@@ -89,7 +89,7 @@ def new_study(owner_id: str) -> Study:
 
 
 def entry(study_id: str, actor_id: str, action: str, *, at: datetime | None = None) -> AuditEntry:
-    return AuditEntry(study_id, actor_id, action, f"study:{study_id}", Outcome.SUCCESS, at or utcnow())
+    return AuditEntry(study_id, actor_id, action, f"study:{study_id}", AuditOutcome.SUCCESS, at or utcnow())
 
 
 def a_study(repos: Repositories, owner: Researcher) -> Study:
@@ -581,7 +581,7 @@ def test_recorded_entries_come_back_newest_first_across_pages(repos: Repositorie
 def test_recorded_entry_reads_back_whole(repos: Repositories) -> None:
     study = a_study(repos, a_researcher(repos))
     later = utcnow() + timedelta(minutes=1)
-    denied = AuditEntry(study.id, "actor", "study.updated", "researcher:x", Outcome.DENIED, later, "needs admin")
+    denied = AuditEntry(study.id, "actor", "study.updated", "researcher:x", AuditOutcome.DENIED, later, "needs admin")
 
     repos.studies.record(denied)
 

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.errors import ConflictError, QuotaExceededError
 from chalicelib.services.catalog import CatalogKind, validate_item
-from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.domain import AuditEntry, AuditOutcome, PageRequest, new_id, utcnow
 from chalicelib.services.lifecycle import (
     IdempotencyReplay,
     Machine,
@@ -69,7 +69,7 @@ def new_workspace(study_id: str, **changes: object) -> tuple[Workspace, Workspac
     workspace = replace(workspace, **changes)  # type: ignore[arg-type]
     event = WorkspaceEvent(workspace.id, study_id, workspace.status, moment, workspace.owner_id)
     audit = AuditEntry(
-        study_id, workspace.owner_id, "workspace.requested", f"workspace:{workspace.id}", Outcome.SUCCESS, moment
+        study_id, workspace.owner_id, "workspace.requested", f"workspace:{workspace.id}", AuditOutcome.SUCCESS, moment
     )
     return workspace, event, audit
 

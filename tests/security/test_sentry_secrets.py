@@ -22,7 +22,16 @@ from sentry_sdk.transport import Transport
 
 from chalicelib import observability, wiring
 from chalicelib.config import Settings
-from chalicelib.services.domain import AuditEntry, Credential, Invitation, Outcome, OutgoingMail, Role, new_id, utcnow
+from chalicelib.services.domain import (
+    AuditEntry,
+    AuditOutcome,
+    Credential,
+    Invitation,
+    OutgoingMail,
+    Role,
+    new_id,
+    utcnow,
+)
 from chalicelib.services.messages import InvitationMessage, encode
 from chalicelib.services.ports import (
     CredentialRepository,
@@ -172,7 +181,7 @@ def test_a_crash_in_the_mail_worker_sends_sentry_no_invitation_token(
             updated_at=now,
             mail_id=new_id(),
         ),
-        AuditEntry(study.id, owner.id, "invitation.created", "invitation:x", Outcome.SUCCESS, now),
+        AuditEntry(study.id, owner.id, "invitation.created", "invitation:x", AuditOutcome.SUCCESS, now),
     )
     token = secrets.token_urlsafe(32)
     message = InvitationMessage(mail_id=invitation.mail_id, invitation_id=invitation.id, token=token)

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from chalicelib.services.access import Permission, active_caller, require
-from chalicelib.services.domain import Outcome, Role, StudyAccess, new_id
+from chalicelib.services.domain import AuditOutcome, Role, StudyAccess, new_id
 from tests.fakes import FakeBroker
 
 # Written out rather than derived from `Permission`, so a change to the code cannot change the expectation.
@@ -147,7 +147,7 @@ def test_refused_members_attempt_is_audited_as_denied(broker: FakeBroker) -> Non
 
     latest = broker.audit(study)[0]
     assert (latest.actor_id, latest.action, latest.target) == (viewer.id, "study.updated", "study:x")
-    assert latest.outcome is Outcome.DENIED
+    assert latest.outcome is AuditOutcome.DENIED
     assert latest.at == broker.clock.last
     assert latest.detail == "needs admin"
 

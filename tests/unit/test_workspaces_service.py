@@ -19,7 +19,7 @@ from chalicelib.errors import (
 )
 from chalicelib.services import workspaces as service
 from chalicelib.services.catalog import CatalogKind, read, resolve, validate_item
-from chalicelib.services.domain import Outcome, Role
+from chalicelib.services.domain import AuditOutcome, Role
 from chalicelib.services.lifecycle import Action, Quota, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.messages import ConvergeMessage
 from chalicelib.services.reconciler import reconcile
@@ -85,7 +85,7 @@ def test_viewers_may_not_request_and_their_attempt_is_audited(lab: Lab) -> None:
     with pytest.raises(PermissionDeniedError):
         lab.request(viewer)
     assert any(
-        (e.action, e.outcome, e.actor_id) == ("workspace.requested", Outcome.DENIED, viewer.id)
+        (e.action, e.outcome, e.actor_id) == ("workspace.requested", AuditOutcome.DENIED, viewer.id)
         for e in lab.broker.audit(lab.study)
     )
 

@@ -27,11 +27,11 @@ from chalicelib.providers.mail import SesMailer
 from chalicelib.providers.queues import SqsMailQueue
 from chalicelib.services.domain import (
     AuditEntry,
+    AuditOutcome,
     Invitation,
     InvitationStatus,
     Locale,
     MailStatus,
-    Outcome,
     OutgoingMail,
     Researcher,
     Role,
@@ -116,7 +116,7 @@ class Scene:
             mail_id=new_id(),
         )
         audit = AuditEntry(
-            self.study_id, self.owner.id, "invitation.created", f"invitation:{invitation.id}", Outcome.SUCCESS, now
+            self.study_id, self.owner.id, "invitation.created", f"invitation:{invitation.id}", AuditOutcome.SUCCESS, now
         )
         return self.deps.invitations.create(invitation, audit)
 
@@ -125,7 +125,7 @@ class Scene:
         assert stored is not None
         now = utcnow()
         audit = AuditEntry(
-            self.study_id, self.owner.id, "invitation.changed", f"invitation:{invitation.id}", Outcome.SUCCESS, now
+            self.study_id, self.owner.id, "invitation.changed", f"invitation:{invitation.id}", AuditOutcome.SUCCESS, now
         )
         return self.deps.invitations.update(replace(stored, updated_at=now, **changes), audit)
 
