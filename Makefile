@@ -77,6 +77,7 @@ bench: $(STAMP)
 package: $(STAMP)
 	rm -rf build/package
 	$(BIN)/python -m vre_app policies --stage prod
+	find chalicelib -name __pycache__ -type d -prune -exec rm -rf {} +
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage prod build/package
 
 clean:

@@ -15,6 +15,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from vre_app.deploy import remove_bytecode
+
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_BYTES = 30 * 1000 * 1000
 _CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
@@ -31,6 +33,7 @@ def main() -> None:
             capture_output=True,
             text=True,
         )
+        remove_bytecode(ROOT)  # as the deploy does: what tests left in chalicelib/ is not shipped
         subprocess.run(
             [sys.executable, "-c", _CHALICE_MAIN, "package", "--stage", "prod", out],
             cwd=ROOT,

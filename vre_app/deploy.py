@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -94,8 +95,17 @@ class DeployError(RuntimeError):
     """The deploy cannot go on; the message says what to do."""
 
 
+def remove_bytecode(project_dir: Path) -> None:
+    """Delete chalicelib's `__pycache__` folders: Chalice zips the folder whole, and bytecode left by tests and
+    by modules since moved would ship with it (about 0.3 MB of a 30 MB budget)."""
+    for folder in sorted((project_dir / "chalicelib").rglob("__pycache__"), reverse=True):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_chalice(args: Sequence[str], project_dir: Path, environ: Mapping[str, str]) -> int:
     """The Chalice CLI in the project, with its output on ours; returns its exit code."""
+    if args and args[0] in ("deploy", "package"):
+        remove_bytecode(project_dir)
     command = [sys.executable, "-c", _CHALICE_MAIN, "--project-dir", str(project_dir), *args]
     return subprocess.run(command, cwd=project_dir, env=dict(environ), check=False).returncode
 

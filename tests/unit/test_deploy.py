@@ -20,7 +20,14 @@ from botocore.stub import Stubber
 
 from app import app
 from vre_app.cli import main
-from vre_app.deploy import BATCH_ITEM_FAILURES, DeployError, Deployment, DeployOptions, enable_batch_item_failures
+from vre_app.deploy import (
+    BATCH_ITEM_FAILURES,
+    DeployError,
+    Deployment,
+    DeployOptions,
+    enable_batch_item_failures,
+    remove_bytecode,
+)
 from vre_app.iam import CHALICE_CONFIG, lambda_name, wildcard_resources
 from vre_app.infra import StackError, deploy_stack, origin_of
 from vre_app.local.pump import sqs_handlers
@@ -484,3 +491,16 @@ def test_every_deployed_stage_limits_its_workers_and_its_api() -> None:
             assert functions[handler.name]["sqs_maximum_concurrency"] >= 2
             assert functions[handler.name]["sqs_maximum_concurrency"] <= functions[handler.name]["reserved_concurrency"]
         assert set(config["stages"][stage]["api_throttling"]) == {"rate_limit", "burst_limit"}
+
+
+def test_bytecode_is_removed_from_chalicelib_before_chalice_zips_it(tmp_path: Path) -> None:
+    cache = tmp_path / "chalicelib" / "services" / "__pycache__"
+    cache.mkdir(parents=True)
+    (cache / "domain.cpython-311.pyc").write_bytes(b"stale")
+    source = tmp_path / "chalicelib" / "services" / "model.py"
+    source.write_text("X = 1\n")
+
+    remove_bytecode(tmp_path)
+
+    assert not cache.exists()
+    assert source.read_text() == "X = 1\n"
