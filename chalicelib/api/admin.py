@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from chalicelib.api.framework import Call, Resource
+from chalicelib.api.framework import Call, Loads, Resource
 from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, ResearcherAdminUpdate, ResearcherAdminView
 from chalicelib.api.studies import render_audit
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
@@ -32,7 +32,12 @@ def render_researcher(researcher: Researcher) -> ResearcherAdminView:
 
 
 @resource.route(
-    "/admin/researchers", "GET", summary="Every researcher account", response=ResearcherAdminView, paged=True
+    "/admin/researchers",
+    "GET",
+    loads=Loads.CALLER,
+    summary="Every researcher account",
+    response=ResearcherAdminView,
+    paged=True,
 )
 def list_researchers(call: Call[Any]) -> Page[ResearcherAdminView]:
     page = service.list_researchers(call.caller, call.deps.researchers, call.page)
@@ -42,6 +47,7 @@ def list_researchers(call: Call[Any]) -> Page[ResearcherAdminView]:
 @resource.route(
     "/admin/researchers/{researcher_id}",
     "PATCH",
+    loads=Loads.CALLER,
     summary="Grant or revoke platform admin; disable or enable an account",
     body=ResearcherAdminUpdate,
     response=ResearcherAdminView,
@@ -73,7 +79,14 @@ def render_platform_audit(entry: AuditEntry) -> PlatformAuditView:
     return PlatformAuditView(**msgspec.structs.asdict(render_audit(entry)), study_id=entry.study_id or None)
 
 
-@resource.route("/admin/studies", "GET", summary="Every study, newest first", response=AdminStudyView, paged=True)
+@resource.route(
+    "/admin/studies",
+    "GET",
+    loads=Loads.CALLER,
+    summary="Every study, newest first",
+    response=AdminStudyView,
+    paged=True,
+)
 def list_all_studies(call: Call[Any]) -> Page[AdminStudyView]:
     page = service.list_studies(call.caller, call.deps.platform, call.page)
     return Page([render_study(s) for s in page.items], page.next_start)
@@ -82,6 +95,7 @@ def list_all_studies(call: Call[Any]) -> Page[AdminStudyView]:
 @resource.route(
     "/admin/audit",
     "GET",
+    loads=Loads.CALLER,
     summary="The platform's audit log, newest first: every study's entries and the platform admins' own",
     response=PlatformAuditView,
     paged=True,
@@ -94,6 +108,7 @@ def read_platform_audit(call: Call[Any]) -> Page[PlatformAuditView]:
 @resource.route(
     "/admin/studies/{study_id}",
     "PATCH",
+    loads=Loads.STUDY,
     summary="Override a study's workspace quota (null: the stage's default)",
     body=StudyQuotaUpdate,
     response=QuotaView,
@@ -110,6 +125,7 @@ def update_study_quota(call: Call[StudyQuotaUpdate], study_id: str) -> QuotaView
 @resource.route(
     "/admin/workspaces",
     "GET",
+    loads=Loads.CALLER,
     summary="Every workspace, or those of one status, newest first",
     query=WorkspaceListQuery,
     response=WorkspaceView,

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice.app import Request
 
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import CallbackQuery, LoginCodeExchange, LoginQuery, SessionView
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.errors import AppError, ConflictError
@@ -66,7 +66,7 @@ def _binding_of(request: Request) -> str | None:
     query=LoginQuery,
     status=302,
     response_headers=("Location", "Set-Cookie"),
-    public=True,
+    loads=Loads.NOTHING,
 )
 def login(call: Call[Any]) -> Reply:
     deps = call.deps
@@ -84,7 +84,7 @@ def login(call: Call[Any]) -> Reply:
     query=CallbackQuery,
     status=302,
     response_headers=("Location", "Set-Cookie"),
-    public=True,
+    loads=Loads.NOTHING,
 )
 def callback(call: Call[Any]) -> Reply:
     query: CallbackQuery = call.query
@@ -119,7 +119,7 @@ def callback(call: Call[Any]) -> Reply:
     summary="Trade a login code for a session token",
     body=LoginCodeExchange,
     response=SessionView,
-    public=True,
+    loads=Loads.NOTHING,
 )
 def token(call: Call[LoginCodeExchange]) -> Reply:
     deps = call.deps
@@ -133,7 +133,7 @@ def token(call: Call[LoginCodeExchange]) -> Reply:
     return Reply(session, 200, {"Cache-Control": "no-store"})
 
 
-@resource.route("/auth/logout", "POST", summary="End this session at once", status=204)
+@resource.route("/auth/logout", "POST", loads=Loads.CALLER, summary="End this session at once", status=204)
 def logout(call: Call[Any]) -> Reply:
     principal = call.principal
     assert principal is not None

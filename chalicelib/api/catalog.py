@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
 from chalicelib.errors import NotFoundError
 from chalicelib.services import catalog as service
@@ -29,7 +29,9 @@ def _kind(kind: str) -> CatalogKind:
         raise NotFoundError(detail=f"No catalog kind {kind}; the kinds are {', '.join(CatalogKind)}.") from None
 
 
-@resource.route("/catalog", "GET", summary="What a workspace can be made of, with prices", response=CatalogView)
+@resource.route(
+    "/catalog", "GET", loads=Loads.CALLER, summary="What a workspace can be made of, with prices", response=CatalogView
+)
 def read_catalog(call: Call[Any]) -> CatalogView:
     catalog = service.read(call.deps.catalog)
 
@@ -48,6 +50,7 @@ def read_catalog(call: Call[Any]) -> CatalogView:
 @resource.route(
     "/admin/catalog/{kind}/{item_id}",
     "PUT",
+    loads=Loads.CALLER,
     summary="Create or replace a catalog entry (existing workspaces keep what they have)",
     body=CatalogItemWrite,
     response=CatalogItemView,
@@ -63,6 +66,7 @@ def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> C
 @resource.route(
     "/admin/catalog/{kind}/{item_id}",
     "DELETE",
+    loads=Loads.CALLER,
     summary="Withdraw a catalog entry from new requests",
     status=204,
 )

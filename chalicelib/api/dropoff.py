@@ -20,7 +20,7 @@ from chalicelib.api.dropoff_schemas import (
     SignedPartsView,
     SignedPartView,
 )
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import UploadView
 from chalicelib.api.uploads import render_upload
 from chalicelib.errors import AuthenticationError
@@ -54,7 +54,7 @@ def upload_secret(call: Call[Any]) -> str:
     body=DropoffStart,
     response=DropoffStarted,
     status=201,
-    public=True,
+    loads=Loads.NOTHING,
     refusals=(403,),
 )
 def start_upload(call: Call[DropoffStart]) -> Reply:
@@ -73,7 +73,7 @@ def start_upload(call: Call[DropoffStart]) -> Reply:
     summary="Presigned PUT URLs for parts, each bound to its SHA-256",
     body=DropoffParts,
     response=SignedPartsView,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
@@ -107,7 +107,7 @@ def render_progress(progress: Progress) -> DropoffProgress:
     "GET",
     summary="An upload's state and the parts storage holds (to resume)",
     response=DropoffProgress,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
@@ -122,7 +122,7 @@ def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
     summary="Join the parts and record the upload (once, however often called)",
     body=DropoffComplete,
     response=UploadView,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
@@ -136,7 +136,7 @@ def complete_upload(call: Call[DropoffComplete], upload_id: str) -> UploadView:
     "DELETE",
     summary="Abort an upload",
     status=204,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),

@@ -12,7 +12,7 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib import metrics
-from chalicelib.api.framework import Call, Resource
+from chalicelib.api.framework import Call, Loads, Resource
 from chalicelib.api.vrw_schemas import VrwEventBody, VrwReceipt
 from chalicelib.auth import webhooks
 from chalicelib.errors import AuthenticationError
@@ -59,7 +59,7 @@ def _event(body: VrwEventBody) -> vrw.VrwEvent:
     summary="VRW reports a workspace's progress (Standard Webhooks signature, not a bearer token)",
     body=VrwEventBody,
     response=VrwReceipt,
-    public=True,
+    loads=Loads.NOTHING,
     guard=verify_vrw,
 )
 def vrw_hook(call: Call[Any]) -> VrwReceipt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import InvitationAnswer, InvitationCreate, InvitationView, MembershipView
 from chalicelib.services import invitations as service
 from chalicelib.services.domain import Invitation, Page, Role, utcnow
@@ -32,6 +32,7 @@ def render_invitation(invitation: Invitation) -> InvitationView:
 @resource.route(
     "/studies/{study_id}/invitations",
     "POST",
+    loads=Loads.STUDY,
     summary="Invite someone by email (a pending invitation to the same email is resent: 200)",
     body=InvitationCreate,
     response=InvitationView,
@@ -56,7 +57,12 @@ def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
 
 
 @resource.route(
-    "/studies/{study_id}/invitations", "GET", summary="The study's invitations", response=InvitationView, paged=True
+    "/studies/{study_id}/invitations",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The study's invitations",
+    response=InvitationView,
+    paged=True,
 )
 def list_invitations(call: Call[Any], study_id: str) -> Page[InvitationView]:
     page = service.list_for_study(call.study_access, call.deps.outbox, call.page)
@@ -66,6 +72,7 @@ def list_invitations(call: Call[Any], study_id: str) -> Page[InvitationView]:
 @resource.route(
     "/studies/{study_id}/invitations/{invitation_id}/resend",
     "POST",
+    loads=Loads.STUDY,
     summary="A new link for an invitation; the old link stops working",
     response=InvitationView,
 )
@@ -77,7 +84,13 @@ def resend(call: Call[Any], study_id: str, invitation_id: str) -> InvitationView
     return render_invitation(invitation)
 
 
-@resource.route("/studies/{study_id}/invitations/{invitation_id}", "DELETE", summary="Revoke an invitation", status=204)
+@resource.route(
+    "/studies/{study_id}/invitations/{invitation_id}",
+    "DELETE",
+    loads=Loads.STUDY,
+    summary="Revoke an invitation",
+    status=204,
+)
 def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
     service.revoke(call.study_access, call.deps.studies, call.deps.outbox, invitation_id=invitation_id)
     return Reply(status=204)
@@ -86,6 +99,7 @@ def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
 @resource.route(
     "/invitations/accept",
     "POST",
+    loads=Loads.CALLER,
     summary=JOIN_SUMMARY,
     body=InvitationAnswer,
     response=MembershipView,
@@ -103,6 +117,7 @@ def accept(call: Call[InvitationAnswer]) -> MembershipView:
 @resource.route(
     "/invitations/decline",
     "POST",
+    loads=Loads.CALLER,
     summary="Turn an invitation down (403: unverified email)",
     body=InvitationAnswer,
     status=204,
@@ -115,6 +130,7 @@ def decline(call: Call[InvitationAnswer]) -> Reply:
 @resource.route(
     "/me/invitations",
     "GET",
+    loads=Loads.CALLER,
     summary="Invitations waiting for the caller (403: unverified email)",
     response=InvitationView,
     paged=True,

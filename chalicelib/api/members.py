@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import MemberUpdate, MemberView
 from chalicelib.services import members as service
 from chalicelib.services.domain import Membership, Page, Researcher, Role
@@ -22,7 +22,14 @@ def render_member(membership: Membership, researcher: Researcher | None) -> Memb
     )
 
 
-@resource.route("/studies/{study_id}/members", "GET", summary="Members of a study", response=MemberView, paged=True)
+@resource.route(
+    "/studies/{study_id}/members",
+    "GET",
+    loads=Loads.STUDY,
+    summary="Members of a study",
+    response=MemberView,
+    paged=True,
+)
 def list_members(call: Call[Any], study_id: str) -> Page[MemberView]:
     page = service.list_members(call.study_access, call.deps.studies, call.deps.researchers, call.page)
     return Page([render_member(m.membership, m.researcher) for m in page.items], page.next_start)
@@ -31,6 +38,7 @@ def list_members(call: Call[Any], study_id: str) -> Page[MemberView]:
 @resource.route(
     "/studies/{study_id}/members/{researcher_id}",
     "PATCH",
+    loads=Loads.STUDY,
     summary="Change a member's role",
     body=MemberUpdate,
     response=MemberView,
@@ -47,7 +55,11 @@ def change_role(call: Call[MemberUpdate], study_id: str, researcher_id: str) -> 
 
 
 @resource.route(
-    "/studies/{study_id}/members/{researcher_id}", "DELETE", summary="Remove a member, or leave", status=204
+    "/studies/{study_id}/members/{researcher_id}",
+    "DELETE",
+    loads=Loads.STUDY,
+    summary="Remove a member, or leave",
+    status=204,
 )
 def remove_member(call: Call[Any], study_id: str, researcher_id: str) -> Reply:
     service.remove_member(call.study_access, call.deps.studies, call.deps.mail_queue, researcher_id=researcher_id)

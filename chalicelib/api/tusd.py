@@ -20,7 +20,7 @@ from chalice.app import Request
 from msgspec import Meta, Struct, UnsetType
 
 from chalicelib import metrics
-from chalicelib.api.framework import PROBLEM_JSON, Call, Resource
+from chalicelib.api.framework import PROBLEM_JSON, Call, Loads, Resource
 from chalicelib.api.schemas import (
     TusdFileInfoChanges,
     TusdHookRequest,
@@ -121,7 +121,7 @@ def _answer(admission: service.Admission) -> TusdHookResponse:
     body=TusdHookRequest,
     query=TusdHookQuery,
     response=TusdHookResponse,
-    public=True,
+    loads=Loads.NOTHING,
     guard=check_secret,
 )
 def tusd_hook(call: Call[Any]) -> TusdHookResponse:

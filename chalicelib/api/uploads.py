@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.dropoff_schemas import DownloadView
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import UploadView
 from chalicelib.services import upload_files
 from chalicelib.services import uploads as service
@@ -40,7 +40,12 @@ def render_upload(upload: Upload) -> UploadView:
 
 
 @resource.route(
-    "/studies/{study_id}/uploads", "GET", summary="The uploads received for the study", response=UploadView, paged=True
+    "/studies/{study_id}/uploads",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The uploads received for the study",
+    response=UploadView,
+    paged=True,
 )
 def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
     page = service.list_uploads(call.study_access, call.deps.uploads, call.page)
@@ -50,6 +55,7 @@ def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
 @resource.route(
     "/studies/{study_id}/uploads/{upload_id}/download",
     "GET",
+    loads=Loads.STUDY,
     summary="A short-lived download link for an upload (contributor+), audited",
     response=DownloadView,
 )
@@ -62,7 +68,11 @@ def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadV
 
 
 @resource.route(
-    "/studies/{study_id}/uploads/{upload_id}", "DELETE", summary="Delete an upload and its file (admin+)", status=204
+    "/studies/{study_id}/uploads/{upload_id}",
+    "DELETE",
+    loads=Loads.STUDY,
+    summary="Delete an upload and its file (admin+)",
+    status=204,
 )
 def delete_upload(call: Call[Any], study_id: str, upload_id: str) -> Reply:
     deps = call.deps

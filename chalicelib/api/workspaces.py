@@ -6,7 +6,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.workspace_schemas import (
     AccessView,
     CostEstimateView,
@@ -73,6 +73,7 @@ def _idempotency_key(call: Call[Any]) -> str | None:
 @resource.route(
     "/studies/{study_id}/workspaces",
     "POST",
+    loads=Loads.STUDY,
     summary="Ask for a workspace (provisioned in the background; Idempotency-Key honoured)",
     body=WorkspaceCreate,
     response=WorkspaceView,
@@ -103,7 +104,12 @@ def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
 
 
 @resource.route(
-    "/studies/{study_id}/workspaces", "GET", summary="The study's workspaces", response=WorkspaceView, paged=True
+    "/studies/{study_id}/workspaces",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The study's workspaces",
+    response=WorkspaceView,
+    paged=True,
 )
 def list_workspaces(call: Call[Any], study_id: str) -> Page[WorkspaceView]:
     page = service.list_for_study(call.study_access, call.deps.workspaces, call.page)
@@ -114,6 +120,7 @@ def list_workspaces(call: Call[Any], study_id: str) -> Page[WorkspaceView]:
 @resource.route(
     "/studies/{study_id}/usage",
     "GET",
+    loads=Loads.STUDY,
     summary="Live workspaces and vCPUs against the quota, and the cost so far this month",
     response=UsageView,
 )
@@ -130,7 +137,9 @@ def usage(call: Call[Any], study_id: str) -> UsageView:
     )
 
 
-@resource.route("/workspaces/{workspace_id}", "GET", summary="One workspace", response=WorkspaceView)
+@resource.route(
+    "/workspaces/{workspace_id}", "GET", loads=Loads.WORKSPACE, summary="One workspace", response=WorkspaceView
+)
 def get_workspace(call: Call[Any], workspace_id: str) -> WorkspaceView:
     workspace = service.read_workspace(call.study_access, call.target_workspace)
     return render_workspace(workspace, call.deps.workspace_settings)
@@ -139,6 +148,7 @@ def get_workspace(call: Call[Any], workspace_id: str) -> WorkspaceView:
 @resource.route(
     "/workspaces/{workspace_id}",
     "PATCH",
+    loads=Loads.WORKSPACE,
     summary="Rename or extend a workspace",
     body=WorkspaceUpdate,
     response=WorkspaceView,
@@ -174,6 +184,7 @@ def _act(call: Call[Any], action: Action) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}",
     "DELETE",
+    loads=Loads.WORKSPACE,
     summary="Delete a workspace (then DELETED)",
     response=WorkspaceView,
     status=202,
@@ -183,14 +194,24 @@ def delete_workspace(call: Call[Any], workspace_id: str) -> Reply:
 
 
 @resource.route(
-    "/workspaces/{workspace_id}/start", "POST", summary="Start a stopped workspace", response=WorkspaceView, status=202
+    "/workspaces/{workspace_id}/start",
+    "POST",
+    loads=Loads.WORKSPACE,
+    summary="Start a stopped workspace",
+    response=WorkspaceView,
+    status=202,
 )
 def start_workspace(call: Call[Any], workspace_id: str) -> Reply:
     return _act(call, Action.START)
 
 
 @resource.route(
-    "/workspaces/{workspace_id}/stop", "POST", summary="Stop a running workspace", response=WorkspaceView, status=202
+    "/workspaces/{workspace_id}/stop",
+    "POST",
+    loads=Loads.WORKSPACE,
+    summary="Stop a running workspace",
+    response=WorkspaceView,
+    status=202,
 )
 def stop_workspace(call: Call[Any], workspace_id: str) -> Reply:
     return _act(call, Action.STOP)
@@ -199,6 +220,7 @@ def stop_workspace(call: Call[Any], workspace_id: str) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}/reboot",
     "POST",
+    loads=Loads.WORKSPACE,
     summary="Reboot a running workspace",
     response=WorkspaceView,
     status=202,
@@ -210,6 +232,7 @@ def reboot_workspace(call: Call[Any], workspace_id: str) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}/retry",
     "POST",
+    loads=Loads.WORKSPACE,
     summary="Try a failed workspace again",
     response=WorkspaceView,
     status=202,
@@ -221,6 +244,7 @@ def retry_workspace(call: Call[Any], workspace_id: str) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}/events",
     "GET",
+    loads=Loads.WORKSPACE,
     summary="A workspace's status history",
     response=WorkspaceEventView,
     paged=True,
