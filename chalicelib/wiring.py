@@ -6,12 +6,10 @@ does) or `install()` a wiring of their own.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from chalicelib.auth.tokens import TokenPolicy
 from chalicelib.config import ConfigurationError, Settings, get_settings, reset_settings
@@ -30,7 +28,7 @@ from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
 from chalicelib.services.cloud import Cloud
 from chalicelib.services.invitations import InvitationSettings, Outbox
-from chalicelib.services.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.lifecycle import WorkspaceSettings
 from chalicelib.services.login import LoginSettings
 from chalicelib.services.ports import (
     AccessRepository,
@@ -48,7 +46,7 @@ from chalicelib.services.ports import (
     UploadRepository,
     WorkspaceRepository,
 )
-from chalicelib.services.uploads import UploadPolicy
+from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
 
 if TYPE_CHECKING:
     from chalicelib.services.dropoff import Dropoff
@@ -102,15 +100,9 @@ class Dependencies:
     @cached_property
     def dropoff(self) -> Dropoff:
         """The drop-off's uploads straight to storage, and the members' downloads."""
-        from chalicelib.services.dropoff import Dropoff, DropoffSettings
+        from chalicelib.services.dropoff import Dropoff
 
-        s = self.settings
-        settings = DropoffSettings(
-            part_bytes=s.upload_part_bytes,
-            max_parts=s.upload_max_parts,
-            session=timedelta(hours=s.upload_session_hours),
-            part_url_seconds=s.upload_part_url_seconds,
-        )
+        settings = DropoffSettings.from_settings(self.settings)
         return Dropoff(self.studies, self.uploads, self.storage, self.mail_queue, self.upload_policy, settings)
 
     @cached_property
@@ -133,23 +125,7 @@ class Dependencies:
 
     @cached_property
     def workspace_settings(self) -> WorkspaceSettings:
-        s = self.settings
-        defaults = WorkspaceSettings()
-        deadlines = dict(defaults.deadlines)
-        deadlines[WorkspaceStatus.PROVISIONING] = timedelta(minutes=s.workspace_provision_deadline_minutes)
-        return WorkspaceSettings(
-            quota=Quota(s.workspace_quota_workspaces, s.workspace_quota_vcpus),
-            lifetime=timedelta(days=s.workspace_lifetime_days),
-            max_lifetime=timedelta(days=s.workspace_max_lifetime_days),
-            currency=s.currency,
-            vrw_enabled=s.vrw_enabled,
-            deadlines=deadlines,
-            first_check=timedelta(seconds=s.workspace_first_check_seconds),
-            check_interval=timedelta(seconds=s.workspace_check_interval_seconds),
-            max_attempts=s.workspace_max_attempts,
-            delete_grace=timedelta(days=s.workspace_delete_grace_days),
-            delete_orphans=s.reconcile_delete_orphans,
-        )
+        return WorkspaceSettings.from_settings(self.settings)
 
     @property
     def provisioning(self) -> Family:
@@ -182,45 +158,19 @@ class Dependencies:
 
     @cached_property
     def invitation_settings(self) -> InvitationSettings:
-        s = self.settings
-        return InvitationSettings(
-            ttl=timedelta(days=s.invitation_ttl_days),
-            per_study_per_hour=s.invitations_per_study_per_hour,
-            per_inviter_per_day=s.invitations_per_inviter_per_day,
-            message_max=s.invitation_message_max,
-        )
+        return InvitationSettings.from_settings(self.settings)
 
     @cached_property
     def upload_policy(self) -> UploadPolicy:
-        s = self.settings
-        return UploadPolicy(
-            denied_extensions=s.denied_extensions,
-            allowed_extensions=s.allowed_extensions_set,
-            max_bytes=s.upload_max_bytes,
-            refusals_audited_per_hour=s.upload_refusals_audited_per_hour,
-        )
+        return UploadPolicy.from_settings(self.settings)
 
     @cached_property
     def token_policy(self) -> TokenPolicy:
-        s = self.settings
-        return TokenPolicy(
-            key=self.secrets.signing_key,
-            issuer=s.token_issuer,
-            audience=s.token_audience,
-            ttl=timedelta(seconds=s.session_ttl_seconds),
-        )
+        return TokenPolicy.from_settings(self.settings, self.secrets.signing_key)
 
     @cached_property
     def login_settings(self) -> LoginSettings:
-        s = self.settings
-        return LoginSettings(
-            frontend_url=s.frontend_url,
-            pending_ttl=timedelta(seconds=s.pending_login_ttl_seconds),
-            code_ttl=timedelta(seconds=s.login_code_ttl_seconds),
-            cookie_path=login_cookie_path(s.oidc_redirect_uri),
-            cookie_secure=s.stage != "local",
-            trusted_email_issuers=s.trusted_email_issuers,
-        )
+        return LoginSettings.from_settings(self.settings)
 
     @cached_property
     def identity_provider(self) -> IdentityProvider:
@@ -241,13 +191,6 @@ class Dependencies:
                 scopes=s.oidc_scopes,
             )
         )
-
-
-def login_cookie_path(redirect_uri: str | None) -> str:
-    """The folder of the callback as the browser sees it: `/api/auth` behind API Gateway's stage, else `/auth`."""
-    path = urlsplit(redirect_uri).path if redirect_uri else ""
-    folder = posixpath.dirname(path)
-    return folder if folder.startswith("/") else "/auth"
 
 
 _current: Dependencies | None = None

@@ -36,6 +36,7 @@ from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 from chalicelib.services.storage import NoSuchMultipartError, ObjectStorage, PartsChangedError, StoredPart
 from chalicelib.services.upload_rules import HEX, URL_SAFE, human_size
+from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
 from chalicelib.services.uploads import (
     CODE_NOT_VALID,
     FILE_NAME,
@@ -45,7 +46,6 @@ from chalicelib.services.uploads import (
     UPLOAD_CODE,
     UPLOADER,
     TusUpload,
-    UploadPolicy,
     UploadRefusedError,
     accepted_audit,
     admitted_upload,
@@ -62,17 +62,6 @@ S3_MAX_PART = 5 * 1024**3
 OBJECT_NAME = "file"
 _MIB = 1024**2
 _MISSING_SHOWN = 20
-
-
-@dataclass(frozen=True, slots=True)
-class DropoffSettings:
-    """How parts are cut and how long things last (settings `UPLOAD_PART_BYTES`, `UPLOAD_MAX_PARTS`,
-    `UPLOAD_SESSION_HOURS`, `UPLOAD_PART_URL_SECONDS`)."""
-
-    part_bytes: int = 16 * _MIB
-    max_parts: int = 1000
-    session: timedelta = timedelta(hours=24)
-    part_url_seconds: int = 900
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.auth.principal import hash_secret
 from chalicelib.errors import (
@@ -44,16 +45,30 @@ from chalicelib.services.emails import normalise_email, require_verified_email, 
 from chalicelib.services.messages import AnswerMessage, InvitationMessage, InviterStoodDownMessage, answer_of
 from chalicelib.services.ports import InvitationRepository, Ledger, MailQueue, ResearcherRepository, StudyRepository
 
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+
 Clock = Callable[[], datetime]
 _INVALID = "This invitation link is not valid: it was used, revoked, replaced by a newer one, or it expired."
 
 
 @dataclass(frozen=True, slots=True)
 class InvitationSettings:
-    ttl: timedelta = timedelta(days=14)
-    per_study_per_hour: int = 20
-    per_inviter_per_day: int = 50
-    message_max: int = 2000
+    """How long a link lasts, how many may be sent, how long a message may be (defaults in `Settings`)."""
+
+    ttl: timedelta
+    per_study_per_hour: int
+    per_inviter_per_day: int
+    message_max: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InvitationSettings:
+        return cls(
+            ttl=timedelta(days=settings.invitation_ttl_days),
+            per_study_per_hour=settings.invitations_per_study_per_hour,
+            per_inviter_per_day=settings.invitations_per_inviter_per_day,
+            message_max=settings.invitation_message_max,
+        )
 
 
 @dataclass(frozen=True, slots=True)

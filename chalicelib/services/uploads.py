@@ -51,6 +51,7 @@ from chalicelib.services.upload_rules import (
     is_device_name,
     valid_text,
 )
+from chalicelib.services.upload_settings import UploadPolicy
 
 # The file-name rules live in upload_rules; these names are the drop-off's API as before.
 __all__ = [
@@ -83,18 +84,6 @@ SENDER_EMAIL = "sender_email"
 # Who the audit log names for what comes in through an upload link: the uploader has no account.
 UPLOADER = "upload-link"
 CODE_NOT_VALID = "This upload link is not valid (any more); ask the study's researchers for a new one."
-
-
-@dataclass(frozen=True, slots=True)
-class UploadPolicy:
-    """What the drop-off accepts: settings `DISALLOWED_EXTENSIONS` and `UPLOAD_MAX_BYTES`; and how many refusals
-    a study's audit log records per hour (`UPLOAD_REFUSALS_AUDITED_PER_HOUR`)."""
-
-    denied_extensions: frozenset[str]
-    max_bytes: int
-    # When not empty, the only extensions accepted (`ALLOWED_EXTENSIONS`); it wins over the deny-list.
-    allowed_extensions: frozenset[str] = frozenset()
-    refusals_audited_per_hour: int = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from chalicelib.errors import (
 from chalicelib.services.domain import PageRequest, Study, UploadStatus, new_upload_code
 from chalicelib.services.dropoff import (
     Dropoff,
-    DropoffSettings,
     Offer,
     Started,
     composite_checksum,
@@ -28,13 +27,19 @@ from chalicelib.services.dropoff import (
 )
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.upload_reconciler import UploadRound, reconcile_uploads
-from chalicelib.services.uploads import TusUpload, UploadPolicy, notice_mail_id, record_finished
+from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
+from chalicelib.services.uploads import TusUpload, notice_mail_id, record_finished
 from tests.fakes import FakeBroker, wire
 from tests.fakes_storage import InMemoryStorage, checksum
 
 MIB = 1024**2
-POLICY = UploadPolicy(denied_extensions=frozenset({"exe"}), max_bytes=100 * MIB)
-SETTINGS = DropoffSettings(part_bytes=5 * MIB, max_parts=10, session=timedelta(hours=1))
+POLICY = UploadPolicy(
+    denied_extensions=frozenset({"exe"}),
+    max_bytes=100 * MIB,
+    allowed_extensions=frozenset(),
+    refusals_audited_per_hour=100,
+)
+SETTINGS = DropoffSettings(part_bytes=5 * MIB, max_parts=10, session=timedelta(hours=1), part_url_seconds=900)
 
 
 class RecordingQueue:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.services.domain import Credential, CredentialKind, Researcher, new_id, utcnow
 from chalicelib.services.identity import Identity, LoginError
 from chalicelib.services.login import (
@@ -26,7 +27,7 @@ from chalicelib.services.login import (
 from tests.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
 
 FRONTEND = "https://vre.example"
-SETTINGS = LoginSettings(frontend_url=FRONTEND)
+SETTINGS = LoginSettings.from_settings(Settings(frontend_url=FRONTEND))
 ISSUER = "https://connect.surfconext.example"
 
 

@@ -17,7 +17,9 @@ from chalicelib.services.domain import Credential, CredentialKind, Researcher
 from chalicelib.services.login import end_session
 from tests.fakes import FakeBroker
 
-POLICY = TokenPolicy(key="unit-test-signing-key-0123456789abcdef", issuer="vre-broker", audience="vre-broker-api")
+POLICY = TokenPolicy(
+    key="unit-test-signing-key-0123456789abcdef", issuer="vre-broker", audience="vre-broker-api", ttl=timedelta(hours=1)
+)
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 

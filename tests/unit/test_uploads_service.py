@@ -11,13 +11,13 @@ from chalicelib.config import load_settings
 from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
 from chalicelib.services.domain import Outcome, PageRequest, Role, Study, UploadStatus, new_id, new_upload_code
 from chalicelib.services.messages import MailMessage
+from chalicelib.services.upload_settings import UploadPolicy
 from chalicelib.services.uploads import (
     FILE_NAME,
     SENDER_EMAIL,
     SENDER_NAME,
     UPLOAD_CODE,
     TusUpload,
-    UploadPolicy,
     UploadRefusedError,
     admit,
     check_file_name,
@@ -33,7 +33,9 @@ from chalicelib.services.uploads import (
 from tests.fakes import FakeBroker, InMemoryStudies, wire
 
 DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
-POLICY = UploadPolicy(denied_extensions=DENIED, max_bytes=1000)
+POLICY = UploadPolicy(
+    denied_extensions=DENIED, max_bytes=1000, allowed_extensions=frozenset(), refusals_audited_per_hour=100
+)
 
 
 class RecordingQueue:
