@@ -1,7 +1,8 @@
-"""Builds the real repositories, secrets and providers, lazily and once per warm Lambda.
+"""Builds the real repositories, secrets and providers, and each capability's service over them, lazily and
+once per warm Lambda.
 
-Handlers ask `dependencies()` for what they need; tests call `reset()` (an autouse fixture
-does) or `install()` a wiring of their own.
+Routes call `dependencies().services.<capability>` (through `Call.services`); app.py hands each worker its
+service the same way. Tests call `reset()` (an autouse fixture does) or `install()` a wiring of their own.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from chalicelib.models.studies import DynamoStudies
 from chalicelib.models.uploads import DynamoUploads
 from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
+from chalicelib.services.accounts_service import AccountsService, AdminService, LoginService
 from chalicelib.services.cloud import Cloud
 from chalicelib.services.invitations import InvitationSettings, Outbox
 from chalicelib.services.lifecycle import WorkspaceSettings
 from chalicelib.services.login import LoginSettings
+from chalicelib.services.mail.service import MailService
 from chalicelib.services.ports import (
     AccessRepository,
     CatalogRepository,
@@ -46,7 +49,10 @@ from chalicelib.services.ports import (
     UploadRepository,
     WorkspaceRepository,
 )
+from chalicelib.services.studies_service import ReferenceService, StudiesService
 from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
+from chalicelib.services.uploads_service import UploadsService
+from chalicelib.services.workspaces_service import CatalogService, WorkspacesService
 
 if TYPE_CHECKING:
     from chalicelib.services.dropoff import Dropoff
@@ -79,6 +85,11 @@ class Dependencies:
     storage_override: ObjectStorage | None = field(default=None)
 
     @cached_property
+    def services(self) -> Services:
+        """Each capability's service, built on first use and kept as long as this wiring (a warm Lambda)."""
+        return Services(self)
+
+    @cached_property
     def storage(self) -> ObjectStorage:
         """The uploads bucket (S3), its client made on first use."""
         if self.storage_override is not None:
@@ -86,24 +97,6 @@ class Dependencies:
         from chalicelib.providers.storage import S3Storage
 
         return S3Storage(self.settings)
-
-    @property
-    def upload_round(self) -> UploadRound | None:
-        """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
-        if not self.settings.upload_bucket and self.storage_override is None:
-            return None
-        from chalicelib.services.upload_reconciler import UploadRound
-
-        retention = timedelta(days=self.settings.deleted_study_retention_days)
-        return UploadRound(self.uploads, self.studies, self.storage, self.mail_queue, retention)
-
-    @cached_property
-    def dropoff(self) -> Dropoff:
-        """The drop-off's uploads straight to storage, and the members' downloads."""
-        from chalicelib.services.dropoff import Dropoff
-
-        settings = DropoffSettings.from_settings(self.settings)
-        return Dropoff(self.studies, self.uploads, self.storage, self.mail_queue, self.upload_policy, settings)
 
     @cached_property
     def provisioning_queue(self) -> ProvisioningQueue:
@@ -126,13 +119,6 @@ class Dependencies:
     @cached_property
     def workspace_settings(self) -> WorkspaceSettings:
         return WorkspaceSettings.from_settings(self.settings)
-
-    @property
-    def provisioning(self) -> Family:
-        """What the provisioning family and the reconciler work with."""
-        from chalicelib.services.provisioning import Family
-
-        return Family(self.workspaces, self.cloud, self.provisioning_queue, self.mail_queue, self.workspace_settings)
 
     @cached_property
     def mail_queue(self) -> MailQueue:
@@ -190,6 +176,96 @@ class Dependencies:
                 redirect_uri=s.oidc_redirect_uri,
                 scopes=s.oidc_scopes,
             )
+        )
+
+
+class Services:
+    """Each capability's service, bound once per warm Lambda to the repositories, clients and settings it needs
+    (as azul's app keeps its controllers): routes call `call.services.<capability>`, workers get theirs in app.py.
+    Heavy clients (OpenStack, the identity provider) stay lazy: building a service connects to nothing."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self._deps = deps
+
+    @cached_property
+    def studies(self) -> StudiesService:
+        d = self._deps
+        return StudiesService(d.studies, d.researchers, d.references, d.outbox, d.mail_queue, d.invitation_settings)
+
+    @cached_property
+    def reference(self) -> ReferenceService:
+        return ReferenceService(self._deps.references)
+
+    @cached_property
+    def accounts(self) -> AccountsService:
+        d = self._deps
+        return AccountsService(d.researchers, d.references, d.credentials)
+
+    @cached_property
+    def login(self) -> LoginService:
+        d = self._deps
+
+        def provider() -> IdentityProvider:
+            return d.identity_provider
+
+        return LoginService(provider, d.credentials, d.researchers, d.references, d.login_settings, d.token_policy)
+
+    @cached_property
+    def admin(self) -> AdminService:
+        d = self._deps
+        return AdminService(d.researchers, d.platform, d.studies, d.workspaces, d.workspace_settings)
+
+    @cached_property
+    def workspaces(self) -> WorkspacesService:
+        d = self._deps
+        return WorkspacesService(
+            d.studies, d.catalog, d.workspaces, d.provisioning_queue, d.ledger, d.mail_queue, d.workspace_settings
+        )
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        return CatalogService(self._deps.catalog, self._deps.workspace_settings.currency)
+
+    @cached_property
+    def uploads(self) -> UploadsService:
+        d = self._deps
+        return UploadsService(
+            d.studies, d.uploads, d.storage, d.mail_queue, d.upload_policy, d.settings.download_url_seconds
+        )
+
+    @cached_property
+    def dropoff(self) -> Dropoff:
+        """The drop-off's uploads straight to storage."""
+        from chalicelib.services.dropoff import Dropoff
+
+        d = self._deps
+        settings = DropoffSettings.from_settings(d.settings)
+        return Dropoff(d.studies, d.uploads, d.storage, d.mail_queue, d.upload_policy, settings)
+
+    @cached_property
+    def provisioning(self) -> Family:
+        """The provisioning family: what its worker and the reconciler work with (OpenStack on first use)."""
+        from chalicelib.services.provisioning import Family
+
+        d = self._deps
+        return Family(d.workspaces, d.cloud, d.provisioning_queue, d.mail_queue, d.workspace_settings)
+
+    @cached_property
+    def upload_round(self) -> UploadRound | None:
+        """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
+        d = self._deps
+        if not d.settings.upload_bucket and d.storage_override is None:
+            return None
+        from chalicelib.services.upload_reconciler import UploadRound
+
+        retention = timedelta(days=d.settings.deleted_study_retention_days)
+        return UploadRound(d.uploads, d.studies, d.storage, d.mail_queue, retention)
+
+    @cached_property
+    def mail(self) -> MailService:
+        d = self._deps
+        return MailService(
+            d.settings, d.invitations, d.studies, d.researchers, d.uploads, d.workspaces, d.ledger, d.mailer
         )
 
 

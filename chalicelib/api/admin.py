@@ -11,10 +11,8 @@ from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, Researcher
 from chalicelib.api.studies import render_audit
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
 from chalicelib.api.workspaces import render_workspace
-from chalicelib.services import admin as service
 from chalicelib.services.domain import AuditEntry, Page, Researcher, Study
 from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import quota_of
 
 resource = Resource(__name__, tag="admin")
 
@@ -40,7 +38,7 @@ def render_researcher(researcher: Researcher) -> ResearcherAdminView:
     paged=True,
 )
 def list_researchers(call: Call[Any]) -> Page[ResearcherAdminView]:
-    page = service.list_researchers(call.caller, call.deps.researchers, call.page)
+    page = call.services.admin.list_researchers(call.caller, call.page)
     return Page([render_researcher(r) for r in page.items], page.next_start)
 
 
@@ -54,8 +52,8 @@ def list_researchers(call: Call[Any]) -> Page[ResearcherAdminView]:
 )
 def update_researcher(call: Call[ResearcherAdminUpdate], researcher_id: str) -> ResearcherAdminView:
     body = call.body
-    updated = service.update_researcher(
-        call.caller, call.deps.researchers, researcher_id=researcher_id, is_admin=body.is_admin, disabled=body.disabled
+    updated = call.services.admin.update_researcher(
+        call.caller, researcher_id=researcher_id, is_admin=body.is_admin, disabled=body.disabled
     )
     return render_researcher(updated)
 
@@ -88,7 +86,7 @@ def render_platform_audit(entry: AuditEntry) -> PlatformAuditView:
     paged=True,
 )
 def list_all_studies(call: Call[Any]) -> Page[AdminStudyView]:
-    page = service.list_studies(call.caller, call.deps.platform, call.page)
+    page = call.services.admin.list_studies(call.caller, call.page)
     return Page([render_study(s) for s in page.items], page.next_start)
 
 
@@ -101,7 +99,7 @@ def list_all_studies(call: Call[Any]) -> Page[AdminStudyView]:
     paged=True,
 )
 def read_platform_audit(call: Call[Any]) -> Page[PlatformAuditView]:
-    page = service.read_audit(call.caller, call.deps.platform, call.page)
+    page = call.services.admin.read_audit(call.caller, call.page)
     return Page([render_platform_audit(e) for e in page.items], page.next_start)
 
 
@@ -114,11 +112,10 @@ def read_platform_audit(call: Call[Any]) -> Page[PlatformAuditView]:
     response=QuotaView,
 )
 def update_study_quota(call: Call[StudyQuotaUpdate], study_id: str) -> QuotaView:
-    body, deps = call.body, call.deps
-    study = service.set_quota(
-        call.caller, call.study_access, deps.studies, max_workspaces=body.max_workspaces, max_vcpus=body.max_vcpus
+    body = call.body
+    quota = call.services.admin.set_quota(
+        call.caller, call.study_access, max_workspaces=body.max_workspaces, max_vcpus=body.max_vcpus
     )
-    quota = quota_of(study, deps.workspace_settings)
     return QuotaView(quota.max_workspaces, quota.max_vcpus)
 
 
@@ -133,6 +130,6 @@ def update_study_quota(call: Call[StudyQuotaUpdate], study_id: str) -> QuotaView
 )
 def list_all_workspaces(call: Call[Any]) -> Page[WorkspaceView]:
     status = WorkspaceStatus(call.query.status) if call.query.status else None
-    page = service.list_workspaces(call.caller, call.deps.workspaces, call.page, status)
-    settings = call.deps.workspace_settings
-    return Page([render_workspace(w, settings) for w in page.items], page.next_start)
+    page = call.services.admin.list_workspaces(call.caller, call.page, status)
+    cost = call.services.workspaces.cost_estimate
+    return Page([render_workspace(w, cost(w)) for w in page.items], page.next_start)

@@ -8,9 +8,6 @@ import msgspec
 
 from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
-from chalicelib.errors import NotFoundError
-from chalicelib.services import catalog as service
-from chalicelib.services.admin import require_platform_admin
 from chalicelib.services.catalog import CatalogItem, CatalogKind
 
 resource = Resource(__name__, tag="catalog")
@@ -22,18 +19,12 @@ def render_item(item: CatalogItem) -> CatalogItemView:
     )
 
 
-def _kind(kind: str) -> CatalogKind:
-    try:
-        return CatalogKind(kind)
-    except ValueError:
-        raise NotFoundError(detail=f"No catalog kind {kind}; the kinds are {', '.join(CatalogKind)}.") from None
-
-
 @resource.route(
     "/catalog", "GET", loads=Loads.CALLER, summary="What a workspace can be made of, with prices", response=CatalogView
 )
 def read_catalog(call: Call[Any]) -> CatalogView:
-    catalog = service.read(call.deps.catalog)
+    service = call.services.catalog
+    catalog = service.read()
 
     def of(kind: CatalogKind) -> list[CatalogItemView]:
         return [render_item(i) for i in sorted(catalog.of(kind), key=lambda i: i.id)]
@@ -43,7 +34,7 @@ def read_catalog(call: Call[Any]) -> CatalogView:
         profiles=of(CatalogKind.PROFILE),
         storage=of(CatalogKind.STORAGE),
         networks=of(CatalogKind.NETWORK),
-        currency=call.deps.workspace_settings.currency,
+        currency=service.currency,
     )
 
 
@@ -56,11 +47,12 @@ def read_catalog(call: Call[Any]) -> CatalogView:
     response=CatalogItemView,
 )
 def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> CatalogItemView:
-    require_platform_admin(call.caller)
     body = call.body
     attributes = {k: v for k, v in msgspec.structs.asdict(body).items() if k not in ("name", "price_per_day")}
-    item = service.validate_item(_kind(kind), item_id, body.name, body.price_per_day, attributes)
-    return render_item(service.put_item(call.deps.catalog, item, actor_id=call.caller.id))
+    item = call.services.catalog.put(
+        call.caller, kind, item_id, name=body.name, price_per_day=body.price_per_day, attributes=attributes
+    )
+    return render_item(item)
 
 
 @resource.route(
@@ -71,6 +63,5 @@ def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> C
     status=204,
 )
 def delete_catalog_item(call: Call[Any], kind: str, item_id: str) -> Reply:
-    require_platform_admin(call.caller)
-    service.delete_item(call.deps.catalog, _kind(kind), item_id, actor_id=call.caller.id)
+    call.services.catalog.delete(call.caller, kind, item_id)
     return Reply(status=204)

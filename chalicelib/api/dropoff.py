@@ -60,7 +60,7 @@ def upload_secret(call: Call[Any]) -> str:
 def start_upload(call: Call[DropoffStart]) -> Reply:
     body = call.body
     offer = Offer(body.upload_code, body.filename, body.size, body.filetype, body.sender_name, body.sender_email)
-    started = call.deps.dropoff.start(offer)
+    started = call.services.dropoff.start(offer)
     upload = started.upload
     assert upload.expires_at is not None
     view = DropoffStarted(upload.id, started.secret, upload.part_size, started.part_count, upload.expires_at)
@@ -80,7 +80,7 @@ def start_upload(call: Call[DropoffStart]) -> Reply:
 )
 def sign_parts(call: Call[DropoffParts], upload_id: str) -> SignedPartsView:
     parts = [(part.number, part.checksum_sha256) for part in call.body.parts]
-    signed = call.deps.dropoff.sign_parts(upload_id, upload_secret(call), parts)
+    signed = call.services.dropoff.sign_parts(upload_id, upload_secret(call), parts)
     return SignedPartsView([SignedPartView(p.number, p.url, p.headers, p.expires_at) for p in signed])
 
 
@@ -113,7 +113,7 @@ def render_progress(progress: Progress) -> DropoffProgress:
     headers=("Upload-Secret",),
 )
 def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
-    return render_progress(call.deps.dropoff.progress(upload_id, upload_secret(call)))
+    return render_progress(call.services.dropoff.progress(upload_id, upload_secret(call)))
 
 
 @resource.route(
@@ -128,7 +128,7 @@ def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
     headers=("Upload-Secret",),
 )
 def complete_upload(call: Call[DropoffComplete], upload_id: str) -> UploadView:
-    return render_upload(call.deps.dropoff.complete(upload_id, upload_secret(call), call.body.checksum_sha256))
+    return render_upload(call.services.dropoff.complete(upload_id, upload_secret(call), call.body.checksum_sha256))
 
 
 @resource.route(
@@ -142,5 +142,5 @@ def complete_upload(call: Call[DropoffComplete], upload_id: str) -> UploadView:
     headers=("Upload-Secret",),
 )
 def abort_upload(call: Call[Any], upload_id: str) -> Reply:
-    call.deps.dropoff.abort(upload_id, upload_secret(call))
+    call.services.dropoff.abort(upload_id, upload_secret(call))
     return Reply(status=204)

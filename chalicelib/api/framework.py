@@ -37,7 +37,7 @@ from chalicelib.observability import report_exception
 from chalicelib.services.access import active_caller, ensure_visible
 from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess, utcnow
 from chalicelib.services.lifecycle import Workspace
-from chalicelib.wiring import Dependencies, dependencies
+from chalicelib.wiring import Dependencies, Services, dependencies
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,11 @@ class Call(Generic[T]):
     body: Any = None
     query: Any = None
     page: PageRequest = field(default_factory=PageRequest)
+
+    @property
+    def services(self) -> Services:
+        """Each capability's service, built once per warm Lambda: what the view calls, once."""
+        return self.deps.services
 
     @property
     def caller(self) -> Researcher:

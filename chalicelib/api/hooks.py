@@ -63,13 +63,11 @@ def _event(body: VrwEventBody) -> vrw.VrwEvent:
     guard=verify_vrw,
 )
 def vrw_hook(call: Call[Any]) -> VrwReceipt:
-    deps = call.deps
     body: VrwEventBody = call.body
     delivery_id = call.request.headers[webhooks.ID_HEADER]
     if vrw.known(body.type):
-        inbox = vrw.Inbox(deps.workspaces, deps.ledger, deps.mail_queue, deps.workspace_settings)
-        receipt = vrw.receive(inbox, delivery_id, _event(body))
-    else:
+        receipt = call.services.workspaces.receive_vrw(delivery_id, _event(body))
+    else:  # acknowledged, not acted on: nothing to load
         receipt = vrw.ignore(delivery_id, body.type, body.data.workspace_id)
     return VrwReceipt(
         receipt.outcome.value, receipt.workspace_id, receipt.status.value if receipt.status is not None else None

@@ -6,7 +6,6 @@ from typing import Any
 
 from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import InvitationAnswer, InvitationCreate, InvitationView, MembershipView
-from chalicelib.services import invitations as service
 from chalicelib.services.domain import Invitation, Page, Role, utcnow
 
 resource = Resource(__name__, tag="invitations")
@@ -40,13 +39,9 @@ def render_invitation(invitation: Invitation) -> InvitationView:
     other_statuses=(200,),
 )
 def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
-    body, deps = call.body, call.deps
-    invitation, created = service.invite(
+    body = call.body
+    invitation, created = call.services.studies.invite(
         call.study_access,
-        deps.studies,
-        deps.researchers,
-        deps.outbox,
-        deps.invitation_settings,
         email=body.email,
         role=Role(body.role),
         name=body.name,
@@ -65,7 +60,7 @@ def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
     paged=True,
 )
 def list_invitations(call: Call[Any], study_id: str) -> Page[InvitationView]:
-    page = service.list_for_study(call.study_access, call.deps.outbox, call.page)
+    page = call.services.studies.list_invitations(call.study_access, call.page)
     return Page([render_invitation(i) for i in page.items], page.next_start)
 
 
@@ -77,10 +72,7 @@ def list_invitations(call: Call[Any], study_id: str) -> Page[InvitationView]:
     response=InvitationView,
 )
 def resend(call: Call[Any], study_id: str, invitation_id: str) -> InvitationView:
-    deps = call.deps
-    invitation = service.resend(
-        call.study_access, deps.studies, deps.outbox, deps.invitation_settings, invitation_id=invitation_id
-    )
+    invitation = call.services.studies.resend(call.study_access, invitation_id=invitation_id)
     return render_invitation(invitation)
 
 
@@ -92,7 +84,7 @@ def resend(call: Call[Any], study_id: str, invitation_id: str) -> InvitationView
     status=204,
 )
 def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
-    service.revoke(call.study_access, call.deps.studies, call.deps.outbox, invitation_id=invitation_id)
+    call.services.studies.revoke(call.study_access, invitation_id=invitation_id)
     return Reply(status=204)
 
 
@@ -105,7 +97,7 @@ def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
     response=MembershipView,
 )
 def accept(call: Call[InvitationAnswer]) -> MembershipView:
-    membership = service.accept(call.caller, call.deps.studies, call.deps.outbox, token=call.body.token)
+    membership = call.services.studies.accept(call.caller, token=call.body.token)
     return MembershipView(
         study_id=membership.study_id,
         researcher_id=membership.researcher_id,
@@ -123,7 +115,7 @@ def accept(call: Call[InvitationAnswer]) -> MembershipView:
     status=204,
 )
 def decline(call: Call[InvitationAnswer]) -> Reply:
-    service.decline(call.caller, call.deps.outbox, token=call.body.token)
+    call.services.studies.decline(call.caller, token=call.body.token)
     return Reply(status=204)
 
 
@@ -136,5 +128,5 @@ def decline(call: Call[InvitationAnswer]) -> Reply:
     paged=True,
 )
 def my_invitations(call: Call[Any]) -> Page[InvitationView]:
-    page = service.pending_for(call.caller, call.deps.outbox, call.page)
+    page = call.services.studies.invitations_for(call.caller, call.page)
     return Page([render_invitation(i) for i in page.items], page.next_start)

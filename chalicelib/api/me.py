@@ -7,7 +7,6 @@ from typing import Any
 from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import ApiTokenCreate, ApiTokenView, MeUpdate, MeView, NewApiTokenView
 from chalicelib.services import api_tokens
-from chalicelib.services import researchers as service
 from chalicelib.services.domain import Credential, Locale, Page, Researcher, Unset
 
 resource = Resource(__name__, tag="me")
@@ -38,10 +37,8 @@ def get_me(call: Call[Any]) -> MeView:
 )
 def update_me(call: Call[MeUpdate]) -> MeView:
     body = call.body
-    updated = service.update_profile(
+    updated = call.services.accounts.update_profile(
         call.caller,
-        call.deps.researchers,
-        call.deps.references,
         name=body.name,
         research_field=body.research_field,
         phone=body.phone,
@@ -63,7 +60,7 @@ def render_token(credential: Credential) -> ApiTokenView:
     "/me/tokens", "GET", loads=Loads.CALLER, summary="The caller's API tokens", response=ApiTokenView, paged=True
 )
 def list_tokens(call: Call[Any]) -> Page[ApiTokenView]:
-    page = api_tokens.list_tokens(call.caller, call.deps.credentials, call.page)
+    page = call.services.accounts.list_tokens(call.caller, call.page)
     return Page([render_token(c) for c in page.items], page.next_start)
 
 
@@ -77,9 +74,8 @@ def list_tokens(call: Call[Any]) -> Page[ApiTokenView]:
     status=201,
 )
 def create_token(call: Call[ApiTokenCreate]) -> Reply:
-    made = api_tokens.create_token(
+    made = call.services.accounts.create_token(
         call.caller,
-        call.deps.credentials,
         name=call.body.name,
         expires_at=call.body.expires_at,
         made_with=call.access.credential if call.access is not None else None,
@@ -96,5 +92,5 @@ def create_token(call: Call[ApiTokenCreate]) -> Reply:
 
 @resource.route("/me/tokens/{token_id}", "DELETE", loads=Loads.CALLER, summary="Revoke an API token", status=204)
 def revoke_token(call: Call[Any], token_id: str) -> Reply:
-    api_tokens.revoke_token(call.caller, call.deps.credentials, token_id=token_id)
+    call.services.accounts.revoke_token(call.caller, token_id=token_id)
     return Reply(status=204)

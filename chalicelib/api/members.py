@@ -6,7 +6,6 @@ from typing import Any
 
 from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import MemberUpdate, MemberView
-from chalicelib.services import members as service
 from chalicelib.services.domain import Membership, Page, Researcher, Role
 
 resource = Resource(__name__, tag="members")
@@ -31,7 +30,7 @@ def render_member(membership: Membership, researcher: Researcher | None) -> Memb
     paged=True,
 )
 def list_members(call: Call[Any], study_id: str) -> Page[MemberView]:
-    page = service.list_members(call.study_access, call.deps.studies, call.deps.researchers, call.page)
+    page = call.services.studies.list_members(call.study_access, call.page)
     return Page([render_member(m.membership, m.researcher) for m in page.items], page.next_start)
 
 
@@ -44,12 +43,8 @@ def list_members(call: Call[Any], study_id: str) -> Page[MemberView]:
     response=MemberView,
 )
 def change_role(call: Call[MemberUpdate], study_id: str, researcher_id: str) -> MemberView:
-    member = service.change_role(
-        call.study_access,
-        call.deps.studies,
-        call.deps.mail_queue,
-        researcher_id=researcher_id,
-        role=Role(call.body.role),
+    member = call.services.studies.change_role(
+        call.study_access, researcher_id=researcher_id, role=Role(call.body.role)
     )
     return render_member(member.membership, member.researcher)
 
@@ -62,5 +57,5 @@ def change_role(call: Call[MemberUpdate], study_id: str, researcher_id: str) -> 
     status=204,
 )
 def remove_member(call: Call[Any], study_id: str, researcher_id: str) -> Reply:
-    service.remove_member(call.study_access, call.deps.studies, call.deps.mail_queue, researcher_id=researcher_id)
+    call.services.studies.remove_member(call.study_access, researcher_id=researcher_id)
     return Reply(status=204)

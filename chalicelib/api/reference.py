@@ -6,7 +6,6 @@ from typing import Any
 
 from chalicelib.api.framework import Call, Loads, Resource
 from chalicelib.api.schemas import ResearchFieldView, UniversityView
-from chalicelib.services import reference as service
 from chalicelib.services.domain import Page
 
 resource = Resource(__name__, tag="reference")
@@ -14,7 +13,7 @@ resource = Resource(__name__, tag="reference")
 
 @resource.route("/universities", "GET", loads=Loads.CALLER, summary="Universities", response=UniversityView, paged=True)
 def list_universities(call: Call[Any]) -> Page[UniversityView]:
-    page = service.list_items(call.deps.references, service.UNIVERSITIES, call.page)
+    page = call.services.reference.universities(call.page)
     items = [
         UniversityView(id=u.id, name=u.name, schac_home_organization=u.attributes.get("schac_home_organization"))
         for u in page.items
@@ -26,5 +25,5 @@ def list_universities(call: Call[Any]) -> Page[UniversityView]:
     "/research-fields", "GET", loads=Loads.CALLER, summary="Research fields", response=ResearchFieldView, paged=True
 )
 def list_research_fields(call: Call[Any]) -> Page[ResearchFieldView]:
-    page = service.list_items(call.deps.references, service.RESEARCH_FIELDS, call.page)
+    page = call.services.reference.research_fields(call.page)
     return Page([ResearchFieldView(id=f.id, name=f.name) for f in page.items], page.next_start)

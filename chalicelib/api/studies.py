@@ -53,7 +53,7 @@ def render_audit(entry: AuditEntry) -> AuditView:
 
 @resource.route("/studies", "GET", loads=Loads.CALLER, summary="The caller's studies", response=StudyView, paged=True)
 def list_studies(call: Call[Any]) -> Page[StudyView]:
-    page = service.list_studies(call.caller, call.deps.studies, call.page)
+    page = call.services.studies.list_studies(call.caller, call.page)
     return Page([render_study(call, item) for item in page.items], page.next_start)
 
 
@@ -62,10 +62,8 @@ def list_studies(call: Call[Any]) -> Page[StudyView]:
 )
 def create_study(call: Call[StudyCreate]) -> Reply:
     body = call.body
-    created = service.create_study(
+    created = call.services.studies.create(
         call.caller,
-        call.deps.studies,
-        call.deps.references,
         name=body.name,
         description=body.description,
         research_field=body.research_field,
@@ -75,7 +73,7 @@ def create_study(call: Call[StudyCreate]) -> Reply:
 
 @resource.route("/studies/{study_id}", "GET", loads=Loads.STUDY, summary="A study", response=StudyView)
 def get_study(call: Call[Any], study_id: str) -> StudyView:
-    return render_study(call, service.get_study(call.study_access, call.deps.studies))
+    return render_study(call, call.services.studies.get(call.study_access))
 
 
 @resource.route(
@@ -83,10 +81,8 @@ def get_study(call: Call[Any], study_id: str) -> StudyView:
 )
 def update_study(call: Call[StudyUpdate], study_id: str) -> StudyView:
     body = call.body
-    updated = service.update_study(
+    updated = call.services.studies.update(
         call.study_access,
-        call.deps.studies,
-        call.deps.references,
         name=body.name,
         description=body.description,
         research_field=body.research_field,
@@ -97,7 +93,7 @@ def update_study(call: Call[StudyUpdate], study_id: str) -> StudyView:
 
 @resource.route("/studies/{study_id}", "DELETE", loads=Loads.STUDY, summary="Delete a study", status=204)
 def delete_study(call: Call[Any], study_id: str) -> Reply:
-    service.delete_study(call.study_access, call.deps.studies)
+    call.services.studies.delete(call.study_access)
     return Reply(status=204)
 
 
@@ -110,7 +106,7 @@ def delete_study(call: Call[Any], study_id: str) -> Reply:
     response=StudyView,
 )
 def transfer_study(call: Call[StudyTransfer], study_id: str) -> StudyView:
-    moved = service.transfer_study(call.study_access, call.deps.studies, new_owner_id=call.body.researcher_id)
+    moved = call.services.studies.transfer(call.study_access, new_owner_id=call.body.researcher_id)
     return render_study(call, moved)
 
 
@@ -118,7 +114,7 @@ def transfer_study(call: Call[StudyTransfer], study_id: str) -> StudyView:
     "/studies/{study_id}/upload-code", "POST", loads=Loads.STUDY, summary="A fresh upload code", response=UploadCodeView
 )
 def rotate_upload_code(call: Call[Any], study_id: str) -> UploadCodeView:
-    study = service.rotate_upload_code(call.study_access, call.deps.studies)
+    study = call.services.studies.rotate_upload_code(call.study_access)
     return UploadCodeView(study.upload_code, call.deps.settings.upload_base_url + study.upload_code)
 
 
@@ -131,5 +127,5 @@ def rotate_upload_code(call: Call[Any], study_id: str) -> UploadCodeView:
     paged=True,
 )
 def study_audit(call: Call[Any], study_id: str) -> Page[AuditView]:
-    page = service.audit_log(call.study_access, call.deps.studies, call.page)
+    page = call.services.studies.audit_log(call.study_access, call.page)
     return Page([render_audit(entry) for entry in page.items], page.next_start)

@@ -7,8 +7,6 @@ from typing import Any
 from chalicelib.api.dropoff_schemas import DownloadView
 from chalicelib.api.framework import Call, Loads, Reply, Resource
 from chalicelib.api.schemas import UploadView
-from chalicelib.services import upload_files
-from chalicelib.services import uploads as service
 from chalicelib.services.domain import Page, Upload
 
 resource = Resource(__name__, tag="uploads")
@@ -48,7 +46,7 @@ def render_upload(upload: Upload) -> UploadView:
     paged=True,
 )
 def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
-    page = service.list_uploads(call.study_access, call.deps.uploads, call.page)
+    page = call.services.uploads.list_for_study(call.study_access, call.page)
     return Page([render_upload(upload) for upload in page.items], page.next_start)
 
 
@@ -60,10 +58,7 @@ def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
     response=DownloadView,
 )
 def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadView:
-    deps = call.deps
-    link = upload_files.download_link(
-        call.study_access, upload_id, deps.uploads, deps.studies, deps.storage, ttl=deps.settings.download_url_seconds
-    )
+    link = call.services.uploads.download_link(call.study_access, upload_id)
     return DownloadView(link.url, link.expires_at)
 
 
@@ -75,6 +70,5 @@ def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadV
     status=204,
 )
 def delete_upload(call: Call[Any], study_id: str, upload_id: str) -> Reply:
-    deps = call.deps
-    upload_files.delete_upload(call.study_access, upload_id, deps.uploads, deps.studies, deps.storage)
+    call.services.uploads.delete(call.study_access, upload_id)
     return Reply(status=204)

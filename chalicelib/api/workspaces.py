@@ -20,16 +20,16 @@ from chalicelib.api.workspace_schemas import (
 )
 from chalicelib.errors import FieldError, ValidationError
 from chalicelib.services import workspaces as service
+from chalicelib.services.catalog import CostEstimate
 from chalicelib.services.domain import Page
-from chalicelib.services.lifecycle import Action, Workspace, WorkspaceSettings
+from chalicelib.services.lifecycle import Action, Workspace
 
 resource = Resource(__name__, tag="workspaces")
 _IDEMPOTENCY_KEY = "idempotency-key"
 
 
-def render_workspace(workspace: Workspace, settings: WorkspaceSettings) -> WorkspaceView:
+def render_workspace(workspace: Workspace, cost: CostEstimate) -> WorkspaceView:
     machine = workspace.machine
-    cost = service.cost_estimate(workspace, settings)
     return WorkspaceView(
         id=workspace.id,
         study_id=workspace.study_id,
@@ -80,14 +80,9 @@ def _idempotency_key(call: Call[Any]) -> str | None:
     status=202,
 )
 def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
-    body, deps = call.body, call.deps
-    workspace = service.request_workspace(
+    body, workspaces = call.body, call.services.workspaces
+    workspace = workspaces.request(
         call.study_access,
-        deps.studies,
-        deps.catalog,
-        deps.workspaces,
-        deps.provisioning_queue,
-        deps.workspace_settings,
         service.WorkspaceRequest(
             name=body.name,
             profile=body.profile,
@@ -99,7 +94,7 @@ def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
         ),
         idempotency_key=_idempotency_key(call),
     )
-    view = render_workspace(workspace, deps.workspace_settings)
+    view = render_workspace(workspace, workspaces.cost_estimate(workspace))
     return Reply(view, 202, {"Location": f"/workspaces/{workspace.id}"})
 
 
@@ -112,9 +107,9 @@ def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
     paged=True,
 )
 def list_workspaces(call: Call[Any], study_id: str) -> Page[WorkspaceView]:
-    page = service.list_for_study(call.study_access, call.deps.workspaces, call.page)
-    settings = call.deps.workspace_settings
-    return Page([render_workspace(w, settings) for w in page.items], page.next_start)
+    workspaces = call.services.workspaces
+    page = workspaces.list_for_study(call.study_access, call.page)
+    return Page([render_workspace(w, workspaces.cost_estimate(w)) for w in page.items], page.next_start)
 
 
 @resource.route(
@@ -125,7 +120,7 @@ def list_workspaces(call: Call[Any], study_id: str) -> Page[WorkspaceView]:
     response=UsageView,
 )
 def usage(call: Call[Any], study_id: str) -> UsageView:
-    found = service.usage(call.study_access, call.deps.workspaces, call.deps.workspace_settings)
+    found = call.services.workspaces.usage(call.study_access)
     return UsageView(
         study_id=found.study_id,
         workspaces=found.workspaces,
@@ -141,8 +136,9 @@ def usage(call: Call[Any], study_id: str) -> UsageView:
     "/workspaces/{workspace_id}", "GET", loads=Loads.WORKSPACE, summary="One workspace", response=WorkspaceView
 )
 def get_workspace(call: Call[Any], workspace_id: str) -> WorkspaceView:
-    workspace = service.read_workspace(call.study_access, call.target_workspace)
-    return render_workspace(workspace, call.deps.workspace_settings)
+    workspaces = call.services.workspaces
+    workspace = workspaces.read(call.study_access, call.target_workspace)
+    return render_workspace(workspace, workspaces.cost_estimate(workspace))
 
 
 @resource.route(
@@ -154,31 +150,20 @@ def get_workspace(call: Call[Any], workspace_id: str) -> WorkspaceView:
     response=WorkspaceView,
 )
 def update_workspace(call: Call[WorkspaceUpdate], workspace_id: str) -> WorkspaceView:
-    body, deps = call.body, call.deps
-    workspace = service.update(
+    body, workspaces = call.body, call.services.workspaces
+    workspace = workspaces.update(
         call.study_access,
-        deps.studies,
-        deps.workspaces,
-        deps.workspace_settings,
         call.target_workspace,
         name=None if body.name is UNSET else body.name,
         expires_at=None if body.expires_at is UNSET else body.expires_at,
     )
-    return render_workspace(workspace, deps.workspace_settings)
+    return render_workspace(workspace, workspaces.cost_estimate(workspace))
 
 
 def _act(call: Call[Any], action: Action) -> Reply:
-    deps = call.deps
-    workspace = service.act(
-        call.study_access,
-        deps.studies,
-        deps.workspaces,
-        deps.provisioning_queue,
-        deps.workspace_settings,
-        call.target_workspace,
-        action,
-    )
-    return Reply(render_workspace(workspace, deps.workspace_settings), 202)
+    workspaces = call.services.workspaces
+    workspace = workspaces.act(call.study_access, call.target_workspace, action)
+    return Reply(render_workspace(workspace, workspaces.cost_estimate(workspace)), 202)
 
 
 @resource.route(
@@ -250,7 +235,7 @@ def retry_workspace(call: Call[Any], workspace_id: str) -> Reply:
     paged=True,
 )
 def workspace_events(call: Call[Any], workspace_id: str) -> Page[WorkspaceEventView]:
-    page = service.history(call.study_access, call.deps.workspaces, call.target_workspace, call.page)
+    page = call.services.workspaces.history(call.study_access, call.target_workspace, call.page)
     items = [
         WorkspaceEventView(
             status=e.status.value,
