@@ -6,7 +6,8 @@ from typing import Any
 
 import msgspec
 
-from chalicelib.api.framework import Call, Loads, Resource
+from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, ResearcherAdminUpdate, ResearcherAdminView
 from chalicelib.api.studies import render_audit
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView

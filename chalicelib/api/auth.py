@@ -13,7 +13,8 @@ from typing import Any
 
 from chalice.app import Request
 
-from chalicelib.api.framework import Call, Loads, Reply, Resource
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import CallbackQuery, LoginCodeExchange, LoginQuery, SessionView
 from chalicelib.services.identity import LoginFailure
 from chalicelib.services.login import LoginSettings

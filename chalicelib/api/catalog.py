@@ -6,7 +6,8 @@ from typing import Any
 
 import msgspec
 
-from chalicelib.api.framework import Call, Loads, Reply, Resource
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
 from chalicelib.services.catalog import CatalogItem, CatalogKind
 

@@ -20,7 +20,8 @@ from chalicelib.api.dropoff_schemas import (
     SignedPartsView,
     SignedPartView,
 )
-from chalicelib.api.framework import Call, Loads, Reply, Resource
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import UploadView
 from chalicelib.api.uploads import render_upload
 from chalicelib.errors import AuthenticationError

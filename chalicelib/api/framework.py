@@ -14,7 +14,6 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
@@ -22,6 +21,7 @@ from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.api.cursors import decode_cursor, encode_cursor
 from chalicelib.api.json_body import decode_body
+from chalicelib.api.loads import Loads, check_loads
 from chalicelib.auth.principal import Principal, authenticate, check_credential
 from chalicelib.errors import (
     AppError,
@@ -60,42 +60,6 @@ CORS = CORSConfig(
     expose_headers=["Location", "X-Request-Id"],
     max_age=600,
 )
-
-
-class Loads(Enum):
-    """What a route has the pipeline load before its view runs (declared by every route, checked at import)."""
-
-    # A public route: no bearer token is read (a guard of its own may check a secret).
-    NOTHING = "nothing"
-    # The authenticated, enabled caller.
-    CALLER = "caller"
-    # The caller, the study `{study_id}` names and the caller's membership in it (one read); 404 unless visible.
-    STUDY = "study"
-    # The workspace `{workspace_id}` names (one read), then its study as for STUDY.
-    WORKSPACE = "workspace"
-
-
-# The path parameter naming what a load reads: a path that names one must declare its load, and the reverse.
-_LOADED_BY_PARAM = {Loads.STUDY: "study_id", Loads.WORKSPACE: "workspace_id"}
-
-
-class RouteDeclarationError(TypeError):
-    """A route's declaration does not fit its path (raised when the route is registered, at import)."""
-
-
-def check_loads(path: str, loads: Loads) -> None:
-    """Refuse a route whose path names a study or workspace it does not declare it loads (its access would
-    go unchecked), or that declares a load its path gives no id for."""
-    params = re.findall(r"{([^}]+)}", path)
-    for load, param in _LOADED_BY_PARAM.items():
-        if param in params and loads is not load:
-            raise RouteDeclarationError(
-                f"{path} names {{{param}}} but declares loads={loads}: declare loads={load}, so the caller's "
-                f"access to it is checked before the view runs"
-            )
-    wanted = _LOADED_BY_PARAM.get(loads)
-    if wanted is not None and wanted not in params:
-        raise RouteDeclarationError(f"{path} declares loads={loads} but has no {{{wanted}}} to load it by")
 
 
 class PageQuery(msgspec.Struct, forbid_unknown_fields=False):

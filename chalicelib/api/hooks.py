@@ -12,7 +12,8 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib import metrics
-from chalicelib.api.framework import Call, Loads, Resource
+from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.vrw_schemas import VrwEventBody, VrwReceipt
 from chalicelib.auth import webhooks
 from chalicelib.errors import AuthenticationError

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.framework import Call, Loads, Resource
+from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import ResearchFieldView, UniversityView
 from chalicelib.services.domain import Page
 

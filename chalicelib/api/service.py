@@ -8,7 +8,8 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib import __version__
-from chalicelib.api.framework import Call, Loads, Resource
+from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import Health
 from chalicelib.openapi.pages import redoc, swagger_ui
 

@@ -20,7 +20,8 @@ from chalice.app import Request
 from msgspec import Meta, Struct, UnsetType
 
 from chalicelib import metrics
-from chalicelib.api.framework import PROBLEM_JSON, Call, Loads, Resource
+from chalicelib.api.framework import PROBLEM_JSON, Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import (
     TusdFileInfoChanges,
     TusdHookRequest,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.dropoff_schemas import DownloadView
-from chalicelib.api.framework import Call, Loads, Reply, Resource
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import UploadView
 from chalicelib.services.domain import Page, Upload
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from msgspec import UNSET
 
-from chalicelib.api.framework import Call, Loads, Reply, Resource
+from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.workspace_schemas import (
     AccessView,
     CostEstimateView,

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from chalicelib.api import operations
-from chalicelib.api.framework import Call, Loads, Resource, RouteDeclarationError
+from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads, RouteDeclarationError
 
 
 def _register(path: str, loads: Loads) -> None:
