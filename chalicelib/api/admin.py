@@ -132,5 +132,5 @@ def update_study_quota(call: Call[StudyQuotaUpdate], study_id: str) -> QuotaView
 def list_all_workspaces(call: Call[Any]) -> Page[WorkspaceView]:
     status = WorkspaceStatus(call.query.status) if call.query.status else None
     page = call.services.admin.list_workspaces(call.caller, call.page, status)
-    cost = call.services.workspaces.cost_estimate
-    return Page([render_workspace(w, cost(w)) for w in page.items], page.next_start)
+    settings = call.services.admin.workspace_settings
+    return Page([render_workspace(w, settings) for w in page.items], page.next_start)

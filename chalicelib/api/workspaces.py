@@ -21,16 +21,16 @@ from chalicelib.api.workspace_schemas import (
 )
 from chalicelib.errors import FieldError, ValidationError
 from chalicelib.services import workspaces as service
-from chalicelib.services.catalog import CostEstimate
 from chalicelib.services.domain import Page
-from chalicelib.services.lifecycle import Action, Workspace
+from chalicelib.services.lifecycle import Action, Workspace, WorkspaceSettings
 
 resource = Resource(__name__, tag="workspaces")
 _IDEMPOTENCY_KEY = "idempotency-key"
 
 
-def render_workspace(workspace: Workspace, cost: CostEstimate) -> WorkspaceView:
+def render_workspace(workspace: Workspace, settings: WorkspaceSettings) -> WorkspaceView:
     machine = workspace.machine
+    cost = service.cost_estimate(workspace, settings)
     return WorkspaceView(
         id=workspace.id,
         study_id=workspace.study_id,
@@ -95,7 +95,7 @@ def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
         ),
         idempotency_key=_idempotency_key(call),
     )
-    view = render_workspace(workspace, workspaces.cost_estimate(workspace))
+    view = render_workspace(workspace, workspaces.settings)
     return Reply(view, 202, {"Location": f"/workspaces/{workspace.id}"})
 
 
@@ -110,7 +110,7 @@ def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
 def list_workspaces(call: Call[Any], study_id: str) -> Page[WorkspaceView]:
     workspaces = call.services.workspaces
     page = workspaces.list_for_study(call.study_access, call.page)
-    return Page([render_workspace(w, workspaces.cost_estimate(w)) for w in page.items], page.next_start)
+    return Page([render_workspace(w, workspaces.settings) for w in page.items], page.next_start)
 
 
 @resource.route(
@@ -139,7 +139,7 @@ def usage(call: Call[Any], study_id: str) -> UsageView:
 def get_workspace(call: Call[Any], workspace_id: str) -> WorkspaceView:
     workspaces = call.services.workspaces
     workspace = workspaces.read(call.study_access, call.target_workspace)
-    return render_workspace(workspace, workspaces.cost_estimate(workspace))
+    return render_workspace(workspace, workspaces.settings)
 
 
 @resource.route(
@@ -158,13 +158,13 @@ def update_workspace(call: Call[WorkspaceUpdate], workspace_id: str) -> Workspac
         name=None if body.name is UNSET else body.name,
         expires_at=None if body.expires_at is UNSET else body.expires_at,
     )
-    return render_workspace(workspace, workspaces.cost_estimate(workspace))
+    return render_workspace(workspace, workspaces.settings)
 
 
 def _act(call: Call[Any], action: Action) -> Reply:
     workspaces = call.services.workspaces
     workspace = workspaces.act(call.study_access, call.target_workspace, action)
-    return Reply(render_workspace(workspace, workspaces.cost_estimate(workspace)), 202)
+    return Reply(render_workspace(workspace, workspaces.settings), 202)
 
 
 @resource.route(

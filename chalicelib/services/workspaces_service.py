@@ -15,7 +15,7 @@ from chalicelib.services.catalog import CatalogKind
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from chalicelib.services.catalog import Catalog, CatalogItem, CostEstimate
+    from chalicelib.services.catalog import Catalog, CatalogItem
     from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess
     from chalicelib.services.lifecycle import Action, Workspace, WorkspaceEvent, WorkspaceSettings
     from chalicelib.services.ports import (
@@ -77,10 +77,6 @@ class WorkspacesService:
 
     def history(self, access: StudyAccess, workspace: Workspace, page: PageRequest) -> Page[WorkspaceEvent]:
         return workspaces.history(access, self.workspaces, workspace, page)
-
-    def cost_estimate(self, workspace: Workspace) -> CostEstimate:
-        """What the workspace costs a day and a month at this stage's prices (for its view)."""
-        return workspaces.cost_estimate(workspace, self.settings)
 
     def receive_vrw(self, delivery_id: str, event: vrw.VrwEvent) -> vrw.Receipt:
         """One VRW webhook delivery of a kind the broker acts on (once, however often VRW delivers it)."""
