@@ -33,11 +33,11 @@ from chalicelib.auth.tokens import issue_session_token
 from chalicelib.models.audit import audit_record
 from chalicelib.models.credentials import credential_record
 from chalicelib.models.invitations import invitation_record
-from chalicelib.models.records import ReferenceRecord
+from chalicelib.models.reference import ReferenceRecord
 from chalicelib.models.researchers import to_record
 from chalicelib.models.studies import membership_record, study_record
 from chalicelib.models.uploads import upload_record
-from chalicelib.models.workspaces import event_record, workspace_record
+from chalicelib.models.workspace_records import event_record, workspace_record
 from chalicelib.services.domain import (
     AuditEntry,
     Credential,

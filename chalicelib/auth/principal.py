@@ -17,6 +17,7 @@ from datetime import datetime
 
 from chalicelib.auth.tokens import TokenPolicy, verify_session_token
 from chalicelib.errors import AuthenticationError
+from chalicelib.models import keys
 from chalicelib.services.domain import Credential, CredentialKind
 
 API_TOKEN_PREFIX = "vre_"
@@ -35,7 +36,7 @@ class Principal:
 
 
 def credential_key(kind: CredentialKind, identifier: str) -> str:
-    return f"{kind.value}#{identifier}"
+    return keys.credential(kind.value, identifier)
 
 
 def hash_secret(secret: str) -> str:

@@ -1,12 +1,16 @@
-"""The only code that touches DynamoDB: pynamodb records and the repositories over them."""
+"""The only code that touches DynamoDB: each table's pynamodb record beside the repository that maps it.
+
+Importing this package loads no repository: the services use `chalicelib.models.keys` (a leaf) to name
+ledger items, and must not pull pynamodb and every repository in with it. `tables` lists the records.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pynamodb.connection import Connection
-
-from chalicelib.models.records import ALL_RECORDS
+if TYPE_CHECKING:
+    from pynamodb.connection import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,27 +22,8 @@ class TableBinding:
     host: str | None = None
 
 
-_BASE_NAMES = {record: record.Meta.table_name for record in ALL_RECORDS}
-_bound: tuple[TableBinding, Connection] | None = None
-
-
 def bind(binding: TableBinding) -> Connection:
-    """Point every record at the stage's tables; returns a connection for transactions.
+    """Point every record at the stage's tables (see `tables.bind`); returns a connection for transactions."""
+    from chalicelib.models import tables  # here, not above: importing the package must stay light (see above)
 
-    Binding again to the same place keeps the connections a warm Lambda already has.
-    """
-    global _bound
-    if _bound is not None and _bound[0] == binding:
-        return _bound[1]
-    for record, base in _BASE_NAMES.items():
-        record.Meta.table_name = binding.prefix + base
-        record.Meta.region = binding.region
-        record.Meta.host = binding.host
-        record._connection = None  # pynamodb caches the connection per model
-    _bound = (binding, Connection(region=binding.region, host=binding.host))
-    return _bound[1]
-
-
-def table_names(prefix: str) -> dict[str, str]:
-    """Unprefixed name -> full table name for every table."""
-    return {base: prefix + base for base in _BASE_NAMES.values()}
+    return tables.bind(binding)

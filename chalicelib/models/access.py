@@ -6,11 +6,10 @@ from __future__ import annotations
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactGet
 
-from chalicelib.models.credentials import to_credential
+from chalicelib.models.credentials import CredentialRecord, to_credential
 from chalicelib.models.paging import resolved
-from chalicelib.models.records import CredentialRecord, MembershipRecord, ResearcherRecord, StudyRecord
-from chalicelib.models.researchers import to_researcher
-from chalicelib.models.studies import to_membership, to_study
+from chalicelib.models.researchers import ResearcherRecord, to_researcher
+from chalicelib.models.studies import MembershipRecord, StudyRecord, to_membership, to_study
 from chalicelib.services.domain import StudyAccess
 
 

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
-from chalicelib.models.records import AuditRecord
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.models import keys
 from chalicelib.services.domain import AuditEntry, Outcome
 
-PLATFORM_SCOPE = "platform"
+
+class AuditInPlatform(GlobalSecondaryIndex["AuditRecord"]):
+    """Every audit entry, of every study and of the platform, newest first: the platform admins' log."""
+
+    class Meta:
+        index_name = "in_platform"
+        projection = AllProjection()
+
+    platform = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
 
 
-def audit_scope(study_id: str) -> str:
-    """A study's audit partition; what platform admins do outside any study (no study id) has its own."""
-    return f"study#{study_id}" if study_id else PLATFORM_SCOPE
+class AuditRecord(Model):
+    """One audit entry; `scope` is `study#<id>` (or `platform` for what platform admins do outside any study)
+    and `entry_key` sorts by time."""
+
+    class Meta:
+        table_name = "audit"
+
+    scope = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+    study_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    detail = UnicodeAttribute(default="")
+    at = UTCDateTimeAttribute()
+    platform = UnicodeAttribute(default=keys.EVERYONE)
+
+    in_platform = AuditInPlatform()
 
 
 def audit_record(entry: AuditEntry) -> AuditRecord:
     return AuditRecord(
-        scope=audit_scope(entry.study_id),
-        entry_key=f"{entry.at.isoformat()}#{entry.entry_id}",
+        scope=keys.audit_scope(entry.study_id),
+        entry_key=keys.newest_first(entry.at, entry.entry_id),
         study_id=entry.study_id,
         entry_id=entry.entry_id,
         actor_id=entry.actor_id,

@@ -6,16 +6,16 @@ from decimal import Decimal
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ConflictError
+from chalicelib.models import keys
 from chalicelib.models.audit import audit_record
-from chalicelib.models.paging import transaction
-from chalicelib.models.records import ReferenceRecord
+from chalicelib.models.reference import ReferenceRecord
+from chalicelib.models.transactions import failed, named_writes, transaction
 from chalicelib.services.catalog import CatalogItem, CatalogKind
 from chalicelib.services.domain import AuditEntry
 
-PARTITION = "catalog"
+_STALE = "The catalog changed in the meantime; try again."
 
 
 def _to_item(record: ReferenceRecord) -> CatalogItem:
@@ -33,38 +33,37 @@ class DynamoCatalog:
         self._connection = connection or Connection()
 
     def all(self) -> list[CatalogItem]:
-        return [_to_item(record) for record in ReferenceRecord.query(PARTITION)]
+        return [_to_item(record) for record in ReferenceRecord.query(keys.CATALOG)]
 
     def put(self, item: CatalogItem, audit: AuditEntry | None = None) -> None:
         attributes = {**item.attributes, "price_per_day": str(item.price_per_day)}
         record = ReferenceRecord(
-            kind=PARTITION, id=f"{item.kind.value}#{item.id}", name=item.name, attributes=attributes
+            kind=keys.CATALOG, id=keys.catalog_item(item.kind.value, item.id), name=item.name, attributes=attributes
         )
         if audit is None:
             record.save()
             return
-        with transaction(self._connection, "The catalog changed in the meantime; try again.") as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+        with transaction(self._connection, _STALE) as writes:
+            writes.save("item", record)
+            writes.save("audit", audit_record(audit))
 
     def delete(self, kind: str, item_id: str, audit: AuditEntry | None = None) -> bool:
-        record = ReferenceRecord(kind=PARTITION, id=f"{kind}#{item_id}")
+        record = ReferenceRecord(kind=keys.CATALOG, id=keys.catalog_item(kind, item_id))
         try:
             if audit is None:
                 record.delete(condition=ReferenceRecord.kind.exists())
                 return True
-            with TransactWrite(connection=self._connection) as writes:
-                writes.delete(record, condition=ReferenceRecord.kind.exists())
-                writes.save(audit_record(audit))
+            with named_writes(self._connection) as writes:
+                writes.delete("item", record, condition=ReferenceRecord.kind.exists())
+                writes.save("audit", audit_record(audit))
         except DeleteError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            if failed(exc, "item"):
                 return False
             if exc.cause_response_code in ("TransactionCanceledException", "TransactionConflictException"):
-                raise ConflictError(detail="The catalog changed in the meantime; try again.") from exc
+                raise ConflictError(detail=_STALE) from exc
             raise
         return True

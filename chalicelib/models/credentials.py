@@ -4,11 +4,49 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pynamodb.attributes import MapAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
 
-from chalicelib.models.paging import conflicts_as, page_of
-from chalicelib.models.records import CredentialRecord
+from chalicelib.models import keys
+from chalicelib.models.paging import page_of
+from chalicelib.models.transactions import conflicts_as
 from chalicelib.services.domain import Credential, CredentialKind, Page, PageRequest
+
+
+class CredentialByOwner(GlobalSecondaryIndex["CredentialRecord"]):
+    """Sparse: only API tokens carry an owner."""
+
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class CredentialRecord(Model):
+    """Pending logins, login codes, revoked sessions and API tokens; `key` is `<kind>#<id or hash>`.
+
+    DynamoDB's TTL removes expired items eventually; readers check `expires_at` themselves.
+    """
+
+    class Meta:
+        table_name = "credentials"
+
+    key = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)
+    created_key = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(default="")
+    secret_hash = UnicodeAttribute(default="")
+    data = MapAttribute[str, str](default=dict)
+
+    by_owner = CredentialByOwner()
 
 
 def to_credential(record: CredentialRecord) -> Credential:
@@ -35,7 +73,7 @@ def credential_record(credential: Credential) -> CredentialRecord:
         ttl=expires,
         owner_id=credential.owner_id,
         # Newest first in the owner index, ties broken by key.
-        created_key=f"{credential.created_at.isoformat()}#{credential.key}" if credential.owner_id else None,
+        created_key=keys.newest_first(credential.created_at, credential.key) if credential.owner_id else None,
         name=credential.name,
         secret_hash=credential.secret_hash,
         data=dict(credential.data),

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
 
 from chalicelib.errors import AlreadyMemberError, ConflictError, NotFoundError, PermissionDeniedError
+from chalicelib.models import keys
 from chalicelib.models.audit import audit_record
-from chalicelib.models.paging import page_of, transaction, versioned
-from chalicelib.models.records import InvitationRecord, MembershipRecord, StudyRecord
-from chalicelib.models.studies import membership_record
+from chalicelib.models.paging import page_of, versioned
+from chalicelib.models.studies import MembershipRecord, StudyRecord, membership_record
+from chalicelib.models.transactions import failed, named_writes, transaction
 from chalicelib.services.access import INVITER_LOST_ROLE, granting_roles
 from chalicelib.services.domain import (
     AuditEntry,
@@ -29,6 +32,73 @@ from chalicelib.services.domain import (
 # DynamoDB's TTL clears an invitation this long after it expired; until then it lists as expired.
 KEEP_AFTER_EXPIRY = timedelta(days=30)
 _STALE = "The invitation changed in the meantime; reload and try again."
+
+
+class InvitationByStudy(GlobalSecondaryIndex["InvitationRecord"]):
+    class Meta:
+        index_name = "by_study"
+        projection = AllProjection()
+
+    study_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class InvitationByEmail(GlobalSecondaryIndex["InvitationRecord"]):
+    class Meta:
+        index_name = "by_email"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class InvitationByToken(GlobalSecondaryIndex["InvitationRecord"]):
+    class Meta:
+        index_name = "by_token"
+        projection = AllProjection()
+
+    token_hash = UnicodeAttribute(hash_key=True)
+
+
+class InvitationByMailStatus(GlobalSecondaryIndex["InvitationRecord"]):
+    """Invitations by how their mail went, oldest change first: finds links whose mail was never queued."""
+
+    class Meta:
+        index_name = "by_mail_status"
+        projection = AllProjection()
+
+    mail_status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class InvitationRecord(Model):
+    """An invitation; `ttl` lets DynamoDB clear it out well after it expired (readers check `expires_at`)."""
+
+    class Meta:
+        table_name = "invitations"
+
+    id = UnicodeAttribute(hash_key=True)
+    study_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    role = UnicodeAttribute()
+    message = UnicodeAttribute(default="")
+    inviter_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    mail_id = UnicodeAttribute(default="")
+    mail_status = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    created_key = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    by_study = InvitationByStudy()
+    by_email = InvitationByEmail()
+    by_token = InvitationByToken()
+    by_mail_status = InvitationByMailStatus()
 
 
 def to_invitation(record: InvitationRecord) -> Invitation:
@@ -67,7 +137,7 @@ def invitation_record(invitation: Invitation) -> InvitationRecord:
         expires_at=invitation.expires_at,
         created_at=invitation.created_at,
         updated_at=invitation.updated_at,
-        created_key=f"{invitation.created_at.isoformat()}#{invitation.id}",
+        created_key=keys.newest_first(invitation.created_at, invitation.id),
         ttl=invitation.expires_at + KEEP_AFTER_EXPIRY,
         **versioned(invitation.version),
     )
@@ -125,44 +195,43 @@ class DynamoInvitations:
     def create(self, invitation: Invitation, audit: AuditEntry) -> Invitation:
         record = invitation_record(replace(invitation, version=None))
         with transaction(self._connection, "An invitation with this id already exists.") as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+            writes.save("invitation", record)
+            writes.save("audit", audit_record(audit))
         return to_invitation(record)
 
     def update(self, invitation: Invitation, audit: AuditEntry) -> Invitation:
         record = invitation_record(invitation)
         with transaction(self._connection, _STALE) as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+            writes.save("invitation", record)
+            writes.save("audit", audit_record(audit))
         return to_invitation(record)
 
     def accept(self, invitation: Invitation, membership: Membership | None, audit: AuditEntry) -> Invitation:
         record = invitation_record(invitation)
         try:
-            with TransactWrite(connection=self._connection) as writes:
-                writes.save(record, condition=InvitationRecord.status == InvitationStatus.PENDING.value)
-                writes.condition_check(StudyRecord, invitation.study_id, condition=StudyRecord.id.exists())
+            with named_writes(self._connection) as writes:
+                pending = InvitationRecord.status == InvitationStatus.PENDING.value
+                writes.save("invitation", record, condition=pending)
+                writes.check("study", StudyRecord, invitation.study_id, condition=StudyRecord.id.exists())
                 # The inviter's authority is checked now, in the same transaction: a removed or demoted admin's
                 # invitation admits nobody, however the revocation of their invitations went.
                 granting = [r.value for r in granting_roles(invitation.role)]
-                writes.condition_check(
+                writes.check(
+                    "inviter",
                     MembershipRecord,
                     invitation.study_id,
                     invitation.inviter_id,
                     condition=MembershipRecord.role.is_in(*granting),
                 )
                 if membership is not None:
-                    writes.save(membership_record(replace(membership, version=None)))
-                writes.save(audit_record(audit))
+                    writes.save("membership", membership_record(replace(membership, version=None)))
+                writes.save("audit", audit_record(audit))
         except TransactWriteError as exc:
-            # pynamodb sends condition checks first, then puts in the order saved: study, inviter, invitation,
-            # membership.
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            if failed(exc, "study"):
                 raise NotFoundError(detail="The study of this invitation no longer exists.") from exc
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if failed(exc, "inviter"):
                 raise PermissionDeniedError(detail=INVITER_LOST_ROLE.format(role=invitation.role.value)) from exc
-            if membership is not None and len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
+            if failed(exc, "membership"):
                 raise AlreadyMemberError(detail="Already a member of this study.") from exc
             raise ConflictError(detail=_STALE) from exc
         return to_invitation(record)

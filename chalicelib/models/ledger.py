@@ -1,14 +1,35 @@
-"""The ledger in DynamoDB: claims (conditional puts) and bounded counters (conditional adds)."""
+"""The ledger in DynamoDB: claims (conditional puts) and bounded counters (conditional adds).
+
+Its keys are built in `chalicelib.models.keys`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
-
-from chalicelib.models.records import LedgerRecord
+from pynamodb.models import Model
 
 _FAILED_CONDITION = "ConditionalCheckFailedException"
+
+
+class LedgerRecord(Model):
+    """A claim (work done once), a counter (a rate limit window, a study's workspace usage), gone by `ttl`.
+
+    Usage counters (`keys.usage`) count live workspaces in `hits` and their vCPUs in `amount`;
+    idempotency keys (`keys.idempotency`) point at what they made (`ref`).
+    """
+
+    class Meta:
+        table_name = "ledger"
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    amount = NumberAttribute(null=True)
+    ref = UnicodeAttribute(null=True)
+    fingerprint = UnicodeAttribute(null=True)
+    ttl = TTLAttribute(null=True)
 
 
 class DynamoLedger:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chalicelib.models.audit import to_audit
+from chalicelib.models import keys
+from chalicelib.models.audit import AuditRecord, to_audit
 from chalicelib.models.paging import page_of
-from chalicelib.models.records import EVERYONE, AuditRecord, StudyRecord
-from chalicelib.models.studies import to_study
+from chalicelib.models.studies import StudyRecord, to_study
 from chalicelib.services.domain import AuditEntry, Page, PageRequest, Study
 
 
@@ -14,12 +14,12 @@ class DynamoPlatform:
 
     def studies(self, page: PageRequest) -> Page[Study]:
         results = StudyRecord.in_platform.query(
-            EVERYONE, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+            keys.EVERYONE, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
         )
         return page_of(results, to_study)
 
     def audit(self, page: PageRequest) -> Page[AuditEntry]:
         results = AuditRecord.in_platform.query(
-            EVERYONE, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+            keys.EVERYONE, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
         )
         return page_of(results, to_audit)

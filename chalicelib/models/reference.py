@@ -1,10 +1,24 @@
-"""Reference data (universities, research fields) in DynamoDB, one partition per kind."""
+"""Reference data (universities, research fields, the workspace catalog) in DynamoDB, one partition per kind."""
 
 from __future__ import annotations
 
+from pynamodb.attributes import MapAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
 from chalicelib.models.paging import page_of
-from chalicelib.models.records import ReferenceRecord
 from chalicelib.services.domain import Page, PageRequest, ReferenceItem
+
+
+class ReferenceRecord(Model):
+    """Seeded reference data, one partition per kind, so a list is a Query and never a Scan."""
+
+    class Meta:
+        table_name = "reference"
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    attributes = MapAttribute[str, str](default=dict)
 
 
 def to_item(record: ReferenceRecord) -> ReferenceItem:

@@ -5,13 +5,71 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
 
+from chalicelib.models import keys
 from chalicelib.models.audit import audit_record
-from chalicelib.models.paging import conflicts_as, page_of, versioned
-from chalicelib.models.records import EVERYONE, CredentialRecord, ResearcherRecord
+from chalicelib.models.credentials import CredentialRecord
+from chalicelib.models.paging import page_of, versioned
+from chalicelib.models.transactions import conflicts_as, named_writes
 from chalicelib.services.domain import AuditEntry, CredentialKind, Locale, Page, PageRequest, Researcher
+
+
+class ResearcherByIdentity(GlobalSecondaryIndex["ResearcherRecord"]):
+    class Meta:
+        index_name = "by_identity"
+        projection = AllProjection()
+
+    identity = UnicodeAttribute(hash_key=True)
+
+
+class ResearcherByEmail(GlobalSecondaryIndex["ResearcherRecord"]):
+    class Meta:
+        index_name = "by_email"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class ResearcherInDirectory(GlobalSecondaryIndex["ResearcherRecord"]):
+    """Every researcher by email, in one partition: the platform admins' list is a Query, not a Scan."""
+
+    class Meta:
+        index_name = "in_directory"
+        projection = AllProjection()
+
+    directory = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+class ResearcherRecord(Model):
+    class Meta:
+        table_name = "researchers"
+
+    id = UnicodeAttribute(hash_key=True)
+    # The identity provider's "iss|sub"; unset for researchers made by the local token command.
+    identity = UnicodeAttribute(null=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    university_id = UnicodeAttribute(null=True)
+    research_field_id = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(default="en")
+    is_admin = BooleanAttribute(default=False)
+    disabled = BooleanAttribute(default=False)
+    # Whether the identity provider vouched for the email at the last login; absent on older items (False).
+    email_verified = BooleanAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+    directory = UnicodeAttribute(default=keys.EVERYONE)
+
+    by_identity = ResearcherByIdentity()
+    by_email = ResearcherByEmail()
+    in_directory = ResearcherInDirectory()
 
 
 def to_researcher(record: ResearcherRecord) -> Researcher:
@@ -84,25 +142,25 @@ class DynamoResearchers:
         return None
 
     def every(self, page: PageRequest) -> Page[Researcher]:
-        results = ResearcherRecord.in_directory.query(EVERYONE, limit=page.limit, last_evaluated_key=page.start)
+        results = ResearcherRecord.in_directory.query(keys.EVERYONE, limit=page.limit, last_evaluated_key=page.start)
         return page_of(results, to_researcher)
 
     def add(self, researcher: Researcher) -> Researcher:
         record = to_record(replace(researcher, version=None))
         with (
             conflicts_as("A researcher with this id or identity already exists."),
-            TransactWrite(connection=self._connection) as writes,
+            named_writes(self._connection) as writes,
         ):
-            writes.save(record)
+            writes.save("researcher", record)
             if researcher.identity is not None:
                 # The identity index cannot refuse a duplicate; this claim can, in the same transaction.
                 claim = CredentialRecord(
-                    key=f"{CredentialKind.IDENTITY.value}#{researcher.identity}",
+                    key=keys.credential(CredentialKind.IDENTITY.value, researcher.identity),
                     kind=CredentialKind.IDENTITY.value,
                     created_at=researcher.created_at,
                     data={"researcher_id": researcher.id},
                 )
-                writes.save(claim, condition=CredentialRecord.key.does_not_exist())
+                writes.save("identity", claim, condition=CredentialRecord.key.does_not_exist())
         return to_researcher(record)
 
     def save(self, researcher: Researcher, audit: AuditEntry | None = None) -> Researcher:
@@ -111,7 +169,7 @@ class DynamoResearchers:
             if audit is None:
                 record.save()
             else:
-                with TransactWrite(connection=self._connection) as writes:
-                    writes.save(record)
-                    writes.save(audit_record(audit))
+                with named_writes(self._connection) as writes:
+                    writes.save("researcher", record)
+                    writes.save("audit", audit_record(audit))
         return to_researcher(record)

@@ -12,16 +12,20 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
 from chalicelib.errors import ConflictError
-from chalicelib.models.audit import audit_record, audit_scope, to_audit
-from chalicelib.models.paging import page_of, resolved, transaction, versioned
-from chalicelib.models.records import AuditRecord, LedgerRecord, MembershipRecord, ResearcherRecord, StudyRecord
-from chalicelib.models.researchers import to_researcher
+from chalicelib.models import keys
+from chalicelib.models.audit import AuditRecord, audit_record, to_audit
+from chalicelib.models.ledger import LedgerRecord
+from chalicelib.models.paging import page_of, resolved, versioned
+from chalicelib.models.researchers import ResearcherRecord, to_researcher
+from chalicelib.models.transactions import failed, named_writes, transaction
 from chalicelib.services.domain import (
     AuditEntry,
     Member,
@@ -37,6 +41,69 @@ T = TypeVar("T")
 
 _STALE = "The study changed in the meantime; reload and try again."
 WORKSPACES_LEFT = "The study still has workspaces; delete them first."
+
+
+class StudyByUploadCode(GlobalSecondaryIndex["StudyRecord"]):
+    class Meta:
+        index_name = "by_upload_code"
+        projection = KeysOnlyProjection()
+
+    upload_code = UnicodeAttribute(hash_key=True)
+
+
+class StudyInPlatform(GlobalSecondaryIndex["StudyRecord"]):
+    """Every study, newest first, in one partition: the platform admins' list."""
+
+    class Meta:
+        index_name = "in_platform"
+        projection = AllProjection()
+
+    platform = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class StudyRecord(Model):
+    class Meta:
+        table_name = "studies"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    research_field_id = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute()
+    upload_code = UnicodeAttribute()
+    # A platform admin's quota overrides (unset: the stage's defaults).
+    max_workspaces = NumberAttribute(null=True)
+    max_vcpus = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+    platform = UnicodeAttribute(default=keys.EVERYONE)
+
+    by_upload_code = StudyByUploadCode()
+    in_platform = StudyInPlatform()
+
+
+class MembershipByResearcher(GlobalSecondaryIndex["MembershipRecord"]):
+    class Meta:
+        index_name = "by_researcher"
+        projection = AllProjection()
+
+    researcher_id = UnicodeAttribute(hash_key=True)
+    study_id = UnicodeAttribute(range_key=True)
+
+
+class MembershipRecord(Model):
+    class Meta:
+        table_name = "memberships"
+
+    study_id = UnicodeAttribute(hash_key=True)
+    researcher_id = UnicodeAttribute(range_key=True)
+    role = UnicodeAttribute()
+    joined_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_researcher = MembershipByResearcher()
 
 
 def to_study(record: StudyRecord) -> Study:
@@ -144,39 +211,38 @@ class DynamoStudies:
 
     def create(self, study: Study, owner: Membership, audit: AuditEntry) -> None:
         with transaction(self._connection, "A study with this id already exists.") as writes:
-            writes.save(study_record(study))
-            writes.save(membership_record(owner))
-            writes.save(audit_record(audit))
+            writes.save("study", study_record(study))
+            writes.save("owner", membership_record(owner))
+            writes.save("audit", audit_record(audit))
 
     def add_member(self, membership: Membership, audit: AuditEntry) -> Membership:
         record = membership_record(replace(membership, version=None))
         with transaction(self._connection, "This researcher is already a member of the study.") as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+            writes.save("membership", record)
+            writes.save("audit", audit_record(audit))
         return to_membership(record)
 
     def update(self, study: Study, audit: AuditEntry) -> Study:
         record = study_record(study)
         with transaction(self._connection, _STALE) as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+            writes.save("study", record)
+            writes.save("audit", audit_record(audit))
         return to_study(record)
 
     def delete(self, study: Study, audit: AuditEntry) -> None:
         try:
             with transaction(self._connection, _STALE) as writes:
                 # No live workspace may be left behind (their usage counter is kept with the ledger).
-                writes.condition_check(
+                writes.check(
+                    "usage",
                     LedgerRecord,
-                    f"usage#{study.id}",
+                    keys.usage(study.id),
                     condition=LedgerRecord.hits.does_not_exist() | (LedgerRecord.hits <= 0),
                 )
-                writes.delete(study_record(study))
-                writes.save(audit_record(audit))
+                writes.delete("study", study_record(study))
+                writes.save("audit", audit_record(audit))
         except ConflictError as exc:
-            cause = exc.__cause__
-            reasons = cause.cancellation_reasons if isinstance(cause, TransactWriteError) else []
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            if failed(exc, "usage"):
                 raise ConflictError(detail=WORKSPACES_LEFT) from exc
             raise
         # The study is gone, so its memberships no longer grant anything; clear them out.
@@ -187,22 +253,22 @@ class DynamoStudies:
     def set_role(self, membership: Membership, audit: AuditEntry) -> Membership:
         record = membership_record(membership)
         with transaction(self._connection, "The membership changed in the meantime; reload and try again.") as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+            writes.save("membership", record)
+            writes.save("audit", audit_record(audit))
         return to_membership(record)
 
     def remove_member(self, membership: Membership, audit: AuditEntry) -> None:
         with transaction(self._connection, "The membership changed in the meantime; reload and try again.") as writes:
-            writes.delete(membership_record(membership))
-            writes.save(audit_record(audit))
+            writes.delete("membership", membership_record(membership))
+            writes.save("audit", audit_record(audit))
 
     def transfer(self, study: Study, old_owner: Membership, new_owner: Membership, audit: AuditEntry) -> Study:
         record = study_record(study)
         with transaction(self._connection, _STALE) as writes:
-            writes.save(record)
-            writes.save(membership_record(old_owner))
-            writes.save(membership_record(new_owner))
-            writes.save(audit_record(audit))
+            writes.save("study", record)
+            writes.save("old owner", membership_record(old_owner))
+            writes.save("new owner", membership_record(new_owner))
+            writes.save("audit", audit_record(audit))
         return to_study(record)
 
     def record(self, audit: AuditEntry) -> None:
@@ -210,22 +276,22 @@ class DynamoStudies:
 
     def record_counted(self, audit: AuditEntry, counter: str, *, limit: int, until: datetime) -> bool:
         try:
-            with TransactWrite(connection=self._connection) as writes:
+            with named_writes(self._connection) as writes:
                 writes.update(
+                    "counter",
                     LedgerRecord(key=counter),
                     actions=[LedgerRecord.hits.add(1), LedgerRecord.ttl.set(until)],
                     condition=LedgerRecord.hits.does_not_exist() | (LedgerRecord.hits < limit),
                 )
-                writes.save(audit_record(audit))
+                writes.save("audit", audit_record(audit))
         except TransactWriteError as exc:
-            # The counter is the one item with a condition (pynamodb sends the audit Put first).
-            if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []):
+            if failed(exc, "counter"):
                 return False
             raise
         return True
 
     def audit_log(self, study_id: str, page: PageRequest) -> Page[AuditEntry]:
         results = AuditRecord.query(
-            audit_scope(study_id), scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
+            keys.audit_scope(study_id), scan_index_forward=False, limit=page.limit, last_evaluated_key=page.start
         )
         return page_of(results, to_audit)

@@ -8,16 +8,64 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.connection import Connection
 from pynamodb.expressions.operand import Path
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
 
 from chalicelib.errors import ConflictError
+from chalicelib.models import keys
 from chalicelib.models.audit import audit_record
-from chalicelib.models.paging import conflicts_as, page_of, transaction, versioned
-from chalicelib.models.records import UploadRecord
+from chalicelib.models.paging import page_of, versioned
+from chalicelib.models.transactions import conflicts_as, transaction
 from chalicelib.services.domain import AuditEntry, Page, PageRequest, Upload, UploadStatus
 
 _STALE = "The upload changed in the meantime."
+
+
+class UploadByStudy(GlobalSecondaryIndex["UploadRecord"]):
+    class Meta:
+        index_name = "by_study"
+        projection = AllProjection()
+
+    study_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class UploadRecord(Model):
+    """A file dropped off through tusd, keyed by the id tusd stores it under (so a repeated hook finds it)."""
+
+    class Meta:
+        table_name = "uploads"
+
+    tusd_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    study_id = UnicodeAttribute()
+    # Unset while the upload is only admitted, which keeps it out of the study's list (a sparse index).
+    created_key = UnicodeAttribute(null=True)
+    file_name = UnicodeAttribute()
+    size = NumberAttribute()
+    received_bytes = NumberAttribute()
+    status = UnicodeAttribute()
+    sender_name = UnicodeAttribute(null=True)
+    sender_email = UnicodeAttribute(null=True)
+    storage = MapAttribute[str, str](default=dict)
+    object_key = UnicodeAttribute(default="")
+    file_type = UnicodeAttribute(null=True)
+    checksum_sha256 = UnicodeAttribute(default="")
+    checksum_parts = UnicodeAttribute(default="")
+    expires_at = UTCDateTimeAttribute(null=True)
+    multipart_id = UnicodeAttribute(default="")
+    secret_hash = UnicodeAttribute(default="")
+    code_hash = UnicodeAttribute(default="")
+    part_size = NumberAttribute(default=0)
+    part_checksums = MapAttribute[str, str](default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_study = UploadByStudy()
 
 
 def _strings(attribute: object) -> dict[str, str]:
@@ -59,7 +107,7 @@ def upload_record(upload: Upload) -> UploadRecord:
         tusd_id=upload.tusd_id,
         id=upload.id,
         study_id=upload.study_id,
-        created_key=f"{upload.created_at.isoformat()}#{upload.tusd_id}" if listed else None,
+        created_key=keys.newest_first(upload.created_at, upload.tusd_id) if listed else None,
         file_name=upload.file_name,
         size=upload.size,
         received_bytes=upload.received_bytes,
@@ -100,8 +148,8 @@ class DynamoUploads:
         record = upload_record(replace(upload, version=None))
         try:
             with transaction(self._connection, "This upload is on record already.") as writes:
-                writes.save(record)
-                writes.save(audit_record(audit))
+                writes.save("upload", record)
+                writes.save("audit", audit_record(audit))
         except ConflictError:
             return None
         return to_upload(record)
@@ -109,8 +157,8 @@ class DynamoUploads:
     def update(self, upload: Upload, audit: AuditEntry) -> Upload:
         record = upload_record(upload)
         with transaction(self._connection, _STALE) as writes:
-            writes.save(record)
-            writes.save(audit_record(audit))
+            writes.save("upload", record)
+            writes.save("audit", audit_record(audit))
         return to_upload(record)
 
     def save(self, upload: Upload) -> Upload:
@@ -128,8 +176,8 @@ class DynamoUploads:
 
     def remove(self, upload: Upload, audit: AuditEntry) -> None:
         with transaction(self._connection, _STALE) as writes:
-            writes.delete(upload_record(upload))
-            writes.save(audit_record(audit))
+            writes.delete("upload", upload_record(upload))
+            writes.save("audit", audit_record(audit))
 
     def of_study(self, study_id: str, page: PageRequest) -> Page[Upload]:
         results = UploadRecord.by_study.query(

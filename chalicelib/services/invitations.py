@@ -24,6 +24,7 @@ from chalicelib.errors import (
     RateLimitedError,
     ValidationError,
 )
+from chalicelib.models import keys
 from chalicelib.services.access import Granted, Permission, require
 from chalicelib.services.domain import (
     BROKER,
@@ -90,12 +91,13 @@ def _check_rate(outbox: Outbox, settings: InvitationSettings, study_id: str, inv
     hour = moment.replace(minute=0, second=0, microsecond=0)
     day = hour.replace(hour=0)
     limits = (
-        (f"rate#invite#study#{study_id}#{hour:%Y%m%d%H}", settings.per_study_per_hour, hour + timedelta(hours=2)),
-        (f"rate#invite#inviter#{inviter_id}#{day:%Y%m%d}", settings.per_inviter_per_day, day + timedelta(days=2)),
+        (keys.invitations_of_study(study_id, hour), settings.per_study_per_hour, hour, timedelta(hours=1)),
+        (keys.invitations_of_inviter(inviter_id, day), settings.per_inviter_per_day, day, timedelta(days=1)),
     )
-    for key, limit, until in limits:
-        if not outbox.ledger.count(key, limit=limit, until=until):
-            retry = (hour + timedelta(hours=1)) if "#study#" in key else (day + timedelta(days=1))
+    for key, limit, window, length in limits:
+        # Each counter is kept one window longer than the window it counts; past its limit, retry next window.
+        if not outbox.ledger.count(key, limit=limit, until=window + 2 * length):
+            retry = window + length
             raise RateLimitedError(
                 detail="Too many invitations; try again later.",
                 headers={"Retry-After": str(max(1, int((retry - moment).total_seconds())))},

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from chalicelib.models import keys
 from chalicelib.services.access import Permission, require
 from chalicelib.services.domain import (
     AuditEntry,
@@ -189,7 +190,7 @@ def screen(
         hour = moment.replace(minute=0, second=0, microsecond=0)
         audited = studies.record_counted(
             _audit(study.id, "upload.refused", Outcome.DENIED, moment, f"study:{study.id}", detail),
-            f"rate#upload-refused#{study.id}#{hour:%Y%m%d%H}",
+            keys.upload_refusals(study.id, hour),
             limit=policy.refusals_audited_per_hour,
             until=hour + timedelta(hours=2),
         )

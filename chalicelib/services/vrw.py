@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from chalicelib import metrics
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from chalicelib.models import keys
 from chalicelib.services.domain import utcnow
 from chalicelib.services.lifecycle import OwedMail, Workspace, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.mail import send_owed
@@ -123,7 +124,7 @@ class Inbox:
 
 
 def delivery_key(delivery_id: str) -> str:
-    return f"vrw#{delivery_id}"
+    return keys.vrw_delivery(delivery_id)
 
 
 def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utcnow) -> Receipt:

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 from chalice.test import Client
 
-from chalicelib.models.records import ALL_RECORDS
+from chalicelib.models.tables import ALL_RECORDS
 
 
 def call(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.models.records import ResearcherRecord
+from chalicelib.models.researchers import ResearcherRecord
 from tests.api.helpers import call, snapshot
 from tests.conftest import Person, StudyCast
 from tests.tusd import post_hook

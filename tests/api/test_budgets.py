@@ -21,8 +21,8 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
-from chalicelib.models.records import MembershipRecord, StudyRecord, WorkspaceEventRecord, WorkspaceRecord
-from chalicelib.models.workspaces import event_record, workspace_record
+from chalicelib.models.studies import MembershipRecord, StudyRecord
+from chalicelib.models.workspace_records import WorkspaceEventRecord, WorkspaceRecord, event_record, workspace_record
 from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
 from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -48,6 +49,19 @@ def upload_link(study: dict[str, Any]) -> str:
     return str(study["upload_url"])
 
 
+def part_number(url: str) -> str:
+    return re.sub(r".*partNumber=(\d+).*", r"\1", url)
+
+
+def wait_until(page: Page, condition: Callable[[], bool], seconds: float = 30) -> None:
+    """Let the page run (its event handlers too) until `condition` holds."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("timed out waiting")
+
+
 def test_a_lab_uploads_three_parts_is_cut_off_resumes_and_a_member_downloads_it(
     stack: RunningStack,
     study: dict[str, Any],
@@ -83,6 +97,8 @@ def test_a_lab_uploads_three_parts_is_cut_off_resumes_and_a_member_downloads_it(
     context.route(re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*"), flaky)
 
     # WHEN the lab opens the upload link, chooses the file, names itself and uploads
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or request.url))
     page.goto(upload_link(study))
     expect(page.get_by_role("heading", name="Upload files")).to_be_visible()
     page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
@@ -99,6 +115,7 @@ def test_a_lab_uploads_three_parts_is_cut_off_resumes_and_a_member_downloads_it(
     expect(receipt).to_contain_text("scan-01.nii")
     shot(page, "receipt")
     assert len(dropped) == 2
+    assert hosts <= {"127.0.0.1", "localhost"}  # the page, its bundle (Uppy in it), the API and S3: no CDN
     upload_id = receipt.locator("tr[data-upload-id]").get_attribute("data-upload-id")
 
     # AND a member of the study downloads it byte for byte
@@ -145,7 +162,7 @@ def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
 
     def storage(route: Route) -> None:
         if route.request.method == "PUT":
-            puts.append(re.sub(r".*partNumber=(\d+).*", r"\1", route.request.url))
+            puts.append(part_number(route.request.url))
         if "partNumber=3" in route.request.url and cut_off[0]:
             route.abort("internetdisconnected")
         else:
@@ -153,10 +170,13 @@ def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
 
     moto = re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*")
     context.route(moto, storage)
+    in_storage: list[str] = []  # parts S3 answered 200 (Uppy sends parts side by side, not in order)
+    page.on("response", lambda r: in_storage.append(part_number(r.url)) if r.request.method == "PUT" and r.ok else None)
     page.goto(upload_link(study))
     page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_text("Connection lost; retrying…")).to_be_visible(timeout=30_000)
+    wait_until(page, lambda: {"1", "2"} <= set(in_storage))
 
     # WHEN the page is reloaded and the lab chooses the same file again
     page.reload()
@@ -170,6 +190,55 @@ def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
     expect(receipt).to_contain_text(hashlib.sha256(data).hexdigest(), timeout=60_000)
     shot(page, "resumed")
     assert puts == ["3"]
+
+
+def test_cancelling_a_file_mid_way_aborts_its_upload(
+    stack: RunningStack,
+    study: dict[str, Any],
+    page: Page,
+    context: BrowserContext,
+    shot: Callable[[Page, str], Path],
+    tmp_path: Path,
+) -> None:
+    # GIVEN a file of three parts on its way, whose third part cannot reach storage
+    path = tmp_path / "scan-03.nii"
+    path.write_bytes(os.urandom(2 * PART_BYTES + 4096))
+
+    def storage(route: Route) -> None:
+        if "partNumber=3" in route.request.url:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    context.route(re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*"), storage)
+    page.goto(upload_link(study))
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Connection lost; retrying…")).to_be_visible(timeout=30_000)
+    kept = page.evaluate(
+        "() => Object.keys(sessionStorage).filter(k => k.startsWith('vre-upload:'))"
+        ".map(k => JSON.parse(sessionStorage.getItem(k)))"
+    )
+    assert len(kept) == 1
+    upload_id, secret = kept[0]["upload_id"], kept[0]["upload_secret"]
+
+    # WHEN the lab cancels the file
+    def aborts(request: Any) -> bool:
+        return bool(request.method == "DELETE" and request.url.endswith(f"/dropoff/uploads/{upload_id}"))
+
+    with page.expect_request(aborts) as aborting:
+        page.get_by_role("button", name="Cancel scan-03.nii").click()
+
+    # THEN the page called the broker's abort route, the upload is aborted there, and the page forgot it
+    response = aborting.value.response()
+    assert response is not None
+    assert response.status == 204
+    expect(page.locator("li[data-file='scan-03.nii']")).to_have_count(0)
+    shot(page, "cancelled")
+    state = stack.call("GET", f"/dropoff/uploads/{upload_id}", headers={"Upload-Secret": secret})
+    assert state.status_code == 200, state.text
+    assert state.json()["state"] == "aborted"
+    assert page.evaluate("() => Object.keys(sessionStorage).filter(k => k.startsWith('vre-upload:')).length") == 0
 
 
 def test_the_owner_sees_the_upload_in_the_console_downloads_and_deletes_it(

@@ -10,7 +10,7 @@ from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.models.records import ALL_RECORDS
+from chalicelib.models.tables import ALL_RECORDS
 from vre_app.infra import TEMPLATE
 
 _TYPE_CODES = {"S": "S", "N": "N", "B": "B"}

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError
-from chalicelib.models.workspaces import to_workspace, workspace_record
+from chalicelib.models.workspace_records import to_workspace, workspace_record
 from chalicelib.services.lifecycle import (
     ACTIONS,
     STEP_OF,

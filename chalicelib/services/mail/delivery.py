@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from chalicelib.models import keys
 from chalicelib.services.domain import (
     InvitationStatus,
     Locale,
@@ -131,7 +132,7 @@ def deliver(
 
     sent = send_once(
         mail,
-        claim=f"mail#{message.mail_id}",
+        claim=keys.mail_claim(message.mail_id),
         ledger=ledger,
         mailer=mailer,
         now=now,
@@ -168,7 +169,8 @@ def _deliver_upload_notice(
     for admin in study_admins(studies, researchers, study.id):
         try:
             mail = render_upload_received(upload, study, admin, frontend_url=settings.frontend_url)
-            sent = send_once(mail, claim=f"mail#{message.mail_id}#{admin.id}", ledger=ledger, mailer=mailer, now=now)
+            claim = keys.mail_claim(message.mail_id, admin.id)
+            sent = send_once(mail, claim=claim, ledger=ledger, mailer=mailer, now=now)
         except Exception:  # one admin's failure must not hold up the others; the message is retried below
             log.exception("mail %s to admin %s failed", message.mail_id, admin.id)
             failed.append(admin.id)
@@ -203,7 +205,7 @@ def deliver_workspace_mail(
         log.info("mail %s: the owner or study of workspace %s is gone; not sent", parsed.mail_id, workspace.id)
         return
     mail = render_workspace_mail(workspace, study.name, owner, parsed.event, frontend_url)
-    send_once(mail, claim=f"mail#{parsed.mail_id}", ledger=ledger, mailer=mailer, now=now)
+    send_once(mail, claim=keys.mail_claim(parsed.mail_id), ledger=ledger, mailer=mailer, now=now)
 
 
 def study_admins(studies: StudyRepository, researchers: ResearcherRepository, study_id: str) -> list[Researcher]:

@@ -2,7 +2,8 @@
 import { useState } from 'preact/hooks';
 import { unwrap } from '../api/client';
 import { ApiError } from '../api/problem';
-import { ErrorSummary, Form, Loading, SelectField, TextAreaField, TextField, useAction, useLoad } from '../components/forms';
+import { ErrorSummary, Form, SelectField, TextAreaField, TextField, useAction } from '../components/forms';
+import { ListFrame, PAGE_SIZE, PagedTable, usePaged } from '../components/paged';
 import { useApp } from '../context';
 import { formatDateTime } from '../format';
 import { navigate, pathFor } from '../router';
@@ -14,7 +15,10 @@ type InviteRole = (typeof ROLES)[number];
 export function Invitations({ study }: { study: Study }) {
   const { api, t, locale } = useApp();
   const path = { study_id: study.id };
-  const list = useLoad(() => unwrap(api.GET('/studies/{study_id}/invitations', { params: { path, query: { limit: 100 } } })), [study.id]);
+  const list = usePaged(
+    (cursor) => unwrap(api.GET('/studies/{study_id}/invitations', { params: { path, query: { limit: PAGE_SIZE, cursor } } })),
+    [study.id],
+  );
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [role, setRole] = useState<InviteRole>('contributor');
@@ -32,7 +36,7 @@ export function Invitations({ study }: { study: Study }) {
   const resend = useAction(async (id: string) => {
     const invitation = await unwrap(api.POST('/studies/{study_id}/invitations/{invitation_id}/resend', { params: { path: { ...path, invitation_id: id } } }));
     setSent(t('invitations.resent', { email: invitation.email }));
-    list.reload();
+    list.replace(invitation, (a, b) => a.id === b.id);
   });
   const revoke = useAction(async (id: string) => {
     await unwrap(api.DELETE('/studies/{study_id}/invitations/{invitation_id}', { params: { path: { ...path, invitation_id: id } } }));
@@ -73,48 +77,42 @@ export function Invitations({ study }: { study: Study }) {
         </div>
       </Form>
       <ErrorSummary error={resend.error ?? revoke.error} />
-      {!list.data ? (
-        <Loading error={list.error} />
-      ) : list.data.items.length === 0 ? (
-        <p>{t('common.none')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('invitations.email')}</th>
-              <th scope="col">{t('studies.role')}</th>
-              <th scope="col">{t('invitations.status')}</th>
-              <th scope="col">{t('invitations.expires')}</th>
-              <th scope="col">{t('members.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((invitation) => (
-              <tr key={invitation.id}>
-                <td>{invitation.email}</td>
-                <td>{t(`role.${invitation.role}`)}</td>
-                <td>
-                  {t(`invitationStatus.${invitation.status}`)}
-                  {invitation.mail_status === 'failed' && <span class="muted"> · {t('invitations.mailFailed')}</span>}
-                </td>
-                <td>{formatDateTime(invitation.expires_at, locale)}</td>
-                <td class="actions">
-                  {(invitation.status === 'pending' || invitation.status === 'expired') && (
-                    <button type="button" class="secondary" disabled={resend.busy} onClick={() => resend.run(invitation.id)}>
-                      {t('invitations.resend')}
-                    </button>
-                  )}
-                  {invitation.status === 'pending' && (
-                    <button type="button" class="secondary" disabled={revoke.busy} onClick={() => confirm(t('invitations.revokeConfirm', { email: invitation.email })) && revoke.run(invitation.id)}>
-                      {t('invitations.revoke')}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PagedTable
+        paged={list}
+        labelledBy="invitations-title"
+        head={
+          <>
+            <th scope="col">{t('invitations.email')}</th>
+            <th scope="col">{t('studies.role')}</th>
+            <th scope="col">{t('invitations.status')}</th>
+            <th scope="col">{t('invitations.expires')}</th>
+            <th scope="col">{t('members.actions')}</th>
+          </>
+        }
+        row={(invitation) => (
+          <tr key={invitation.id}>
+            <td>{invitation.email}</td>
+            <td>{t(`role.${invitation.role}`)}</td>
+            <td>
+              {t(`invitationStatus.${invitation.status}`)}
+              {invitation.mail_status === 'failed' && <span class="muted"> · {t('invitations.mailFailed')}</span>}
+            </td>
+            <td>{formatDateTime(invitation.expires_at, locale)}</td>
+            <td class="actions">
+              {(invitation.status === 'pending' || invitation.status === 'expired') && (
+                <button type="button" class="secondary" disabled={resend.busy} onClick={() => resend.run(invitation.id)}>
+                  {t('invitations.resend')}
+                </button>
+              )}
+              {invitation.status === 'pending' && (
+                <button type="button" class="secondary" disabled={revoke.busy} onClick={() => confirm(t('invitations.revokeConfirm', { email: invitation.email })) && revoke.run(invitation.id)}>
+                  {t('invitations.revoke')}
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
@@ -122,7 +120,7 @@ export function Invitations({ study }: { study: Study }) {
 /** The page the invitation mail links to (`/invitations/accept?token=...`), reached after login if need be. */
 export function AcceptInvitationPage({ token }: { token: string | null }) {
   const { api, t, me } = useApp();
-  const pending = useLoad(() => unwrap(api.GET('/me/invitations', { params: { query: { limit: 100 } } })), []);
+  const pending = usePaged((cursor) => unwrap(api.GET('/me/invitations', { params: { query: { limit: PAGE_SIZE, cursor } } })), []);
   const [declined, setDeclined] = useState(false);
   const accept = useAction(async () => {
     const membership = await unwrap(api.POST('/invitations/accept', { body: { token: token ?? '' } }));
@@ -164,20 +162,18 @@ export function AcceptInvitationPage({ token }: { token: string | null }) {
       ) : (
         <ErrorSummary error={error} />
       )}
-      {pending.data && pending.data.items.length > 0 ? (
-        <>
-          <p>{t('accept.pendingIntro')}</p>
+      <p id="pending-intro">{t(pending.items.length > 0 ? 'accept.pendingIntro' : 'accept.intro')}</p>
+      {pending.items.length > 0 && (
+        <ListFrame paged={pending} labelledBy="pending-intro">
           <ul>
-            {pending.data.items.map((invitation) => (
+            {pending.items.map((invitation) => (
               <li key={invitation.id}>
                 {t('accept.invitedAs', { role: t(`role.${invitation.role}`) })}
                 {invitation.message && <blockquote>{invitation.message}</blockquote>}
               </li>
             ))}
           </ul>
-        </>
-      ) : (
-        <p>{t('accept.intro')}</p>
+        </ListFrame>
       )}
       <p class="muted">{t('accept.as', { email: me?.email ?? '' })}</p>
       <div class="actions">

@@ -3,7 +3,8 @@
 import { useState } from 'preact/hooks';
 import { unwrap } from '../api/client';
 import type { components } from '../api/schema';
-import { ErrorSummary, Form, Loading, SelectField, TextField, useAction, useLoad } from '../components/forms';
+import { ErrorSummary, Form, SelectField, TextField, useAction } from '../components/forms';
+import { PAGE_SIZE, PagedTable, usePaged } from '../components/paged';
 import { useApp } from '../context';
 import { formatDateTime } from '../format';
 import { endOfDay } from './workspaces';
@@ -68,7 +69,7 @@ export function ProfilePage() {
 
 function ApiTokens() {
   const { api, t, locale } = useApp();
-  const tokens = useLoad(() => unwrap(api.GET('/me/tokens', { params: { query: { limit: 100 } } })), []);
+  const tokens = usePaged((cursor) => unwrap(api.GET('/me/tokens', { params: { query: { limit: PAGE_SIZE, cursor } } })), []);
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [secret, setSecret] = useState<string | undefined>();
@@ -117,36 +118,30 @@ function ApiTokens() {
         </div>
       </Form>
       <ErrorSummary error={revoke.error} />
-      {!tokens.data ? (
-        <Loading error={tokens.error} />
-      ) : tokens.data.items.length === 0 ? (
-        <p>{t('common.none')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('tokens.name')}</th>
-              <th scope="col">{t('studies.created')}</th>
-              <th scope="col">{t('tokens.expires')}</th>
-              <th scope="col">{t('members.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.items.map((token) => (
-              <tr key={token.id}>
-                <td>{token.name}</td>
-                <td>{formatDateTime(token.created_at, locale)}</td>
-                <td>{token.expires_at ? formatDateTime(token.expires_at, locale) : t('tokens.never')}</td>
-                <td>
-                  <button type="button" class="secondary" disabled={revoke.busy} onClick={() => confirm(t('tokens.revokeConfirm', { name: token.name })) && revoke.run(token.id)}>
-                    {t('tokens.revoke')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PagedTable
+        paged={tokens}
+        labelledBy="tokens-title"
+        head={
+          <>
+            <th scope="col">{t('tokens.name')}</th>
+            <th scope="col">{t('studies.created')}</th>
+            <th scope="col">{t('tokens.expires')}</th>
+            <th scope="col">{t('members.actions')}</th>
+          </>
+        }
+        row={(token) => (
+          <tr key={token.id}>
+            <td>{token.name}</td>
+            <td>{formatDateTime(token.created_at, locale)}</td>
+            <td>{token.expires_at ? formatDateTime(token.expires_at, locale) : t('tokens.never')}</td>
+            <td>
+              <button type="button" class="secondary" disabled={revoke.busy} onClick={() => confirm(t('tokens.revokeConfirm', { name: token.name })) && revoke.run(token.id)}>
+                {t('tokens.revoke')}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

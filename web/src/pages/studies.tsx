@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { ErrorSummary, Form, Loading, TextAreaField, TextField, useAction, useLoad } from '../components/forms';
+import { PAGE_SIZE, PagedTable, usePaged } from '../components/paged';
 import { useApp } from '../context';
 import { formatDate } from '../format';
 import { navigate, pathFor } from '../router';
@@ -25,7 +26,7 @@ export function atLeast(role: string | null | undefined, needed: Role): boolean 
 
 export function StudiesPage() {
   const { api, t, locale } = useApp();
-  const studies = useLoad(() => unwrap(api.GET('/studies', { params: { query: { limit: 100 } } })), []);
+  const studies = usePaged((cursor) => unwrap(api.GET('/studies', { params: { query: { limit: PAGE_SIZE, cursor } } })), []);
   return (
     <>
       <h1>{t('nav.studies')}</h1>
@@ -34,35 +35,29 @@ export function StudiesPage() {
           {t('studies.new')}
         </a>
       </p>
-      {!studies.data ? (
-        <Loading error={studies.error} />
-      ) : studies.data.items.length === 0 ? (
-        <p>{t('studies.empty')}</p>
-      ) : (
-        <table>
-          <caption class="muted">{t('studies.caption')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('studies.name')}</th>
-              <th scope="col">{t('studies.role')}</th>
-              <th scope="col">{t('studies.field')}</th>
-              <th scope="col">{t('studies.created')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {studies.data.items.map((study) => (
-              <tr key={study.id}>
-                <td>
-                  <a href={pathFor('/studies/:studyId', { studyId: study.id })}>{study.name}</a>
-                </td>
-                <td>{study.role ? t(`role.${study.role}`) : '—'}</td>
-                <td>{study.research_field ?? '—'}</td>
-                <td>{formatDate(study.created_at, locale)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PagedTable
+        paged={studies}
+        empty={t('studies.empty')}
+        caption={t('studies.caption')}
+        head={
+          <>
+            <th scope="col">{t('studies.name')}</th>
+            <th scope="col">{t('studies.role')}</th>
+            <th scope="col">{t('studies.field')}</th>
+            <th scope="col">{t('studies.created')}</th>
+          </>
+        }
+        row={(study) => (
+          <tr key={study.id}>
+            <td>
+              <a href={pathFor('/studies/:studyId', { studyId: study.id })}>{study.name}</a>
+            </td>
+            <td>{study.role ? t(`role.${study.role}`) : '—'}</td>
+            <td>{study.research_field ?? '—'}</td>
+            <td>{formatDate(study.created_at, locale)}</td>
+          </tr>
+        )}
+      />
     </>
   );
 }

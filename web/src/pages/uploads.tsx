@@ -2,7 +2,8 @@
 // link to hand out, and a new code that makes the old link stop working.
 import { unwrap } from '../api/client';
 import type { components } from '../api/schema';
-import { ErrorSummary, Loading, useAction, useLoad } from '../components/forms';
+import { ErrorSummary, useAction } from '../components/forms';
+import { ListFrame, PAGE_SIZE, PagedTable, usePaged } from '../components/paged';
 import { useApp } from '../context';
 import { formatBytes, formatDateTime } from '../format';
 import { pathFor } from '../router';
@@ -10,8 +11,13 @@ import { atLeast, type Study } from './studies';
 
 type Upload = components['schemas']['UploadView'];
 
-function UploadTable({ study, uploads, onChanged }: { study: Study; uploads: readonly Upload[]; onChanged: () => void }) {
+/** A study's uploads, a page at a time; a deleted one leaves the list (it is fetched again). */
+function UploadList({ study, labelledBy }: { study: Study; labelledBy?: string }) {
   const { api, t, locale } = useApp();
+  const list = usePaged(
+    (cursor) => unwrap(api.GET('/studies/{study_id}/uploads', { params: { path: { study_id: study.id }, query: { limit: PAGE_SIZE, cursor } } })),
+    [study.id],
+  );
   const path = (upload: Upload) => ({ path: { study_id: study.id, upload_id: upload.id } });
   const download = useAction(async (upload: Upload) => {
     const link = await unwrap(api.GET('/studies/{study_id}/uploads/{upload_id}/download', { params: path(upload) }));
@@ -19,70 +25,68 @@ function UploadTable({ study, uploads, onChanged }: { study: Study; uploads: rea
   });
   const remove = useAction(async (upload: Upload) => {
     await unwrap(api.DELETE('/studies/{study_id}/uploads/{upload_id}', { params: path(upload) }));
-    onChanged();
+    list.reload();
   });
+  const actions = atLeast(study.role, 'contributor');
   return (
     <>
       <ErrorSummary error={download.error ?? remove.error} />
-      <table>
-        <thead>
-          <tr>
+      <PagedTable
+        paged={list}
+        labelledBy={labelledBy}
+        empty={t('uploads.empty')}
+        head={
+          <>
             <th scope="col">{t('uploads.file')}</th>
             <th scope="col">{t('uploads.size')}</th>
             <th scope="col">{t('uploads.sender')}</th>
             <th scope="col">{t('uploads.at')}</th>
             <th scope="col">{t('invitations.status')}</th>
             <th scope="col">{t('uploads.checksum')}</th>
-            {atLeast(study.role, 'contributor') && <th scope="col">{t('members.actions')}</th>}
+            {actions && <th scope="col">{t('members.actions')}</th>}
+          </>
+        }
+        row={(upload) => (
+          <tr key={upload.id}>
+            <td>{upload.file_name}</td>
+            <td>{formatBytes(upload.size, locale)}</td>
+            <td>{[upload.sender_name, upload.sender_email].filter(Boolean).join(' · ') || '—'}</td>
+            <td>{formatDateTime(upload.at, locale)}</td>
+            <td>{t(`uploadStatus.${upload.status}`)}</td>
+            <td class="checksum">{upload.checksum_sha256 ? <code title={upload.checksum_sha256}>{upload.checksum_sha256.slice(0, 12)}…</code> : '—'}</td>
+            {actions && (
+              <td>
+                {upload.status === 'received' && (
+                  <button type="button" class="secondary" disabled={download.busy} onClick={() => download.run(upload)}>
+                    {t('uploads.download')}
+                  </button>
+                )}
+                {atLeast(study.role, 'admin') && upload.status === 'received' && (
+                  <button
+                    type="button"
+                    class="danger"
+                    disabled={remove.busy}
+                    aria-label={t('uploads.deleteNamed', { name: upload.file_name })}
+                    onClick={() => confirm(t('uploads.deleteConfirm', { name: upload.file_name })) && remove.run(upload)}
+                  >
+                    {t('uploads.delete')}
+                  </button>
+                )}
+              </td>
+            )}
           </tr>
-        </thead>
-        <tbody>
-          {uploads.map((upload) => (
-            <tr key={upload.id}>
-              <td>{upload.file_name}</td>
-              <td>{formatBytes(upload.size, locale)}</td>
-              <td>{[upload.sender_name, upload.sender_email].filter(Boolean).join(' · ') || '—'}</td>
-              <td>{formatDateTime(upload.at, locale)}</td>
-              <td>{t(`uploadStatus.${upload.status}`)}</td>
-              <td class="checksum">{upload.checksum_sha256 ? <code title={upload.checksum_sha256}>{upload.checksum_sha256.slice(0, 12)}…</code> : '—'}</td>
-              {atLeast(study.role, 'contributor') && (
-                <td>
-                  {upload.status === 'received' && (
-                    <button type="button" class="secondary" disabled={download.busy} onClick={() => download.run(upload)}>
-                      {t('uploads.download')}
-                    </button>
-                  )}
-                  {atLeast(study.role, 'admin') && upload.status === 'received' && (
-                    <button
-                      type="button"
-                      class="danger"
-                      disabled={remove.busy}
-                      aria-label={t('uploads.deleteNamed', { name: upload.file_name })}
-                      onClick={() => confirm(t('uploads.deleteConfirm', { name: upload.file_name })) && remove.run(upload)}
-                    >
-                      {t('uploads.delete')}
-                    </button>
-                  )}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }
 
 export function StudyUploads({ study }: { study: Study }) {
-  const { api, t } = useApp();
-  const list = useLoad(
-    () => unwrap(api.GET('/studies/{study_id}/uploads', { params: { path: { study_id: study.id }, query: { limit: 100 } } })),
-    [study.id],
-  );
+  const { t } = useApp();
   return (
     <section aria-labelledby="uploads-title">
       <h2 id="uploads-title">{t('nav.uploads')}</h2>
-      {!list.data ? <Loading error={list.error} /> : list.data.items.length === 0 ? <p>{t('uploads.empty')}</p> : <UploadTable study={study} uploads={list.data.items} onChanged={list.reload} />}
+      <UploadList study={study} labelledBy="uploads-title" />
     </section>
   );
 }
@@ -113,37 +117,23 @@ export function UploadLink({ study, onChanged }: { study: Study; onChanged: () =
   );
 }
 
-/** The uploads of every study the researcher may see them in. */
+/** The uploads of every study the researcher may see them in, a page of studies at a time. */
 export function UploadsPage() {
   const { api, t } = useApp();
-  const studies = useLoad(() => unwrap(api.GET('/studies', { params: { query: { limit: 100 } } })), []);
+  const studies = usePaged((cursor) => unwrap(api.GET('/studies', { params: { query: { limit: PAGE_SIZE, cursor } } })), []);
   return (
     <>
-      <h1>{t('nav.uploads')}</h1>
-      {!studies.data ? (
-        <Loading error={studies.error} />
-      ) : studies.data.items.length === 0 ? (
-        <p>{t('studies.empty')}</p>
-      ) : (
-        studies.data.items.map((study) => (
-          <section key={study.id}>
-            <h2>
+      <h1 id="uploads-page-title">{t('nav.uploads')}</h1>
+      <ListFrame paged={studies} empty={t('studies.empty')} labelledBy="uploads-page-title" moreLabel={t('studies.more')}>
+        {studies.items.map((study) => (
+          <section key={study.id} aria-labelledby={`uploads-${study.id}`}>
+            <h2 id={`uploads-${study.id}`}>
               <a href={pathFor('/studies/:studyId', { studyId: study.id })}>{study.name}</a>
             </h2>
-            <StudyUploadsBody study={study} />
+            <UploadList study={study} labelledBy={`uploads-${study.id}`} />
           </section>
-        ))
-      )}
+        ))}
+      </ListFrame>
     </>
   );
-}
-
-function StudyUploadsBody({ study }: { study: Study }) {
-  const { api, t } = useApp();
-  const list = useLoad(
-    () => unwrap(api.GET('/studies/{study_id}/uploads', { params: { path: { study_id: study.id }, query: { limit: 100 } } })),
-    [study.id],
-  );
-  if (!list.data) return <Loading error={list.error} />;
-  return list.data.items.length === 0 ? <p>{t('uploads.empty')}</p> : <UploadTable study={study} uploads={list.data.items} onChanged={list.reload} />;
 }

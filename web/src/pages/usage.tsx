@@ -1,6 +1,7 @@
 // A study's usage against its quota, and its audit log (admins).
 import { unwrap } from '../api/client';
 import { Loading, useLoad } from '../components/forms';
+import { PAGE_SIZE, PagedSection, usePaged } from '../components/paged';
 import { useApp } from '../context';
 import { formatDate, formatDateTime, formatMoney } from '../format';
 
@@ -28,39 +29,36 @@ export function StudyUsage({ studyId }: { studyId: string }) {
 
 export function StudyAudit({ studyId }: { studyId: string }) {
   const { api, t, locale } = useApp();
-  const audit = useLoad(() => unwrap(api.GET('/studies/{study_id}/audit', { params: { path: { study_id: studyId }, query: { limit: 50 } } })), [studyId]);
+  const audit = usePaged(
+    (cursor) => unwrap(api.GET('/studies/{study_id}/audit', { params: { path: { study_id: studyId }, query: { limit: PAGE_SIZE, cursor } } })),
+    [studyId],
+  );
   return (
-    <section aria-labelledby="audit-title">
-      <h2 id="audit-title">{t('audit.title')}</h2>
-      {!audit.data ? (
-        <Loading error={audit.error} />
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('workspaces.when')}</th>
-              <th scope="col">{t('audit.actor')}</th>
-              <th scope="col">{t('audit.action')}</th>
-              <th scope="col">{t('audit.target')}</th>
-              <th scope="col">{t('audit.outcome')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {audit.data.items.map((entry) => (
-              <tr key={entry.id}>
-                <td>{formatDateTime(entry.at, locale)}</td>
-                <td>{entry.actor_id}</td>
-                <td>
-                  {entry.action}
-                  {entry.detail && <div class="muted">{entry.detail}</div>}
-                </td>
-                <td>{entry.target}</td>
-                <td>{t(`audit.${entry.outcome}`)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+    <PagedSection
+      id="audit-title"
+      title={t('audit.title')}
+      paged={audit}
+      head={
+        <>
+          <th scope="col">{t('workspaces.when')}</th>
+          <th scope="col">{t('audit.actor')}</th>
+          <th scope="col">{t('audit.action')}</th>
+          <th scope="col">{t('audit.target')}</th>
+          <th scope="col">{t('audit.outcome')}</th>
+        </>
+      }
+      row={(entry) => (
+        <tr key={entry.id}>
+          <td>{formatDateTime(entry.at, locale)}</td>
+          <td>{entry.actor_id}</td>
+          <td>
+            {entry.action}
+            {entry.detail && <div class="muted">{entry.detail}</div>}
+          </td>
+          <td>{entry.target}</td>
+          <td>{t(`audit.${entry.outcome}`)}</td>
+        </tr>
       )}
-    </section>
+    />
   );
 }

@@ -1,9 +1,10 @@
 // Workspaces: a study's list, requesting one from the catalog (with the cost estimate and the study's quota),
 // and a workspace's page: live status by polling, its events, the actions its state allows, expiry, access.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { ErrorSummary, Form, Loading, SelectField, TextField, useAction, useLoad } from '../components/forms';
+import { fetchAll, PAGE_SIZE, PagedSection, PagedTable, usePaged } from '../components/paged';
 import { useApp } from '../context';
 import { defaultNetwork, estimateCost, profileVcpus, storageFor } from '../cost';
 import { formatDateTime, formatMoney } from '../format';
@@ -49,50 +50,55 @@ function StatusBadge({ status }: { status: Status }) {
   return <span class={`status status-${status.toLowerCase()}`}>{t(`status.${status}`)}</span>;
 }
 
-export function WorkspaceTable({ workspaces }: { workspaces: readonly Workspace[] }) {
-  const { t, locale } = useApp();
+function WorkspaceHead() {
+  const { t } = useApp();
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">{t('workspaces.name')}</th>
-          <th scope="col">{t('workspaces.status')}</th>
-          <th scope="col">{t('workspaces.machine')}</th>
-          <th scope="col">{t('workspaces.costPerDay')}</th>
-          <th scope="col">{t('workspaces.expires')}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {workspaces.map((w) => (
-          <tr key={w.id}>
-            <td>
-              <a href={pathFor('/studies/:studyId/workspaces/:workspaceId', { studyId: w.study_id, workspaceId: w.id })}>{w.name}</a>
-            </td>
-            <td>
-              <StatusBadge status={w.status} />
-            </td>
-            <td>
-              {w.machine.profile} · {w.machine.operating_system}
-            </td>
-            <td>{formatMoney(w.cost_estimate.per_day, locale, w.cost_estimate.currency)}</td>
-            <td>{formatDateTime(w.expires_at, locale)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <>
+      <th scope="col">{t('workspaces.name')}</th>
+      <th scope="col">{t('workspaces.status')}</th>
+      <th scope="col">{t('workspaces.machine')}</th>
+      <th scope="col">{t('workspaces.costPerDay')}</th>
+      <th scope="col">{t('workspaces.expires')}</th>
+    </>
   );
 }
 
+function WorkspaceRow({ workspace: w }: { workspace: Workspace }) {
+  const { locale } = useApp();
+  return (
+    <tr>
+      <td>
+        <a href={pathFor('/studies/:studyId/workspaces/:workspaceId', { studyId: w.study_id, workspaceId: w.id })}>{w.name}</a>
+      </td>
+      <td>
+        <StatusBadge status={w.status} />
+      </td>
+      <td>
+        {w.machine.profile} · {w.machine.operating_system}
+      </td>
+      <td>{formatMoney(w.cost_estimate.per_day, locale, w.cost_estimate.currency)}</td>
+      <td>{formatDateTime(w.expires_at, locale)}</td>
+    </tr>
+  );
+}
+
+const notDeleted = (w: Workspace) => w.status !== 'DELETED';
+
 export function StudyWorkspaces({ study }: { study: Study }) {
   const { api, t } = useApp();
-  const list = useLoad(
-    () => unwrap(api.GET('/studies/{study_id}/workspaces', { params: { path: { study_id: study.id }, query: { limit: 100 } } })),
+  const list = usePaged(
+    (cursor) => unwrap(api.GET('/studies/{study_id}/workspaces', { params: { path: { study_id: study.id }, query: { limit: PAGE_SIZE, cursor } } })),
     [study.id],
   );
-  const shown = list.data?.items.filter((w) => w.status !== 'DELETED') ?? [];
   return (
-    <section aria-labelledby="workspaces-title">
-      <h2 id="workspaces-title">{t('nav.workspaces')}</h2>
+    <PagedSection
+      id="workspaces-title"
+      title={t('nav.workspaces')}
+      paged={list}
+      show={notDeleted}
+      head={<WorkspaceHead />}
+      row={(w) => <WorkspaceRow key={w.id} workspace={w} />}
+    >
       {atLeast(study.role, 'contributor') && (
         <p>
           <a class="button" href={pathFor('/studies/:studyId/workspaces/new', { studyId: study.id })}>
@@ -100,27 +106,48 @@ export function StudyWorkspaces({ study }: { study: Study }) {
           </a>
         </p>
       )}
-      {!list.data ? <Loading error={list.error} /> : shown.length === 0 ? <p>{t('common.none')}</p> : <WorkspaceTable workspaces={shown} />}
-    </section>
+    </PagedSection>
   );
 }
 
-/** Every workspace of every study the researcher is in. */
+/**
+ * Every workspace of every study the researcher is in, in one table: every page of their studies, then every page
+ * of each study's workspaces (a researcher is in a handful of studies; the table must not end at the first page).
+ */
 export function WorkspacesPage() {
   const { api, t } = useApp();
   const all = useLoad(async () => {
-    const studies = await unwrap(api.GET('/studies', { params: { query: { limit: 100 } } }));
+    const studies = await fetchAll((cursor) => unwrap(api.GET('/studies', { params: { query: { limit: 100, cursor } } })));
     const lists = await Promise.all(
-      studies.items.map((s) =>
-        unwrap(api.GET('/studies/{study_id}/workspaces', { params: { path: { study_id: s.id }, query: { limit: 100 } } })),
+      studies.map((s) =>
+        fetchAll((cursor) =>
+          unwrap(api.GET('/studies/{study_id}/workspaces', { params: { path: { study_id: s.id }, query: { limit: 100, cursor } } })),
+        ),
       ),
     );
-    return lists.flatMap((page) => page.items).filter((w) => w.status !== 'DELETED');
+    return lists.flat().filter(notDeleted);
   }, []);
   return (
     <>
       <h1>{t('nav.workspaces')}</h1>
-      {!all.data ? <Loading error={all.error} /> : all.data.length === 0 ? <p>{t('workspaces.empty')}</p> : <WorkspaceTable workspaces={all.data} />}
+      {!all.data ? (
+        <Loading error={all.error} />
+      ) : all.data.length === 0 ? (
+        <p>{t('workspaces.empty')}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <WorkspaceHead />
+            </tr>
+          </thead>
+          <tbody>
+            {all.data.map((w) => (
+              <WorkspaceRow key={w.id} workspace={w} />
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }
@@ -260,8 +287,17 @@ export function WorkspacePage({ studyId, workspaceId }: { studyId: string; works
   const { api, t, locale } = useApp();
   const path = { workspace_id: workspaceId };
   const workspace = useLoad(() => unwrap(api.GET('/workspaces/{workspace_id}', { params: { path } })), [workspaceId]);
-  const events = useLoad(() => unwrap(api.GET('/workspaces/{workspace_id}/events', { params: { path, query: { limit: 50 } } })), [workspaceId, workspace.data?.status]);
+  const events = usePaged(
+    (cursor) => unwrap(api.GET('/workspaces/{workspace_id}/events', { params: { path, query: { limit: PAGE_SIZE, cursor } } })),
+    [workspaceId],
+  );
   const status = workspace.data?.status;
+  // A new status comes with a new event: fetch the events again, keeping the rows shown meanwhile.
+  const seenStatus = useRef(status);
+  useEffect(() => {
+    if (seenStatus.current !== undefined && status !== seenStatus.current) events.reload();
+    seenStatus.current = status;
+  }, [status]);
   // Poll while the workspace is on its way somewhere; stop once it settles (and when the page goes).
   useEffect(() => {
     if (!status || !MOVING.has(status)) return;
@@ -355,31 +391,27 @@ export function WorkspacePage({ studyId, workspaceId }: { studyId: string; works
       </section>
       <section aria-labelledby="events-title">
         <h2 id="events-title">{t('workspaces.events')}</h2>
-        {!events.data ? (
-          <Loading error={events.error} />
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('workspaces.when')}</th>
-                <th scope="col">{t('workspaces.status')}</th>
-                <th scope="col">{t('workspaces.reason')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.data.items.map((event, index) => (
-                <tr key={index}>
-                  <td>{formatDateTime(event.at, locale)}</td>
-                  <td>
-                    {event.previous ? `${t(`status.${event.previous}`)} → ` : ''}
-                    {t(`status.${event.status}`)}
-                  </td>
-                  <td>{event.reason || '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <PagedTable
+          paged={events}
+          labelledBy="events-title"
+          head={
+            <>
+              <th scope="col">{t('workspaces.when')}</th>
+              <th scope="col">{t('workspaces.status')}</th>
+              <th scope="col">{t('workspaces.reason')}</th>
+            </>
+          }
+          row={(event, index) => (
+            <tr key={index}>
+              <td>{formatDateTime(event.at, locale)}</td>
+              <td>
+                {event.previous ? `${t(`status.${event.previous}`)} → ` : ''}
+                {t(`status.${event.status}`)}
+              </td>
+              <td>{event.reason || '—'}</td>
+            </tr>
+          )}
+        />
       </section>
     </>
   );

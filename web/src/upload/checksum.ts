@@ -39,13 +39,3 @@ export async function sha256File(blob: Blob, onBytes?: (done: number) => void): 
   }
   return hasher.digest('hex');
 }
-
-/** Part `number` (1-based) of a file cut in `partSize` pieces. */
-export function partRange(number: number, partSize: number, size: number): [number, number] {
-  const start = (number - 1) * partSize;
-  return [start, Math.min(size, start + partSize)];
-}
-
-export function partCount(size: number, partSize: number): number {
-  return Math.max(1, Math.ceil(size / partSize));
-}

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../api/problem';
-import { Broker, retryable } from './broker';
-import { toHex, hexToBase64, partCount, partRange, sha256File, sha256Hex, toBase64 } from './checksum';
+import { toHex, hexToBase64, sha256File, sha256Hex, toBase64 } from './checksum';
+import { Dropoff, retryable } from './dropoff';
 import { codeFromPath, sessionStore } from './page';
-import { fingerprint, type PutPart, type Session, type SessionStore, uploadFile } from './uploader';
+import { asExpired, createUploader, fingerprint, retriedByUppy, type Session, type SessionStore, type Status, type Upload } from './uploader';
 
 const hex = async (data: Uint8Array<ArrayBuffer>) => toHex(await crypto.subtle.digest('SHA-256', data));
 
@@ -26,12 +26,6 @@ describe('checksums', () => {
   it('converts hex to the base64 S3 writes', () => {
     expect(hexToBase64('ff00')).toBe('/wA=');
     expect(toBase64(new Uint8Array([255, 0]))).toBe('/wA=');
-  });
-
-  it('cuts parts', () => {
-    expect(partCount(0, 5)).toBe(1);
-    expect(partCount(11, 5)).toBe(3);
-    expect(partRange(3, 5, 11)).toEqual([10, 11]);
   });
 });
 
@@ -57,120 +51,335 @@ describe('page helpers', () => {
     store.delete('a');
     expect(store.get('a')).toBeUndefined();
   });
+
+  it('fingerprints a file per code', () => {
+    expect(fingerprint('C', 'a.bin', new File([new Uint8Array(10)], 'a.bin', { lastModified: 1 }))).toBe('vre-upload:C:a.bin:10:1');
+  });
 });
+
+describe('what is tried again', () => {
+  it('retries the network and 5xx from the broker, not refusals', () => {
+    expect(retryable(new ApiError({ status: 0, detail: '' }))).toBe(true);
+    expect(retryable(new ApiError({ status: 503, detail: '' }))).toBe(true);
+    expect(retryable(new ApiError({ status: 403, detail: '' }))).toBe(false);
+  });
+
+  it('takes any 403 that says the URL expired as expired, which Uppy signs again', () => {
+    const minio = Object.assign(new Error('Non 2xx'), { source: { status: 403, responseText: '<Message>Request has expired</Message><Key>x</Key>' } });
+    expect((asExpired(minio) as Error).message).toBe('Request has expired');
+    const other = Object.assign(new Error('Non 2xx'), { source: { status: 403, responseText: '<Code>ExpiredToken</Code>' } });
+    expect(retriedByUppy(asExpired(other))).toBe(true);
+    const denied = Object.assign(new Error('Non 2xx'), { source: { status: 403, responseText: '<Code>SignatureDoesNotMatch</Code>' } });
+    expect(asExpired(denied)).toBe(denied);
+    expect(retriedByUppy(denied)).toBe(false);
+    expect(retriedByUppy(Object.assign(new Error('Unknown error'), { source: { status: 0 } }))).toBe(true);
+    expect(retriedByUppy(Object.assign(new Error('Non 2xx'), { source: { status: 400 } }))).toBe(true);
+    expect(retriedByUppy(Object.assign(new Error('Non 2xx'), { source: { status: 404 } }))).toBe(false);
+  });
+});
+
+// ---- Uppy over a fake broker (fetch) and a fake S3 (XMLHttpRequest) ----
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB; // S3's (and Uppy's) smallest part
+const data = bytes(2 * PART + 1000); // three parts
+const file = new File([data], 'scan.nii', { lastModified: 1 });
 
 interface Call {
   method: string;
-  url: string;
+  path: string;
   secret: string | null;
-  body: unknown;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-/** A fake broker behind fetch: one upload, parts of 4 bytes, `heldAtStart` parts already in storage. */
-function fakeBroker(heldAtStart: number[] = []) {
+/** A fake broker behind fetch: one upload `u1`, parts of 5 MiB, `held` parts already in storage. */
+function fakeBroker(options: { held?: number[]; state?: string } = {}) {
   const calls: Call[] = [];
-  const signed = new Map<number, string>();
-  const fetcher = (async (input: string, init: RequestInit) => {
-    const url = String(input);
-    const body = init.body ? JSON.parse(String(init.body)) : undefined;
-    const secret = new Headers(init.headers).get('Upload-Secret');
-    calls.push({ method: init.method ?? 'GET', url, secret, body });
-    if (url.endsWith('/dropoff/uploads')) {
+  const held = [...(options.held ?? [])];
+  const signed = new Map<number, string[]>();
+  const fetcher = (async (input: Request | string, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const path = new URL(request.url).pathname;
+    const text = await request.text();
+    const body = text ? JSON.parse(text) : undefined;
+    calls.push({ method: request.method, path, secret: request.headers.get('Upload-Secret'), body });
+    if (path === '/dropoff/uploads') {
       if (body.filename.endsWith('.exe')) {
         return json(415, { type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Files of type .exe are not accepted.' });
       }
-      return json(201, { upload_id: 'u1', upload_secret: 'st.secret', part_size: 4, part_count: 3, expires_at: 'x' });
+      return json(201, { upload_id: 'u1', upload_secret: 'st.secret', part_size: PART, part_count: 3, expires_at: 'x' });
     }
-    if (url.endsWith('/parts')) {
-      for (const p of body.parts) signed.set(p.number, p.checksum_sha256);
-      return json(200, { parts: body.parts.map((p: { number: number }) => ({ number: p.number, url: `s3://part/${p.number}`, headers: { 'x-amz-checksum-sha256': 'h' }, expires_at: 'x' })) });
+    if (path.endsWith('/parts')) {
+      const parts = body.parts as { number: number; checksum_sha256: string }[];
+      for (const p of parts) signed.set(p.number, [...(signed.get(p.number) ?? []), p.checksum_sha256]);
+      return json(200, {
+        parts: parts.map((p) => ({
+          number: p.number,
+          url: `http://s3.test/u1?partNumber=${p.number}&try=${signed.get(p.number)!.length}`,
+          headers: { 'x-amz-checksum-sha256': hexToBase64(p.checksum_sha256) },
+          expires_at: 'x',
+        })),
+      });
     }
-    if (url.endsWith('/complete')) return json(200, { id: 'u1', file_name: 'a.bin', size: 10, status: 'received', checksum_sha256: body.checksum_sha256 });
-    if (init.method === 'GET') {
-      return json(200, { upload_id: 'u1', state: 'admitted', size: 10, part_size: 4, part_count: 3, parts: heldAtStart.map((n) => ({ number: n, size: 4, etag: 'e' })) });
+    if (path.endsWith('/complete')) {
+      return json(200, { id: 'u1', file_name: 'scan.nii', size: data.length, received_bytes: data.length, status: 'received', at: 'x', updated_at: 'x', tusd_id: 't', storage: {}, checksum_sha256: body.checksum_sha256 });
     }
+    if (request.method === 'GET') {
+      const parts = held.map((n) => ({ number: n, size: PART, etag: `"e${n}"` }));
+      return json(200, { upload_id: 'u1', state: options.state ?? 'admitted', size: data.length, part_size: PART, part_count: 3, parts });
+    }
+    if (request.method === 'DELETE') return new Response(null, { status: 204 });
     return json(500, {});
   }) as unknown as typeof fetch;
-  return { calls, signed, broker: new Broker('http://api', fetcher) };
+  return { calls, signed, held, dropoff: new Dropoff('http://api.test', fetcher) };
 }
 
-function memoryStore(initial?: Session): SessionStore & { map: Map<string, Session> } {
-  const map = new Map<string, Session>();
-  return {
-    map,
-    get: (k) => map.get(k) ?? initial,
-    set: (k, s) => void map.set(k, s),
-    delete: (k) => {
-      map.delete(k);
-      initial = undefined;
-    },
-  };
+interface Put {
+  url: string;
+  headers: Record<string, string>;
+  size: number;
+}
+type S3Answer = { status: number; body?: string } | 'drop' | 'hang';
+
+/** XMLHttpRequest as Uppy's uploadPartBytes uses it, answering from `answer` (S3's part PUTs). */
+class FakeXhr extends EventTarget {
+  static puts: Put[] = [];
+  static answer: (put: Put, index: number) => S3Answer = () => ({ status: 200 });
+  upload = new EventTarget();
+  status = 0;
+  responseText = '';
+  responseType = '';
+  timeout = 0;
+  private url = '';
+  private headers: Record<string, string> = {};
+
+  open(_method: string, url: string) {
+    this.url = url;
+  }
+  setRequestHeader(name: string, value: string) {
+    this.headers[name] = value;
+  }
+  getAllResponseHeaders() {
+    return this.status === 200 ? `etag: "${this.url.replace(/.*partNumber=(\d+).*/, '$1')}"\r\n` : '';
+  }
+  abort() {
+    this.dispatchEvent(new Event('abort'));
+  }
+  send(body: Blob) {
+    const put = { url: this.url, headers: { ...this.headers }, size: body.size };
+    const index = FakeXhr.puts.push(put) - 1;
+    const answer = FakeXhr.answer(put, index);
+    setTimeout(() => {
+      if (answer === 'hang') return;
+      if (answer === 'drop') return void this.dispatchEvent(new Event('error'));
+      this.status = answer.status;
+      this.responseText = answer.body ?? '';
+      this.dispatchEvent(new Event('load'));
+    }, 1);
+  }
 }
 
-const events = { progress: () => undefined, status: () => undefined };
-const data = bytes(10);
-const file = new File([data], 'a.bin', { lastModified: 1 });
-const offer = { upload_code: 'CODE', filename: 'a.bin', size: 10 };
+function memoryStore(initial: Record<string, Session> = {}): SessionStore & { map: Map<string, Session> } {
+  const map = new Map(Object.entries(initial));
+  return { map, get: (k) => map.get(k), set: (k, s) => void map.set(k, s), delete: (k) => void map.delete(k) };
+}
 
-describe('uploadFile over the broker routes', () => {
-  it('starts, signs each part with its SHA-256, PUTs it, and completes with the whole file hash', async () => {
-    const { calls, signed, broker } = fakeBroker();
-    const puts: number[] = [];
-    const put: PutPart = async (url, _h, body, onProgress) => {
-      puts.push(Number(url.split('/').pop()));
-      onProgress(body.size);
-    };
-    const store = memoryStore();
-    const recorded = await uploadFile(file, offer, events, { broker, put, store });
-    expect(puts).toEqual([1, 2, 3]);
-    expect(signed.get(3)).toBe(await hex(data.slice(8, 10)));
-    expect(recorded.checksum_sha256).toBe(await hex(data));
-    expect(calls.slice(1).every((c) => c.secret === 'st.secret')).toBe(true);
+const KEY = fingerprint('CODE', 'scan.nii', file);
+const saved: Session = { upload_id: 'u1', upload_secret: 'st.secret', part_size: PART };
+
+function setup(broker: ReturnType<typeof fakeBroker>, store = memoryStore()) {
+  const statuses: Status[] = [];
+  const errors: unknown[] = [];
+  const uppy: Upload = createUploader({
+    dropoff: broker.dropoff,
+    code: 'CODE',
+    store,
+    sender: () => ({ name: ' Lab Tech ', email: '' }),
+    status: (_id, s) => void statuses.push(s),
+    retryDelays: [0, 5, 5],
+  });
+  uppy.on('upload-error', (_f, error) => void errors.push(error));
+  return { uppy, store, statuses, errors };
+}
+
+const partsPut = () => FakeXhr.puts.map((p) => Number(new URL(p.url).searchParams.get('partNumber')));
+
+describe('the Uppy engine over the drop-off routes', () => {
+  beforeEach(() => {
+    FakeXhr.puts = [];
+    FakeXhr.answer = () => ({ status: 200 });
+    (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest = FakeXhr;
+  });
+  afterEach(() => {
+    delete (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest;
+  });
+
+  it('starts, signs each part with its SHA-256, PUTs it with the signed header, and completes with the whole file hash', async () => {
+    const broker = fakeBroker();
+    const { uppy, store, errors } = setup(broker);
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    const result = await uppy.upload();
+    expect(errors).toEqual([]);
+    expect(result?.successful?.map((f) => f.id)).toEqual([id]);
+    const start = broker.calls[0]!;
+    expect(start).toMatchObject({ method: 'POST', path: '/dropoff/uploads', secret: null });
+    expect(start.body).toMatchObject({ upload_code: 'CODE', filename: 'scan.nii', size: data.length, sender_name: 'Lab Tech', sender_email: null });
+    expect(partsPut().sort()).toEqual([1, 2, 3]);
+    expect(broker.signed.get(3)).toEqual([await hex(data.slice(2 * PART))]);
+    expect(broker.signed.get(1)).toEqual([await hex(data.slice(0, PART))]);
+    for (const put of FakeXhr.puts) {
+      const n = Number(new URL(put.url).searchParams.get('partNumber'));
+      expect(put.headers['x-amz-checksum-sha256']).toBe(hexToBase64(broker.signed.get(n)![0]!));
+      expect(put.size).toBe(n === 3 ? 1000 : PART);
+    }
+    const complete = broker.calls.find((c) => c.path.endsWith('/complete'))!;
+    expect(complete.body.checksum_sha256).toBe(await hex(data));
+    expect(broker.calls.slice(1).every((c) => c.secret === 'st.secret')).toBe(true);
+    expect(uppy.getFile(id).response?.body?.checksum_sha256).toBe(await hex(data));
     expect(store.map.size).toBe(0); // a finished upload is forgotten
   });
 
-  it('retries a part after a dropped connection', async () => {
-    const { broker } = fakeBroker();
-    let failures = 1;
-    const put: PutPart = async () => {
-      if (failures-- > 0) throw new ApiError({ status: 0, detail: 'offline' });
-    };
-    const statuses: string[] = [];
-    await uploadFile(file, offer, { ...events, status: (s) => void statuses.push(s) }, { broker, put, store: memoryStore(), retryDelays: [1] });
+  it('retries a part after a dropped connection, saying so, and signs it again', async () => {
+    const broker = fakeBroker();
+    let drops = 0;
+    FakeXhr.answer = (put) => (put.url.includes('partNumber=2') && drops++ < 2 ? 'drop' : { status: 200 });
+    const { uppy, statuses, errors } = setup(broker);
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect(errors).toEqual([]);
+    expect(partsPut().filter((n) => n === 2)).toHaveLength(3);
+    expect(broker.signed.get(2)).toHaveLength(3);
     expect(statuses).toContain('waiting');
+    expect(statuses.at(-1)).toBe('completing');
   });
 
-  it('resumes a stored upload, sending only the parts storage lacks', async () => {
-    const { calls, broker } = fakeBroker([1, 2]);
-    const puts: string[] = [];
-    const put: PutPart = async (url) => void puts.push(url);
-    const store = memoryStore({ upload_id: 'u1', upload_secret: 'st.secret', part_size: 4 });
-    await uploadFile(file, offer, events, { broker, put, store });
-    expect(puts).toEqual(['s3://part/3']);
-    expect(calls.some((c) => c.url.endsWith('/dropoff/uploads'))).toBe(false);
+  it.each([
+    ['S3', '<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>'],
+    ['an S3-compatible store', '<Error><Code>AccessDenied</Code><Message>Signature has expired.</Message></Error>'],
+  ])('signs a part again when %s says its URL expired (a long offline spell), not failing the file', async (_store, expired) => {
+    const broker = fakeBroker();
+    FakeXhr.answer = (put) => (put.url.endsWith('partNumber=1&try=1') ? { status: 403, body: expired } : { status: 200 });
+    const { uppy, errors } = setup(broker);
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect(errors).toEqual([]);
+    expect(FakeXhr.puts.filter((p) => p.url.includes('partNumber=1')).map((p) => p.url)).toEqual([
+      'http://s3.test/u1?partNumber=1&try=1',
+      'http://s3.test/u1?partNumber=1&try=2',
+    ]);
   });
 
-  it('shows a refusal as the problem document says, without retrying', async () => {
-    const { calls, broker } = fakeBroker();
-    const put: PutPart = async () => undefined;
-    const exe = new File([data], 'setup.exe');
-    const error = await uploadFile(exe, { ...offer, filename: 'setup.exe' }, events, { broker, put, store: memoryStore() }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).detail).toBe('Files of type .exe are not accepted.');
-    expect(calls).toHaveLength(1);
+  it('stops on a 403 that is not an expiry, and keeps the upload to go on with', async () => {
+    const broker = fakeBroker();
+    FakeXhr.answer = (put) => (put.url.includes('partNumber=1') ? { status: 403, body: '<Code>SignatureDoesNotMatch</Code>' } : { status: 200 });
+    const { uppy, store, errors } = setup(broker);
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect(errors).toHaveLength(1);
+    expect(FakeXhr.puts.filter((p) => p.url.includes('partNumber=1'))).toHaveLength(1);
+    expect(broker.calls.some((c) => c.method === 'DELETE')).toBe(false); // not the person's cancel: kept
+    expect(store.map.get(KEY)?.upload_id).toBe('u1');
   });
 
-  it('retries the network and 5xx, not refusals', () => {
-    expect(retryable(new ApiError({ status: 0, detail: '' }))).toBe(true);
-    expect(retryable(new ApiError({ status: 503, detail: '' }))).toBe(true);
-    expect(retryable(new ApiError({ status: 403, detail: '' }))).toBe(false);
+  it('resumes a stored upload after a reload, sending only the parts storage lacks', async () => {
+    const broker = fakeBroker({ held: [1, 2] });
+    const { uppy, errors } = setup(broker, memoryStore({ [KEY]: saved }));
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect(errors).toEqual([]);
+    expect(partsPut()).toEqual([3]);
+    expect(broker.calls.some((c) => c.path === '/dropoff/uploads')).toBe(false);
+    const complete = broker.calls.find((c) => c.path.endsWith('/complete'))!;
+    expect(complete.body.checksum_sha256).toBe(await hex(data));
   });
 
-  it('fingerprints a file per code', () => {
-    expect(fingerprint('C', file)).toBe('vre-upload:C:a.bin:10:1');
+  it('goes on with Upload after a file stopped, sending only the parts storage lacks', async () => {
+    const broker = fakeBroker();
+    let offline = true;
+    FakeXhr.answer = (put) => (put.url.includes('partNumber=3') && offline ? 'drop' : { status: 200 });
+    const { uppy, store, errors } = setup(broker);
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    const first = await uppy.upload();
+    expect(first?.failed?.map((f) => f.id)).toEqual([id]); // the tries ran out
+    expect(errors).toHaveLength(1);
+    expect(broker.calls.some((c) => c.method === 'DELETE')).toBe(false);
+    expect(store.map.get(KEY)?.upload_id).toBe('u1');
+    broker.held.push(1, 2); // what S3 holds now
+    FakeXhr.puts = [];
+    offline = false;
+    const second = await uppy.upload();
+    expect(second?.successful?.map((f) => f.id)).toEqual([id]);
+    expect(partsPut()).toEqual([3]);
+    expect(broker.calls.filter((c) => c.path === '/dropoff/uploads')).toHaveLength(1);
+    expect(store.map.size).toBe(0);
+  });
+
+  it('completes a stored upload storage already joined, sending nothing', async () => {
+    const broker = fakeBroker({ state: 'received' });
+    const { uppy, store } = setup(broker, memoryStore({ [KEY]: saved }));
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect(FakeXhr.puts).toEqual([]);
+    expect(uppy.getFile(id).response?.body?.id).toBe('u1');
+    expect(store.map.size).toBe(0);
+  });
+
+  it('starts afresh when the stored upload is gone', async () => {
+    const broker = fakeBroker({ state: 'aborted' });
+    const { uppy, errors } = setup(broker, memoryStore({ [KEY]: saved }));
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect(errors).toEqual([]);
+    expect(broker.calls.filter((c) => c.path === '/dropoff/uploads')).toHaveLength(1);
+    expect(partsPut().sort()).toEqual([1, 2, 3]);
+  });
+
+  it('shows a refusal as the problem document says, without retrying or sending a byte', async () => {
+    const broker = fakeBroker();
+    const { uppy, errors } = setup(broker);
+    const id = uppy.addFile({ name: 'setup.exe', data: new File([data.slice(0, 10)], 'setup.exe') });
+    const result = await uppy.upload();
+    expect(result?.failed?.map((f) => f.id)).toEqual([id]);
+    expect(errors[0]).toBeInstanceOf(ApiError);
+    expect((errors[0] as ApiError).detail).toBe('Files of type .exe are not accepted.');
+    expect(broker.calls).toHaveLength(1);
+    expect(FakeXhr.puts).toEqual([]);
+  });
+
+  it('aborts the upload at the broker when the person removes the file mid-way', async () => {
+    const broker = fakeBroker();
+    FakeXhr.answer = () => 'hang';
+    const { uppy, store } = setup(broker);
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    void uppy.upload();
+    await waitFor(() => FakeXhr.puts.length === 3);
+    expect(store.map.get(KEY)?.upload_id).toBe('u1');
+    uppy.removeFile(id);
+    await waitFor(() => broker.calls.some((c) => c.method === 'DELETE'));
+    const abort = broker.calls.find((c) => c.method === 'DELETE')!;
+    expect(abort).toMatchObject({ path: '/dropoff/uploads/u1', secret: 'st.secret' });
+    expect(store.map.size).toBe(0);
+  });
+
+  it('aborts a stored upload when its file, chosen again after a reload, is removed before it goes on', async () => {
+    const broker = fakeBroker({ held: [1] });
+    const { uppy, store } = setup(broker, memoryStore({ [KEY]: saved }));
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    uppy.removeFile(id);
+    await waitFor(() => broker.calls.some((c) => c.method === 'DELETE'));
+    expect(broker.calls.find((c) => c.method === 'DELETE')).toMatchObject({ path: '/dropoff/uploads/u1', secret: 'st.secret' });
+    expect(store.map.size).toBe(0);
   });
 });
+
+async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
