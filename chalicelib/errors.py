@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from chalicelib.logs import current_request_id
+
 PROBLEM_BASE = "https://vre-broker.example/problems/"
 
 
@@ -22,7 +24,7 @@ class FieldError:
 
 @dataclass
 class AppError(Exception):
-    """Base of every error a client can cause; never a 5xx."""
+    """Base of every error answered as a problem document: a 4xx the client caused, save `UnavailableError`."""
 
     detail: str = ""
     errors: list[FieldError] = field(default_factory=list)
@@ -118,6 +120,23 @@ class RateLimitedError(AppError):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+
+class UnavailableError(AppError):
+    """A dependency (the uploads bucket, say) is down or throttling: a 503 with `Retry-After`. Raised only where
+    nothing is lost, so the same request can simply be sent again; like every 5xx, its body carries the request id."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+    retry_after: ClassVar[int] = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.headers = {"Retry-After": str(self.retry_after), **self.headers}
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "request_id": current_request_id()}
 
 
 _BY_STATUS: dict[int, type[AppError]] = {

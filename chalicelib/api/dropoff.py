@@ -32,8 +32,9 @@ resource = Resource(__name__, tag="dropoff")
 
 SECRET_HEADER = "upload-secret"
 # Behind the secret: an expired upload or a replaced code (403), a finished or aborted upload (409), a part
-# number or checksum that does not fit (422), a file larger than it said (413).
-SECRET_REFUSALS = (403, 409, 413, 422)
+# number or checksum that does not fit (422), a file larger than it said (413); and on every route, the bucket
+# down or throttling (503 with Retry-After: the same request may be sent again).
+SECRET_REFUSALS = (403, 409, 413, 422, 503)
 
 
 def require_secret(request: Request, deps: Dependencies) -> None:
@@ -56,7 +57,7 @@ def upload_secret(call: Call[Any]) -> str:
     response=DropoffStarted,
     status=201,
     loads=Loads.NOTHING,
-    refusals=(403,),
+    refusals=(403, 503),
 )
 def start_upload(call: Call[DropoffStart]) -> Reply:
     body = call.body

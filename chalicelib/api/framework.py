@@ -57,7 +57,7 @@ Guard = Callable[[Request, Dependencies], None]
 CORS = CORSConfig(
     allow_origin="*",
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Upload-Secret"],
-    expose_headers=["Location", "X-Request-Id"],
+    expose_headers=["Location", "X-Request-Id", "Retry-After"],
     max_age=600,
 )
 

@@ -56,7 +56,15 @@ def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
     "GET",
     loads=Loads.STUDY,
     summary="A short-lived download link for an upload (contributor+), audited",
+    description=(
+        "A presigned GET on the uploads bucket, valid `DOWNLOAD_URL_SECONDS`. 409 when there is no file of ours "
+        "to give: the upload was refused or aborted, or tusd kept it in a store of its own (its filestore, or "
+        "S3 elsewhere than the key the broker fixed) rather than in the uploads bucket; run tusd with its "
+        "s3store on the uploads bucket for downloadable uploads. 503 (with Retry-After) while the bucket is "
+        "not answering."
+    ),
     response=DownloadView,
+    refusals=(409, 503),
 )
 def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadView:
     link = call.services.uploads.download_link(call.study_access, upload_id)
@@ -69,6 +77,7 @@ def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadV
     loads=Loads.STUDY,
     summary="Delete an upload and its file (admin+)",
     status=204,
+    refusals=(503,),
 )
 def delete_upload(call: Call[Any], study_id: str, upload_id: str) -> Reply:
     call.services.uploads.delete(call.study_access, upload_id)

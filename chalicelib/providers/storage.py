@@ -6,11 +6,14 @@ against a local endpoint (moto's server has no per-bucket host names).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.config import ConfigurationError, Settings
 from chalicelib.services.storage import (
@@ -18,9 +21,12 @@ from chalicelib.services.storage import (
     PartsChangedError,
     SignedRequest,
     StorageError,
+    StorageUnavailableError,
     StoredObject,
     StoredPart,
 )
+
+log = logging.getLogger(__name__)
 
 # mypy_boto3_s3 is not among the dev dependencies: the client is typed loosely here, and only here.
 S3Client = Any
@@ -28,6 +34,8 @@ S3Client = Any
 CHECKSUM_HEADER = "x-amz-checksum-sha256"
 _PARTS_CHANGED = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML")
 _GONE = ("NoSuchUpload", "NoSuchKey", "404")
+# S3 throttling us, or busy with a conflicting operation on the key: passing, worth the caller's retry.
+_PASSING = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "OperationAborted"})
 
 
 def s3_client(settings: Settings) -> S3Client:
@@ -52,6 +60,33 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def _passing(error: ClientError) -> bool:
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return _code(error) in _PASSING or status == 429 or status >= 500
+
+
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
+    """botocore's errors as the port's: gone, parts changed, unavailable (a 503 to the caller), or other."""
+    try:
+        yield
+    except ClientError as exc:
+        code = _code(exc)
+        if code in _GONE:
+            raise NoSuchMultipartError(f"{operation}: {code}") from exc
+        if code in _PARTS_CHANGED:
+            raise PartsChangedError(f"{operation}: {code}") from exc
+        if _passing(exc):
+            log.warning("S3 unavailable (%s): %s", operation, code)
+            raise StorageUnavailableError(f"{operation}: {code}") from exc
+        raise StorageError(f"{operation}: {code or 'error'}") from exc
+    except (BotoConnectionError, HTTPClientError) as exc:  # unreachable, timed out, cut off
+        log.warning("S3 unreachable (%s): %s", operation, type(exc).__name__)
+        raise StorageUnavailableError(f"{operation}: {type(exc).__name__}") from exc
+    except BotoCoreError as exc:
+        raise StorageError(f"{operation}: {type(exc).__name__}") from exc
+
+
 class S3Storage:
     """`ObjectStorage` on one bucket; the client is made on first use and kept."""
 
@@ -71,17 +106,13 @@ class S3Storage:
         return self._s3
 
     def _call(self, operation: str, **params: Any) -> Any:
-        try:
+        with _translated(operation):
             return getattr(self._client(), operation)(Bucket=self.bucket, **params)
-        except ClientError as exc:
-            code = _code(exc)
-            if code in _GONE:
-                raise NoSuchMultipartError(f"{operation}: {code}") from exc
-            if code in _PARTS_CHANGED:
-                raise PartsChangedError(f"{operation}: {code}") from exc
-            raise StorageError(f"{operation}: {code or 'error'}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"{operation}: {type(exc).__name__}") from exc
+
+    def _presign(self, operation: str, params: dict[str, Any], ttl: int) -> str:
+        # Signing is local, but may first fetch the function's credentials.
+        with _translated(f"presign {operation}"):
+            return str(self._client().generate_presigned_url(operation, Params=params, ExpiresIn=ttl))
 
     def start_multipart(self, key: str, *, content_type: str | None) -> str:
         extra = {"ContentType": content_type} if content_type else {}
@@ -96,8 +127,7 @@ class S3Storage:
             "PartNumber": number,
             "ChecksumSHA256": checksum_sha256,
         }
-        url = self._client().generate_presigned_url("upload_part", Params=params, ExpiresIn=ttl)
-        return SignedRequest(url, {CHECKSUM_HEADER: checksum_sha256})
+        return SignedRequest(self._presign("upload_part", params, ttl), {CHECKSUM_HEADER: checksum_sha256})
 
     def parts(self, key: str, multipart_id: str) -> list[StoredPart]:
         found: list[StoredPart] = []
@@ -167,7 +197,7 @@ class S3Storage:
 
     def sign_get(self, key: str, *, file_name: str, ttl: int) -> str:
         params = {"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": attachment(file_name)}
-        return str(self._client().generate_presigned_url("get_object", Params=params, ExpiresIn=ttl))
+        return self._presign("get_object", params, ttl)
 
     def top_prefixes(self) -> list[str]:
         found: list[str] = []

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.errors import UnavailableError
+
 # Where the reconciler notes when it first found a study's objects without the study.
 DELETED_MARKERS = "_deleted/"
 
@@ -59,6 +61,15 @@ class NoSuchMultipartError(StorageError):
 
 class PartsChangedError(StorageError):
     """S3 refused to complete: a part is missing, too small, or not the one listed."""
+
+
+class StorageUnavailableError(StorageError, UnavailableError):
+    """Storage did not answer, or asked us to slow down: the caller gets a 503 and may send the request again
+    (every drop-off step is safe to repeat)."""
+
+    def __init__(self, reason: str) -> None:
+        UnavailableError.__init__(self, detail="The file store is not answering just now; try again in a moment.")
+        self.reason = reason
 
 
 class ObjectStorage(Protocol):

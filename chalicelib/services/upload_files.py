@@ -35,6 +35,20 @@ def _upload(study_id: str, upload_id: str, uploads: UploadRepository) -> Upload:
     return upload
 
 
+def _kept_by_tusd(upload: Upload) -> str:
+    """Why a received tusd upload has no download link: tusd keeps the file in a store of its own."""
+    kind = upload.storage.get("Type", "")
+    if kind == "s3store":
+        where = "in S3 under a key the broker did not give it (tusd runs with an -s3-object-prefix)"
+    else:
+        where = f"in tusd's own {kind or 'store'} on the tusd server"
+    return (
+        f"This file is {where}, not in the study's uploads bucket, so the broker has no download link for it; "
+        "fetch it where tusd keeps it. Uploads are downloadable here when tusd runs with its s3store on the "
+        "uploads bucket and no object prefix (README, Data drop-off)."
+    )
+
+
 def download_link(
     access: StudyAccess,
     upload_id: str,
@@ -51,7 +65,7 @@ def download_link(
     if upload.status is not UploadStatus.RECEIVED:
         raise ConflictError(detail=f"This upload was {upload.status.value}; there is nothing to download.")
     if not upload.object_key:
-        raise ConflictError(detail="This upload is stored outside the broker's bucket (tusd's filestore).")
+        raise ConflictError(detail=_kept_by_tusd(upload))
     moment = now()
     url = storage.sign_get(upload.object_key, file_name=upload.file_name, ttl=ttl)
     studies.record(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, Upload, UploadStatus, utcnow
+from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, Study, Upload, UploadStatus, utcnow
 from chalicelib.services.messages import UploadReceivedMessage
 from chalicelib.services.ports import MailQueue, StudyRepository, UploadRepository
 from chalicelib.services.storage import DELETED_MARKERS, ObjectStorage
@@ -26,6 +26,8 @@ from chalicelib.services.uploads import UPLOADER, notice_mail_id, record_receive
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# BatchGetItem's most keys per request.
+STUDIES_PER_READ = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +110,13 @@ def _admitted(work: UploadRound, upload: Upload, moment: datetime, report: Uploa
 
 
 def _deleted_studies(work: UploadRound, moment: datetime, report: UploadReport) -> None:
-    for prefix in work.storage.top_prefixes():
-        if prefix == DELETED_MARKERS:
-            continue
+    prefixes = [p for p in work.storage.top_prefixes() if p != DELETED_MARKERS and p.rstrip("/")]
+    live: dict[str, Study] = {}
+    for index, prefix in enumerate(prefixes):
+        if index % STUDIES_PER_READ == 0:  # one BatchGetItem per page of prefixes, not a GetItem per prefix
+            live = work.studies.get_many([p.rstrip("/") for p in prefixes[index : index + STUDIES_PER_READ]])
         study_id = prefix.rstrip("/")
-        if work.studies.get(study_id) is not None:
+        if study_id in live:
             continue
         marker = DELETED_MARKERS + study_id
         seen = work.storage.head(marker)

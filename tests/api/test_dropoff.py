@@ -267,8 +267,16 @@ def test_an_admin_deletes_an_upload_object_and_record(
     assert download[0] == 404
 
 
-def test_a_tusd_upload_in_the_filestore_has_no_download_link(
-    client: Client, deps: Dependencies, cast: StudyCast, code: str
+@pytest.mark.parametrize(
+    ("storage", "why"),
+    [
+        ({"Type": "filestore", "Path": "/srv/x"}, "tusd's own filestore"),
+        ({"Type": "s3store", "Bucket": "elsewhere", "Key": "tusd/x"}, "-s3-object-prefix"),
+    ],
+    ids=["filestore", "s3store-elsewhere"],
+)
+def test_a_tusd_upload_kept_outside_the_bucket_has_no_download_link_and_the_refusal_says_why(
+    client: Client, deps: Dependencies, cast: StudyCast, code: str, storage: dict[str, str], why: str
 ) -> None:
     admission = admit(
         TusUpload(tusd_id="", size=3, metadata={"upload_code": code, "filename": "a.csv"}),
@@ -277,7 +285,7 @@ def test_a_tusd_upload_in_the_filestore_has_no_download_link(
         deps.upload_policy,
     )
     record_finished(
-        TusUpload(tusd_id=admission.tusd_id, size=3, offset=3, storage={"Type": "filestore", "Path": "/srv/x"}),
+        TusUpload(tusd_id=admission.tusd_id, size=3, offset=3, storage=storage),
         deps.studies,
         deps.uploads,
         deps.mail_queue,
@@ -288,4 +296,8 @@ def test_a_tusd_upload_in_the_filestore_has_no_download_link(
         client, "GET", f"/studies/{cast.study_id}/uploads/{upload_id}/download", headers=cast.contributor.headers
     )
 
+    # THEN the refusal says why, and what to run instead
     assert status == 409, problem
+    assert why in problem["detail"]
+    assert "not in the study's uploads bucket" in problem["detail"]
+    assert "s3store" in problem["detail"]

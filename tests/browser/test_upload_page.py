@@ -1,11 +1,13 @@
 """The upload page in headless Chromium against the local stack: a file of three parts into moto's S3, cut off
-mid-way and resumed, the receipt, a member's byte-for-byte download; a refused type shown in plain words."""
+mid-way and resumed, the receipt, a member's byte-for-byte download; a refused type, and an upload code replaced
+mid-way, shown in plain words."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,17 +34,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def study(stack: RunningStack) -> dict[str, Any]:
+def new_study(stack: RunningStack, name: str) -> dict[str, Any]:
+    """A study of a fresh owner, as its owner reads it (its upload link too), with the owner's token."""
     email = f"owner.{uuid.uuid4().hex[:8]}@example.org"
     token = stack.token(email, "Study Owner")
-    created = stack.call(
-        "POST", "/studies", token, json={"name": "Upload page", "description": "", "research_field": "biology"}
-    )
+    created = stack.call("POST", "/studies", token, json={"name": name, "description": "", "research_field": "biology"})
     assert created.status_code == 201, created.text
     body: dict[str, Any] = stack.call("GET", f"/studies/{created.json()['id']}", token).json()
     body["token"] = token
     return body
+
+
+@pytest.fixture(scope="module")
+def study(stack: RunningStack) -> dict[str, Any]:
+    return new_study(stack, "Upload page")
 
 
 def upload_link(study: dict[str, Any]) -> str:
@@ -190,6 +195,56 @@ def test_a_reload_mid_way_resumes_with_only_the_missing_parts(
     expect(receipt).to_contain_text(hashlib.sha256(data).hexdigest(), timeout=60_000)
     shot(page, "resumed")
     assert puts == ["3"]
+
+
+def test_an_upload_code_replaced_mid_way_ends_the_file_at_once_in_plain_words(
+    stack: RunningStack, page: Page, context: BrowserContext, shot: Callable[[Page, str], Path], tmp_path: Path
+) -> None:
+    # GIVEN a study of its own (its code is replaced here) and a file of three parts, the third held on its way
+    study = new_study(stack, "Upload code replaced")
+    path = tmp_path / "scan-04.nii"
+    path.write_bytes(os.urandom(2 * PART_BYTES + 4096))
+    held: list[Route] = []
+
+    def storage(route: Route) -> None:
+        if route.request.method == "PUT" and part_number(route.request.url) == "3" and not held:
+            held.append(route)  # answered below, once the code is replaced
+        else:
+            route.continue_()
+
+    context.route(re.compile(rf"^http://(127\.0\.0\.1|localhost):{stack.moto_port}/.*"), storage)
+    in_storage: list[str] = []
+    page.on("response", lambda r: in_storage.append(part_number(r.url)) if r.request.method == "PUT" and r.ok else None)
+    signs: list[str] = []
+    deletes: list[str] = []
+    page.on("request", lambda r: signs.append(r.url) if r.method == "POST" and r.url.endswith("/parts") else None)
+    page.on("request", lambda r: deletes.append(r.url) if r.method == "DELETE" else None)
+    page.goto(upload_link(study))
+    page.get_by_label("Drop files here, or choose them").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    wait_until(page, lambda: bool(held) and {"1", "2"} <= set(in_storage))
+    assert len(signs) == 3
+
+    # WHEN a researcher replaces the study's upload code, and the held part's connection then drops
+    rotated = stack.call("POST", f"/studies/{study['id']}/upload-code", study["token"])
+    assert rotated.status_code == 200, rotated.text
+    began = time.monotonic()
+    held[0].abort("internetdisconnected")
+
+    # THEN Uppy signs the part again, the broker refuses, and the page says why within seconds, not retrying
+    alert = page.locator("li[data-file='scan-04.nii'] [role=alert]")
+    expect(alert).to_contain_text("Refused: This upload link is not valid (any more)", timeout=5_000)
+    refused_after = time.monotonic() - began
+    shot(page, "code-replaced")
+    page.wait_for_timeout(3_000)
+    assert len(signs) == 4, signs  # the three parts, and part 3 signed again once: refused, then nothing
+    assert refused_after < 5, refused_after
+    expect(page.get_by_role("button", name="Upload")).to_be_enabled()
+
+    # AND the upload is not aborted: the page keeps it, and only the person's Remove would abort it
+    assert deletes == []
+    kept = page.evaluate("() => Object.keys(sessionStorage).filter(k => k.startsWith('vre-upload:')).length")
+    assert kept == 1
 
 
 def test_cancelling_a_file_mid_way_aborts_its_upload(

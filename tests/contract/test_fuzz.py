@@ -19,11 +19,13 @@ import math
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,7 +41,7 @@ from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.config import load_settings
 from tests.contract.fuzzing import Ledger, ObjectPool, aim, observe
 from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
-from vre_app.local.environment import stage_variables
+from vre_app.local.environment import LocalPorts, stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
 
@@ -136,35 +138,65 @@ def filter_path_parameters(context: schemathesis.HookContext, path_parameters: d
     return not any(str(value) in ("", ".", "..") for value in (path_parameters or {}).values())
 
 
+@contextmanager
+def default_ports_taken() -> Iterator[list[int]]:
+    """The local stack's default ports held by listeners of our own (those not taken already), as when `make run`
+    or another stack is up on the machine: the fuzz stack must not need any of them."""
+    defaults = LocalPorts()
+    frontend = urlsplit(stage_variables("local")["FRONTEND_URL"]).port
+    ports = [defaults.api, defaults.moto, defaults.oidc, defaults.openstack, *([frontend] if frontend else [])]
+    with ExitStack() as held:
+        for port in ports:
+            listener = held.enter_context(socket.socket())
+            try:
+                listener.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # someone else's stack has it already: just as good
+            listener.listen()
+        yield ports
+
+
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """The local stack on free ports, as `tests/e2e` starts it."""
-    api_port, moto_port, oidc_port = free_ports(3)
+    """The local stack on free ports, every one of them (API, moto, OIDC, OpenStack, the console), as `tests/e2e`
+    starts it: a stack already on the defaults (`make run`, another test run) does not get in its way."""
+    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
     environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
     environ |= {
         "VRE_API_PORT": str(api_port),
         "VRE_MOTO_PORT": str(moto_port),
         "VRE_OIDC_PORT": str(oidc_port),
+        "VRE_OPENSTACK_PORT": str(openstack_port),
+        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path_factory.mktemp("fuzz-stack") / "stack.log"
-    with log.open("wb") as sink:
+    with default_ports_taken(), log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
         )
-    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
+        running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
+        try:
+            wait_until_ready(running)
+        except BaseException:
+            _stop(running)
+            raise
     try:
-        wait_until_ready(running)
         yield running
     finally:
-        running.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _stop(running)
+
+
+def _stop(running: RunningStack) -> None:
+    running.http.close()
+    process = running.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ a missed post-finish or complete is recovered, an expired upload aborted, a dele
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -10,10 +11,14 @@ from typing import Any
 
 import boto3
 import msgspec
+import pytest
+from botocore.client import BaseClient
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.domain import UploadStatus, utcnow
+from chalicelib.providers.storage import S3Storage
+from chalicelib.services.domain import UploadStatus, new_id, utcnow
+from chalicelib.services.upload_reconciler import UploadRound, reconcile_uploads
 from chalicelib.services.uploads import notice_mail_id
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.reconcile import run_reconciler
@@ -134,3 +139,72 @@ def test_a_deleted_studys_files_go_after_the_retention(client: Client, deps: Dep
     assert versions.get("Versions", []) == []
     assert versions.get("DeleteMarkers", []) == []
     assert s3_client().list_objects_v2(Bucket=BUCKET, Prefix=f"_deleted/{cast.study_id}").get("KeyCount") == 0
+
+
+class DynamoCalls:
+    """Every DynamoDB operation any client makes, by name; `unprocess` holds back the first BatchGetItem's keys
+    for these study ids and answers them as UnprocessedKeys, as DynamoDB may under load."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.operations: list[str] = []
+        self.unprocess: set[str] = set()
+        original = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's one door for every call
+
+        def counted(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+            if client.meta.service_model.service_name != "dynamodb":
+                return original(client, operation, params)
+            self.operations.append(operation)
+            if operation != "BatchGetItem" or not self.unprocess:
+                return original(client, operation, params)
+            ((table, request),) = params["RequestItems"].items()
+            held = [key for key in request["Keys"] if key["id"]["S"] in self.unprocess]
+            sent = [key for key in request["Keys"] if key not in held]
+            self.unprocess = set()
+            answer = original(client, operation, {"RequestItems": {table: {**request, "Keys": sent}}})
+            answer["UnprocessedKeys"] = {table: {**request, "Keys": held}}
+            return answer
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+
+
+def bucket_round(deps: Dependencies, prefixes: list[str]) -> UploadRound:
+    """A bucket of its own holding one file under each prefix, and the round over it."""
+    name = f"vre-test-{new_id()[:12]}"
+    s3_client().create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for prefix in prefixes:
+        s3_client().put_object(Bucket=name, Key=f"{prefix}/{'a' * 32}/file", Body=b"x")
+    storage = S3Storage(msgspec.structs.replace(deps.settings, upload_bucket=name))
+    return UploadRound(deps.uploads, deps.studies, storage, deps.mail_queue, timedelta(days=30))
+
+
+@pytest.mark.parametrize("count", [1, 100, 101, 250])
+def test_the_studies_behind_the_buckets_prefixes_are_read_a_hundred_at_a_time(
+    deps: Dependencies, cast: StudyCast, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    # GIVEN a bucket with files of `count` studies, one of them live
+    gone = sorted(new_id() for _ in range(count - 1))
+    work = bucket_round(deps, [cast.study_id, *gone])
+    calls = DynamoCalls(monkeypatch)
+
+    # WHEN the round runs
+    report = reconcile_uploads(work)
+
+    # THEN the studies are read in one BatchGetItem per 100 prefixes, never one by one
+    assert calls.operations.count("BatchGetItem") == math.ceil(count / 100)
+    assert "GetItem" not in calls.operations
+    # AND exactly the deleted ones are marked
+    assert sorted(report.marked) == gone
+
+
+def test_studies_dynamodb_leaves_unprocessed_are_read_again_not_taken_for_deleted(
+    deps: Dependencies, cast: StudyCast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = [new_id(), new_id()]
+    work = bucket_round(deps, [cast.study_id, *gone])
+    calls = DynamoCalls(monkeypatch)
+    calls.unprocess = {cast.study_id}
+
+    report = reconcile_uploads(work)
+
+    assert calls.operations.count("BatchGetItem") == 2
+    assert sorted(report.marked) == sorted(gone)

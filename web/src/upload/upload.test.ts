@@ -3,7 +3,7 @@ import { ApiError } from '../api/problem';
 import { toHex, hexToBase64, sha256File, sha256Hex, toBase64 } from './checksum';
 import { Dropoff, retryable } from './dropoff';
 import { codeFromPath, sessionStore } from './page';
-import { asExpired, createUploader, fingerprint, retriedByUppy, type Session, type SessionStore, type Status, type Upload } from './uploader';
+import { asExpired, createUploader, fingerprint, RETRY_DELAYS, retriedByUppy, type Session, type SessionStore, type Status, type Upload } from './uploader';
 
 const hex = async (data: Uint8Array<ArrayBuffer>) => toHex(await crypto.subtle.digest('SHA-256', data));
 
@@ -96,8 +96,11 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-/** A fake broker behind fetch: one upload `u1`, parts of 5 MiB, `held` parts already in storage. */
-function fakeBroker(options: { held?: number[]; state?: string } = {}) {
+/**
+ * A fake broker behind fetch: scan.nii's upload is `u1` (another file's is `u-<its name>`), parts of 5 MiB, `held`
+ * parts already in storage; `refuse` answers a call instead (a problem document) when it returns one.
+ */
+function fakeBroker(options: { held?: number[]; state?: string; refuse?: (call: Call) => Response | undefined } = {}) {
   const calls: Call[] = [];
   const held = [...(options.held ?? [])];
   const signed = new Map<number, string[]>();
@@ -106,12 +109,16 @@ function fakeBroker(options: { held?: number[]; state?: string } = {}) {
     const path = new URL(request.url).pathname;
     const text = await request.text();
     const body = text ? JSON.parse(text) : undefined;
-    calls.push({ method: request.method, path, secret: request.headers.get('Upload-Secret'), body });
+    const call = { method: request.method, path, secret: request.headers.get('Upload-Secret'), body };
+    calls.push(call);
+    const refusal = options.refuse?.(call);
+    if (refusal) return refusal;
     if (path === '/dropoff/uploads') {
       if (body.filename.endsWith('.exe')) {
         return json(415, { type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Files of type .exe are not accepted.' });
       }
-      return json(201, { upload_id: 'u1', upload_secret: 'st.secret', part_size: PART, part_count: 3, expires_at: 'x' });
+      const id = body.filename === 'scan.nii' ? 'u1' : `u-${body.filename}`;
+      return json(201, { upload_id: id, upload_secret: 'st.secret', part_size: PART, part_count: 3, expires_at: 'x' });
     }
     if (path.endsWith('/parts')) {
       const parts = body.parts as { number: number; checksum_sha256: string }[];
@@ -119,7 +126,7 @@ function fakeBroker(options: { held?: number[]; state?: string } = {}) {
       return json(200, {
         parts: parts.map((p) => ({
           number: p.number,
-          url: `http://s3.test/u1?partNumber=${p.number}&try=${signed.get(p.number)!.length}`,
+          url: `http://s3.test/${path.split('/')[3]}?partNumber=${p.number}&try=${signed.get(p.number)!.length}`,
           headers: { 'x-amz-checksum-sha256': hexToBase64(p.checksum_sha256) },
           expires_at: 'x',
         })),
@@ -191,7 +198,7 @@ function memoryStore(initial: Record<string, Session> = {}): SessionStore & { ma
 const KEY = fingerprint('CODE', 'scan.nii', file);
 const saved: Session = { upload_id: 'u1', upload_secret: 'st.secret', part_size: PART };
 
-function setup(broker: ReturnType<typeof fakeBroker>, store = memoryStore()) {
+function setup(broker: ReturnType<typeof fakeBroker>, store = memoryStore(), tuning: { retryDelays?: number[]; limit?: number } = {}) {
   const statuses: Status[] = [];
   const errors: unknown[] = [];
   const uppy: Upload = createUploader({
@@ -201,6 +208,7 @@ function setup(broker: ReturnType<typeof fakeBroker>, store = memoryStore()) {
     sender: () => ({ name: ' Lab Tech ', email: '' }),
     status: (_id, s) => void statuses.push(s),
     retryDelays: [0, 5, 5],
+    ...tuning,
   });
   uppy.on('upload-error', (_f, error) => void errors.push(error));
   return { uppy, store, statuses, errors };
@@ -348,6 +356,83 @@ describe('the Uppy engine over the drop-off routes', () => {
     expect((errors[0] as ApiError).detail).toBe('Files of type .exe are not accepted.');
     expect(broker.calls).toHaveLength(1);
     expect(FakeXhr.puts).toEqual([]);
+  });
+
+  it('ends a file at once when the broker refuses to sign its part, saying why, and the other file goes on', async () => {
+    // The study's upload code was replaced mid-way: a refusal, not worth the minute and a half of retry delays.
+    const detail = "This upload link is not valid (any more); ask the study's researchers for a new one.";
+    const broker = fakeBroker({
+      refuse: (call) => (call.path === '/dropoff/uploads/u-notes.txt/parts' ? json(403, { title: 'Forbidden', status: 403, detail }) : undefined),
+    });
+    const { uppy, store, errors } = setup(broker, memoryStore(), { retryDelays: RETRY_DELAYS });
+    const notes = new File([data.slice(0, 1000)], 'notes.txt', { lastModified: 1 });
+    const refused = uppy.addFile({ name: 'notes.txt', data: notes });
+    const other = uppy.addFile({ name: 'scan.nii', data: file });
+    const began = Date.now();
+    const result = await uppy.upload();
+    expect(Date.now() - began).toBeLessThan(4000); // not the minute and a half of RETRY_DELAYS
+    expect(result?.failed?.map((f) => f.id)).toEqual([refused]);
+    expect(result?.successful?.map((f) => f.id)).toEqual([other]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ApiError);
+    expect((errors[0] as ApiError).detail).toBe(detail);
+    const forNotes = broker.calls.filter((c) => c.path.startsWith('/dropoff/uploads/u-notes.txt'));
+    expect(forNotes.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /dropoff/uploads/u-notes.txt/parts']); // once
+    expect(FakeXhr.puts.some((p) => p.url.includes('u-notes.txt'))).toBe(false);
+    expect(store.map.get(fingerprint('CODE', 'notes.txt', notes))?.upload_id).toBe('u-notes.txt'); // kept, not aborted
+  });
+
+  it.each([
+    [409, 'This upload is aborted; no more parts are taken.'],
+    [422, 'Part 4 is out of range: this upload has 3 parts.'],
+  ])('asks the broker nothing more for a file once a part signature is refused (%i)', async (status, detail) => {
+    const broker = fakeBroker({ refuse: (call) => (call.path.endsWith('/parts') ? json(status, { status, detail }) : undefined) });
+    const { uppy, errors, statuses } = setup(broker, memoryStore(), { retryDelays: RETRY_DELAYS, limit: 1 });
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    const result = await uppy.upload();
+    expect(result?.failed?.map((f) => f.id)).toEqual([id]);
+    expect((errors as ApiError[]).map((e) => e.detail)).toEqual([detail]);
+    expect(broker.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /dropoff/uploads', 'POST /dropoff/uploads/u1/parts']);
+    expect(FakeXhr.puts).toEqual([]);
+    expect(statuses).not.toContain('waiting'); // a refusal is not a connection to wait for
+  });
+
+  it('asks the broker afresh on Upload after a refused part signature', async () => {
+    let refusing = true;
+    const broker = fakeBroker({
+      refuse: (call) => (refusing && call.path.endsWith('/parts') ? json(409, { status: 409, detail: 'Not now.' }) : undefined),
+    });
+    const { uppy, store } = setup(broker);
+    const id = uppy.addFile({ name: 'scan.nii', data: file });
+    expect((await uppy.upload())?.failed?.map((f) => f.id)).toEqual([id]);
+    expect(store.map.get(KEY)?.upload_id).toBe('u1');
+    refusing = false;
+    expect((await uppy.upload())?.successful?.map((f) => f.id)).toEqual([id]);
+    expect(broker.calls.filter((c) => c.path === '/dropoff/uploads')).toHaveLength(1); // the same upload went on
+    expect(partsPut().sort()).toEqual([1, 2, 3]);
+  });
+
+  it('ends a file at once when the broker refuses to list its parts', async () => {
+    let gets = 0;
+    const detail = 'This upload has expired; start it again.';
+    const broker = fakeBroker({ refuse: (call) => (call.method === 'GET' && ++gets === 2 ? json(403, { status: 403, detail }) : undefined) });
+    const { uppy, errors } = setup(broker, memoryStore({ [KEY]: saved }), { retryDelays: RETRY_DELAYS });
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect((errors as ApiError[]).map((e) => e.detail)).toEqual([detail]);
+    expect(broker.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /dropoff/uploads/u1', 'GET /dropoff/uploads/u1']);
+  });
+
+  it('ends a file at once when the broker refuses to complete it, keeping the upload', async () => {
+    const detail = 'Parts 3 of 3 have not arrived; send them, then complete.';
+    const broker = fakeBroker({ refuse: (call) => (call.path.endsWith('/complete') ? json(409, { status: 409, detail }) : undefined) });
+    const { uppy, store, errors } = setup(broker, memoryStore(), { retryDelays: RETRY_DELAYS });
+    uppy.addFile({ name: 'scan.nii', data: file });
+    await uppy.upload();
+    expect((errors as ApiError[]).map((e) => e.detail)).toEqual([detail]);
+    expect(broker.calls.filter((c) => c.path.endsWith('/complete'))).toHaveLength(1);
+    expect(broker.calls.some((c) => c.method === 'DELETE')).toBe(false);
+    expect(store.map.get(KEY)?.upload_id).toBe('u1');
   });
 
   it('aborts the upload at the broker when the person removes the file mid-way', async () => {

@@ -3,7 +3,8 @@
 // them) over the broker's drop-off routes. Each file is admitted by the broker before a byte goes (start, or the
 // upload a reload left, kept in sessionStorage), its parts are hashed and PUT straight to S3 with the signed
 // checksum, retried with back-off after a dropped connection and signed again when a URL expired, and the upload
-// is completed with the whole file's SHA-256. Removing a file aborts its upload.
+// is completed with the whole file's SHA-256. A refusal from the broker ends the file at once, keeping its upload;
+// removing a file aborts it.
 import AwsS3, { type AwsS3Part, type AwsS3UploadParameters } from '@uppy/aws-s3';
 import Uppy, { type UppyFile } from '@uppy/core';
 import { ApiError } from '../api/problem';
@@ -119,6 +120,8 @@ export function createUploader(options: Options): Upload {
   const wholes = new Map<string, Promise<string>>(); // file id → the whole file's SHA-256, hex
   const signedFor = new WeakMap<AwsS3UploadParameters, { fileId: string; part: number }>();
   const backingOff = new Map<string, Set<number>>(); // file id → parts waiting to be tried again
+  const refusals = new Map<string, unknown>(); // file id → the broker's refusal to sign one of its parts
+  const refusedSignatures = new WeakMap<AwsS3UploadParameters, unknown>(); // a stand-in signature → that refusal
 
   const secretOf = (uploadId: string): string => {
     const session = sessions.get(uploadId);
@@ -151,6 +154,19 @@ export function createUploader(options: Options): Upload {
     if (uploadId) sessions.delete(uploadId);
     wholes.delete(fileId);
     backingOff.delete(fileId);
+    refusals.delete(fileId);
+  };
+
+  /**
+   * Uppy signs a part again after any failure of signPart, a refusal too (only after its retry delays would the
+   * file stop), but it does not retry a part PUT that failed without an HTTP status. So a refusal comes back as a
+   * stand-in signature that uploadPartBytes throws at once: Uppy ends the file with that error (its upload-error,
+   * the file's other requests aborted), and keeps the upload (abortMultipartUpload below) for Upload to go on with.
+   */
+  const refusedSignature = (refusal: unknown): AwsS3UploadParameters => {
+    const signature: AwsS3UploadParameters = { method: 'PUT', url: '' };
+    refusedSignatures.set(signature, refusal);
+    return signature;
   };
 
   /** An upload the store kept for this file: resumed (true) if the broker still has it open, else forgotten. */
@@ -221,6 +237,7 @@ export function createUploader(options: Options): Upload {
       fileIDs.map(async (id) => {
         const file = uppy.getFile(id);
         if (!file || file.error || file.progress.uploadComplete || !(file.data instanceof Blob)) return;
+        refusals.delete(id); // Upload again: the broker is asked afresh
         try {
           await admit(file, file.data);
         } catch (error) {
@@ -256,6 +273,8 @@ export function createUploader(options: Options): Upload {
     },
 
     async signPart(file, { uploadId, partNumber, body, signal }): Promise<AwsS3UploadParameters> {
+      const refused = refusals.get(file.id);
+      if (refused) return refusedSignature(refused); // another part was refused: no more calls for this file
       // S3 checks the part against the SHA-256 the broker signed into the URL, sent as x-amz-checksum-sha256.
       const checksum = await sha256Hex(body);
       try {
@@ -264,12 +283,18 @@ export function createUploader(options: Options): Upload {
         signedFor.set(signature, { fileId: file.id, part: partNumber });
         return signature;
       } catch (error) {
-        if (!signal?.aborted && retryable(error)) waiting(file.id, partNumber); // Uppy signs again after a wait
+        if (signal?.aborted) throw error;
+        if (!retryable(error)) {
+          refusals.set(file.id, error);
+          return refusedSignature(error);
+        }
+        waiting(file.id, partNumber); // Uppy signs again after a wait
         throw error;
       }
     },
 
     async uploadPartBytes(request) {
+      if (refusedSignatures.has(request.signature)) throw refusedSignatures.get(request.signature);
       const part = signedFor.get(request.signature);
       if (part && !backingOff.get(part.fileId)?.size) status(part.fileId, 'uploading');
       try {
