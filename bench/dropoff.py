@@ -29,7 +29,7 @@ from chalice.test import Client
 from bench.moto_stack import moto_stack
 from chalicelib import wiring
 from chalicelib.services.messages import MailMessage
-from chalicelib.services.studies import create_study
+from chalicelib.services.studies.studies import create_study
 
 GIB = 1024**3
 MIB = 1024**2

@@ -38,24 +38,12 @@ from chalicelib.models.researchers import to_record
 from chalicelib.models.studies import membership_record, study_record
 from chalicelib.models.uploads import upload_record
 from chalicelib.models.workspace_records import event_record, workspace_record
-from chalicelib.services.domain import (
-    AuditEntry,
-    Credential,
-    CredentialKind,
-    Invitation,
-    Membership,
-    Outcome,
-    Researcher,
-    Role,
-    Study,
-    Upload,
-    UploadStatus,
-    new_id,
-    new_upload_code,
-    utcnow,
-)
-from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
-from chalicelib.services.reference import RESEARCH_FIELDS, UNIVERSITIES
+from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
+from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.dropoff.model import Upload, UploadStatus
+from chalicelib.services.studies.model import Invitation, Membership, Role, Study, new_upload_code
+from chalicelib.services.studies.reference import RESEARCH_FIELDS, UNIVERSITIES
+from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 
 SIZES = (10, 10_000)
 BUDGET = 3

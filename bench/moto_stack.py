@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
-from chalicelib.services.researchers import ensure_researcher
+from chalicelib.services.accounts.researchers import ensure_researcher
 from vre_app.infra import apply_template
 
 SIGNING_KEY = "bench-signing-key-0123456789abcdef0123456789"

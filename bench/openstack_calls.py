@@ -40,7 +40,7 @@ def _import_seconds() -> float:
 
 def main() -> None:
     from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
-    from chalicelib.services.cloud import ServerSpec, ServerStatus
+    from chalicelib.services.workspaces.cloud import ServerSpec, ServerStatus
     from vre_app.local.openstack import Knobs, LocalOpenStack
 
     clock = _Clock()

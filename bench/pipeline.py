@@ -86,7 +86,7 @@ def _pipeline(n: int, calls: AwsCalls, environ: dict[str, str], token: str, open
     from chalice.test import Client
 
     from chalicelib import wiring
-    from chalicelib.services.lifecycle import WorkspaceStatus
+    from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
     from vre_app.local.pump import load_app, process_batch, sqs_handlers, subscribe
     from vre_app.seed import seed_reference
 

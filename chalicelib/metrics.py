@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chalicelib.services.domain import OutgoingMail
-    from chalicelib.services.ports import Mailer
+    from chalicelib.services.mail.ports import Mailer, OutgoingMail
 
 NAMESPACE = "VREBroker"
 log = logging.getLogger(__name__)

@@ -27,39 +27,34 @@ from chalicelib.models.studies import DynamoStudies
 from chalicelib.models.uploads import DynamoUploads
 from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
-from chalicelib.services.accounts_service import AccountsService, AdminService, LoginService
-from chalicelib.services.cloud import Cloud
-from chalicelib.services.invitations import InvitationSettings, Outbox
-from chalicelib.services.lifecycle import WorkspaceSettings
-from chalicelib.services.login import LoginSettings
+from chalicelib.services.accounts.login import LoginSettings
+from chalicelib.services.accounts.ports import CredentialRepository, PlatformRepository, ResearcherRepository
+from chalicelib.services.accounts.service import AccountsService, AdminService, LoginService
+from chalicelib.services.common.ports import Ledger
+from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.dropoff.service import UploadsService
+from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
+from chalicelib.services.mail.ports import Mailer, MailQueue
 from chalicelib.services.mail.service import MailService
-from chalicelib.services.ports import (
+from chalicelib.services.studies.invitations import InvitationSettings, Outbox
+from chalicelib.services.studies.ports import (
     AccessRepository,
-    CatalogRepository,
-    CredentialRepository,
     InvitationRepository,
-    Ledger,
-    Mailer,
-    MailQueue,
-    PlatformRepository,
-    ProvisioningQueue,
     ReferenceRepository,
-    ResearcherRepository,
     StudyRepository,
-    UploadRepository,
-    WorkspaceRepository,
 )
-from chalicelib.services.studies_service import ReferenceService, StudiesService
-from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
-from chalicelib.services.uploads_service import UploadsService
-from chalicelib.services.workspaces_service import CatalogService, WorkspacesService
+from chalicelib.services.studies.service import ReferenceService, StudiesService
+from chalicelib.services.workspaces.cloud import Cloud
+from chalicelib.services.workspaces.lifecycle import WorkspaceSettings
+from chalicelib.services.workspaces.ports import CatalogRepository, ProvisioningQueue, WorkspaceRepository
+from chalicelib.services.workspaces.service import CatalogService, WorkspacesService
 
 if TYPE_CHECKING:
-    from chalicelib.services.dropoff import Dropoff
-    from chalicelib.services.identity import IdentityProvider
-    from chalicelib.services.provisioning import Family
-    from chalicelib.services.storage import ObjectStorage
-    from chalicelib.services.upload_reconciler import UploadRound
+    from chalicelib.services.accounts.identity import IdentityProvider
+    from chalicelib.services.dropoff.dropoff import Dropoff
+    from chalicelib.services.dropoff.storage import ObjectStorage
+    from chalicelib.services.dropoff.upload_reconciler import UploadRound
+    from chalicelib.services.workspaces.provisioning import Family
 
 
 @dataclass(eq=False)
@@ -236,7 +231,7 @@ class Services:
     @cached_property
     def dropoff(self) -> Dropoff:
         """The drop-off's uploads straight to storage."""
-        from chalicelib.services.dropoff import Dropoff
+        from chalicelib.services.dropoff.dropoff import Dropoff
 
         d = self._deps
         settings = DropoffSettings.from_settings(d.settings)
@@ -245,7 +240,7 @@ class Services:
     @cached_property
     def provisioning(self) -> Family:
         """The provisioning family: what its worker and the reconciler work with (OpenStack on first use)."""
-        from chalicelib.services.provisioning import Family
+        from chalicelib.services.workspaces.provisioning import Family
 
         d = self._deps
         return Family(d.workspaces, d.cloud, d.provisioning_queue, d.mail_queue, d.workspace_settings)
@@ -256,7 +251,7 @@ class Services:
         d = self._deps
         if not d.settings.upload_bucket and d.storage_override is None:
             return None
-        from chalicelib.services.upload_reconciler import UploadRound
+        from chalicelib.services.dropoff.upload_reconciler import UploadRound
 
         retention = timedelta(days=d.settings.deleted_study_retention_days)
         return UploadRound(d.uploads, d.studies, d.storage, d.mail_queue, retention)

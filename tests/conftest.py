@@ -19,15 +19,17 @@ from moto.dynamodb.models import dynamodb_backends
 from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.config import reset_settings
-from chalicelib.services.api_tokens import create_token
-from chalicelib.services.domain import AuditEntry, Membership, Outcome, Researcher, Role, new_id, utcnow
-from chalicelib.services.identity import Identity, LoginError, LoginFailure
+from chalicelib.services.accounts.api_tokens import create_token
+from chalicelib.services.accounts.identity import Identity, LoginError, LoginFailure
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
 from chalicelib.services.messages import MailMessage
-from chalicelib.services.studies import create_study
+from chalicelib.services.studies.model import Membership, Role
+from chalicelib.services.studies.studies import create_study
 from chalicelib.wiring import Dependencies
-from tests.fakes import wire
-from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
-from tests.iam_calls import Call, CallRecorder, ungranted
+from tests.support.fakes import wire
+from tests.support.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
+from tests.support.iam_calls import Call, CallRecorder, ungranted
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 

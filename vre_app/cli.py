@@ -157,7 +157,7 @@ def _token(args: argparse.Namespace) -> int:
     if not _local_stage_only("token"):
         return EXIT_REFUSED
     from chalicelib.auth.tokens import issue_session_token
-    from chalicelib.services.researchers import ensure_researcher
+    from chalicelib.services.accounts.researchers import ensure_researcher
 
     deps = wiring.dependencies()
     try:
@@ -194,7 +194,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _set_admin(args: argparse.Namespace) -> int:
     from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
-    from chalicelib.services.admin import set_platform_admin
+    from chalicelib.services.accounts.admin import set_platform_admin
 
     _use_environment()
     deps = wiring.dependencies()

@@ -6,7 +6,7 @@ naming exactly the actions it uses on the stage's own resources. The deploy rend
 id and region it deploys to, into the files `.chalice/config.json` names per function
 (`stages.<stage>.lambda_functions.<function>.iam_policy_file`); CI renders them with a placeholder account
 before `chalice package`. The tests record every AWS call the code makes under moto and fail when the
-policy of the function that made it does not grant it (tests/iam_calls.py).
+policy of the function that made it does not grant it (tests/support/iam_calls.py).
 """
 
 from __future__ import annotations

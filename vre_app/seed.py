@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chalicelib.services import catalog as catalog_service
-from chalicelib.services import reference
-from chalicelib.services.catalog import CatalogItem, CatalogKind
-from chalicelib.services.domain import PageRequest, ReferenceItem
-from chalicelib.services.ports import CatalogRepository, ReferenceRepository
+from chalicelib.services.common.model import PageRequest
+from chalicelib.services.studies import reference
+from chalicelib.services.studies.model import ReferenceItem
+from chalicelib.services.studies.ports import ReferenceRepository
+from chalicelib.services.workspaces import catalog as catalog_service
+from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
+from chalicelib.services.workspaces.ports import CatalogRepository
 
 DATA = Path(__file__).resolve().parent / "data"
 FILES = {reference.UNIVERSITIES: "universities.json", reference.RESEARCH_FIELDS: "research_fields.json"}

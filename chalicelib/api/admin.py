@@ -12,8 +12,10 @@ from chalicelib.api.schemas import AdminStudyView, PlatformAuditView, Researcher
 from chalicelib.api.studies import render_audit
 from chalicelib.api.workspace_schemas import QuotaView, StudyQuotaUpdate, WorkspaceListQuery, WorkspaceView
 from chalicelib.api.workspaces import render_workspace
-from chalicelib.services.domain import AuditEntry, Page, Researcher, Study
-from chalicelib.services.lifecycle import WorkspaceStatus
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import AuditEntry, Page
+from chalicelib.services.studies.model import Study
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
 
 resource = Resource(__name__, tag="admin")
 

@@ -16,8 +16,8 @@ from chalice.app import Request
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import CallbackQuery, LoginCodeExchange, LoginQuery, SessionView
-from chalicelib.services.identity import LoginFailure
-from chalicelib.services.login import LoginSettings
+from chalicelib.services.accounts.identity import LoginFailure
+from chalicelib.services.accounts.login import LoginSettings
 
 resource = Resource(__name__, tag="auth")
 

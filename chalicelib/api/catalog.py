@@ -9,7 +9,7 @@ import msgspec
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
-from chalicelib.services.catalog import CatalogItem, CatalogKind
+from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
 
 resource = Resource(__name__, tag="catalog")
 

@@ -25,7 +25,7 @@ from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import UploadView
 from chalicelib.api.uploads import render_upload
 from chalicelib.errors import AuthenticationError
-from chalicelib.services.dropoff import Offer, Progress
+from chalicelib.services.dropoff.dropoff import Offer, Progress
 from chalicelib.wiring import Dependencies
 
 resource = Resource(__name__, tag="dropoff")

@@ -34,9 +34,11 @@ from chalicelib.errors import (
 )
 from chalicelib.logs import current_request_id, new_request_id, sane_request_id
 from chalicelib.observability import report_exception
-from chalicelib.services.access import active_caller, ensure_visible
-from chalicelib.services.domain import Page, PageRequest, Researcher, StudyAccess, utcnow
-from chalicelib.services.lifecycle import Workspace
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import Page, PageRequest, utcnow
+from chalicelib.services.studies.access import active_caller, ensure_visible
+from chalicelib.services.studies.model import StudyAccess
+from chalicelib.services.workspaces.lifecycle import Workspace
 from chalicelib.wiring import Dependencies, Services, dependencies
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from chalicelib.api.loads import Loads
 from chalicelib.api.vrw_schemas import VrwEventBody, VrwReceipt
 from chalicelib.auth import webhooks
 from chalicelib.errors import AuthenticationError
-from chalicelib.services import vrw
-from chalicelib.services.domain import utcnow
+from chalicelib.services.common.model import utcnow
+from chalicelib.services.workspaces import vrw
 from chalicelib.wiring import Dependencies
 
 log = logging.getLogger(__name__)

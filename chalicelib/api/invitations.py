@@ -7,7 +7,8 @@ from typing import Any
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import InvitationAnswer, InvitationCreate, InvitationView, MembershipView
-from chalicelib.services.domain import Invitation, Page, Role, utcnow
+from chalicelib.services.common.model import Page, utcnow
+from chalicelib.services.studies.model import Invitation, Role
 
 resource = Resource(__name__, tag="invitations")
 JOIN_SUMMARY = "Join a study by invitation (403: unverified email, or the inviter can no longer give the role)"

@@ -7,8 +7,9 @@ from typing import Any
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import ApiTokenCreate, ApiTokenView, MeUpdate, MeView, NewApiTokenView
-from chalicelib.services import api_tokens
-from chalicelib.services.domain import Credential, Locale, Page, Researcher, Unset
+from chalicelib.services.accounts import api_tokens
+from chalicelib.services.accounts.model import Credential, Locale, Researcher
+from chalicelib.services.common.model import Page, Unset
 
 resource = Resource(__name__, tag="me")
 

@@ -7,7 +7,9 @@ from typing import Any
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import MemberUpdate, MemberView
-from chalicelib.services.domain import Membership, Page, Researcher, Role
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import Page
+from chalicelib.services.studies.model import Membership, Role
 
 resource = Resource(__name__, tag="members")
 

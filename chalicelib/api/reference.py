@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.api.framework import Call, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import ResearchFieldView, UniversityView
-from chalicelib.services.domain import Page
+from chalicelib.services.common.model import Page
 
 resource = Resource(__name__, tag="reference")
 

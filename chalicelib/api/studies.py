@@ -14,8 +14,8 @@ from chalicelib.api.schemas import (
     StudyView,
     UploadCodeView,
 )
-from chalicelib.services import studies as service
-from chalicelib.services.domain import AuditEntry, Page, Unset
+from chalicelib.services.common.model import AuditEntry, Page, Unset
+from chalicelib.services.studies import studies as service
 
 resource = Resource(__name__, tag="studies")
 

@@ -30,7 +30,7 @@ from chalicelib.api.schemas import (
 )
 from chalicelib.errors import PROBLEM_BASE, AuthenticationError, FieldError, ValidationError
 from chalicelib.redaction import redacted_repr
-from chalicelib.services import uploads as service
+from chalicelib.services.dropoff import uploads as service
 from chalicelib.wiring import Dependencies
 
 resource = Resource(__name__, tag="integrations")

@@ -8,7 +8,8 @@ from chalicelib.api.dropoff_schemas import DownloadView
 from chalicelib.api.framework import Call, Reply, Resource
 from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import UploadView
-from chalicelib.services.domain import Page, Upload
+from chalicelib.services.common.model import Page
+from chalicelib.services.dropoff.model import Upload
 
 resource = Resource(__name__, tag="uploads")
 

@@ -20,9 +20,9 @@ from chalicelib.api.workspace_schemas import (
     WorkspaceView,
 )
 from chalicelib.errors import FieldError, ValidationError
-from chalicelib.services import workspaces as service
-from chalicelib.services.domain import Page
-from chalicelib.services.lifecycle import Action, Workspace, WorkspaceSettings
+from chalicelib.services.common.model import Page
+from chalicelib.services.workspaces import workspaces as service
+from chalicelib.services.workspaces.lifecycle import Action, Workspace, WorkspaceSettings
 
 resource = Resource(__name__, tag="workspaces")
 _IDEMPOTENCY_KEY = "idempotency-key"

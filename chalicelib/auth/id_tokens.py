@@ -19,7 +19,7 @@ from jose import jwk, jwt
 from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
-from chalicelib.services.identity import LoginError, LoginFailure, LogValue
+from chalicelib.services.accounts.identity import LoginError, LoginFailure, LogValue
 
 log = logging.getLogger(__name__)
 

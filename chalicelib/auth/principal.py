@@ -18,7 +18,7 @@ from datetime import datetime
 from chalicelib.auth.tokens import TokenPolicy, verify_session_token
 from chalicelib.errors import AuthenticationError
 from chalicelib.models import keys
-from chalicelib.services.domain import Credential, CredentialKind
+from chalicelib.services.accounts.model import Credential, CredentialKind
 
 API_TOKEN_PREFIX = "vre_"
 

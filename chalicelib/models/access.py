@@ -10,7 +10,7 @@ from chalicelib.models.credentials import CredentialRecord, to_credential
 from chalicelib.models.paging import resolved
 from chalicelib.models.researchers import ResearcherRecord, to_researcher
 from chalicelib.models.studies import MembershipRecord, StudyRecord, to_membership, to_study
-from chalicelib.services.domain import StudyAccess
+from chalicelib.services.studies.model import StudyAccess
 
 
 class DynamoAccess:

@@ -7,7 +7,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.models import keys
-from chalicelib.services.domain import AuditEntry, Outcome
+from chalicelib.services.common.model import AuditEntry, Outcome
 
 
 class AuditInPlatform(GlobalSecondaryIndex["AuditRecord"]):

@@ -12,8 +12,8 @@ from chalicelib.models import keys
 from chalicelib.models.audit import audit_record
 from chalicelib.models.reference import ReferenceRecord
 from chalicelib.models.transactions import failed, named_writes, transaction
-from chalicelib.services.catalog import CatalogItem, CatalogKind
-from chalicelib.services.domain import AuditEntry
+from chalicelib.services.common.model import AuditEntry
+from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
 
 _STALE = "The catalog changed in the meantime; try again."
 

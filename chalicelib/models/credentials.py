@@ -12,7 +12,8 @@ from pynamodb.models import Model
 from chalicelib.models import keys
 from chalicelib.models.paging import page_of
 from chalicelib.models.transactions import conflicts_as
-from chalicelib.services.domain import Credential, CredentialKind, Page, PageRequest
+from chalicelib.services.accounts.model import Credential, CredentialKind
+from chalicelib.services.common.model import Page, PageRequest
 
 
 class CredentialByOwner(GlobalSecondaryIndex["CredentialRecord"]):

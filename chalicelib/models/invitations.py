@@ -17,17 +17,9 @@ from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import page_of, versioned
 from chalicelib.models.studies import MembershipRecord, StudyRecord, membership_record
 from chalicelib.models.transactions import failed, named_writes, transaction
-from chalicelib.services.access import INVITER_LOST_ROLE, granting_roles
-from chalicelib.services.domain import (
-    AuditEntry,
-    Invitation,
-    InvitationStatus,
-    MailStatus,
-    Membership,
-    Page,
-    PageRequest,
-    Role,
-)
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.studies.access import INVITER_LOST_ROLE, granting_roles
+from chalicelib.services.studies.model import Invitation, InvitationStatus, MailStatus, Membership, Role
 
 # DynamoDB's TTL clears an invitation this long after it expired; until then it lists as expired.
 KEEP_AFTER_EXPIRY = timedelta(days=30)

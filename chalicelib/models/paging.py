@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model, _ModelFuture
 from pynamodb.pagination import ResultIterator
 
-from chalicelib.services.domain import Page
+from chalicelib.services.common.model import Page
 
 M = TypeVar("M", bound=Model)
 R = TypeVar("R")

@@ -6,7 +6,8 @@ from chalicelib.models import keys
 from chalicelib.models.audit import AuditRecord, to_audit
 from chalicelib.models.paging import page_of
 from chalicelib.models.studies import StudyRecord, to_study
-from chalicelib.services.domain import AuditEntry, Page, PageRequest, Study
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.studies.model import Study
 
 
 class DynamoPlatform:

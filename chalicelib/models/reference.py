@@ -6,7 +6,8 @@ from pynamodb.attributes import MapAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.models.paging import page_of
-from chalicelib.services.domain import Page, PageRequest, ReferenceItem
+from chalicelib.services.common.model import Page, PageRequest
+from chalicelib.services.studies.model import ReferenceItem
 
 
 class ReferenceRecord(Model):

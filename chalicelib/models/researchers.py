@@ -15,7 +15,8 @@ from chalicelib.models.audit import audit_record
 from chalicelib.models.credentials import CredentialRecord
 from chalicelib.models.paging import page_of, versioned
 from chalicelib.models.transactions import conflicts_as, named_writes
-from chalicelib.services.domain import AuditEntry, CredentialKind, Locale, Page, PageRequest, Researcher
+from chalicelib.services.accounts.model import CredentialKind, Locale, Researcher
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
 
 
 class ResearcherByIdentity(GlobalSecondaryIndex["ResearcherRecord"]):

@@ -26,15 +26,8 @@ from chalicelib.models.ledger import LedgerRecord
 from chalicelib.models.paging import page_of, resolved, versioned
 from chalicelib.models.researchers import ResearcherRecord, to_researcher
 from chalicelib.models.transactions import failed, named_writes, transaction
-from chalicelib.services.domain import (
-    AuditEntry,
-    Member,
-    Membership,
-    Page,
-    PageRequest,
-    Role,
-    Study,
-)
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.studies.model import Member, Membership, Role, Study
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")

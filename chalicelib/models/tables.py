@@ -54,8 +54,3 @@ def bind(binding: TableBinding) -> Connection:
         record._connection = None  # pynamodb caches the connection per model
     _bound = (binding, Connection(region=binding.region, host=binding.host))
     return _bound[1]
-
-
-def table_names(prefix: str) -> dict[str, str]:
-    """Unprefixed name -> full table name for every table."""
-    return {base: prefix + base for base in _BASE_NAMES.values()}

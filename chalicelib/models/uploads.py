@@ -19,7 +19,8 @@ from chalicelib.models import keys
 from chalicelib.models.audit import audit_record
 from chalicelib.models.paging import page_of, versioned
 from chalicelib.models.transactions import conflicts_as, transaction
-from chalicelib.services.domain import AuditEntry, Page, PageRequest, Upload, UploadStatus
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest
+from chalicelib.services.dropoff.model import Upload, UploadStatus
 
 _STALE = "The upload changed in the meantime."
 

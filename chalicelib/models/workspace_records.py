@@ -13,7 +13,14 @@ from pynamodb.models import Model
 
 from chalicelib.models import keys
 from chalicelib.models.paging import versioned
-from chalicelib.services.lifecycle import CloudStep, Machine, Notice, Workspace, WorkspaceEvent, WorkspaceStatus
+from chalicelib.services.workspaces.lifecycle import (
+    CloudStep,
+    Machine,
+    Notice,
+    Workspace,
+    WorkspaceEvent,
+    WorkspaceStatus,
+)
 
 
 class WorkspaceByStudy(GlobalSecondaryIndex["WorkspaceRecord"]):

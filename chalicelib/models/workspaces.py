@@ -27,8 +27,8 @@ from chalicelib.models.workspace_records import (
     to_workspace,
     workspace_record,
 )
-from chalicelib.services.domain import AuditEntry, Page, PageRequest, utcnow
-from chalicelib.services.lifecycle import (
+from chalicelib.services.common.model import AuditEntry, Page, PageRequest, utcnow
+from chalicelib.services.workspaces.lifecycle import (
     IdempotencyReplay,
     Quota,
     StudyUsage,
@@ -36,7 +36,7 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.ports import DeliveryClaim, IdempotencyClaim
+from chalicelib.services.workspaces.ports import DeliveryClaim, IdempotencyClaim
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _STALE = "The workspace changed in the meantime; reload and try again."

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import Settings
-from chalicelib.services.mail import MailDeliveryError
+from chalicelib.services.mail.delivery import MailDeliveryError
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
     from mypy_boto3_ses.type_defs import SendEmailRequestTypeDef
 
-    from chalicelib.services.domain import OutgoingMail
+    from chalicelib.services.mail.ports import OutgoingMail
 
 CHARSET = "UTF-8"
 

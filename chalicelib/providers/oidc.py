@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 
 from chalicelib.auth.id_tokens import JwksKeys, verify_id_token
-from chalicelib.services.identity import Identity, LoginError, LoginFailure, LogValue
+from chalicelib.services.accounts.identity import Identity, LoginError, LoginFailure, LogValue
 
 log = logging.getLogger(__name__)
 

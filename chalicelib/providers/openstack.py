@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import ConfigurationError, Settings
-from chalicelib.services.cloud import (
+from chalicelib.services.workspaces.cloud import (
     BROKER_TAG,
     CloudError,
     CloudServer,

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.config import ConfigurationError, Settings
-from chalicelib.services.storage import (
+from chalicelib.services.dropoff.storage import (
     NoSuchMultipartError,
     PartsChangedError,
     SignedRequest,

@@ -21,7 +21,7 @@ import msgspec
 
 from chalicelib.logs import current_request_id
 from chalicelib.redaction import redacted_repr
-from chalicelib.services.domain import InvitationStatus
+from chalicelib.services.studies.model import InvitationStatus
 
 Id = Annotated[str, msgspec.Meta(min_length=1)]
 WorkspaceMailEvent = Literal["ready", "failed", "expiring", "expired"]

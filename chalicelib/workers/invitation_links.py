@@ -6,7 +6,7 @@ import logging
 from typing import Protocol
 
 from chalicelib.logs import bound_request_id
-from chalicelib.services.invitations import InvitationSettings, Outbox, requeue_lost_links
+from chalicelib.services.studies.invitations import InvitationSettings, Outbox, requeue_lost_links
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.batch import BatchResponse, Record, run_batch
 from chalicelib.metrics import MeteredMailer
-from chalicelib.services.domain import utcnow
-from chalicelib.services.invitations import revoke_sent_by
-from chalicelib.services.mail import deliver, deliver_workspace_mail
+from chalicelib.services.common.model import utcnow
+from chalicelib.services.mail.delivery import deliver, deliver_workspace_mail
 from chalicelib.services.messages import (
     AnswerMessage,
     InvitationMessage,
@@ -25,6 +24,7 @@ from chalicelib.services.messages import (
     WorkspaceMessage,
     decode_mail,
 )
+from chalicelib.services.studies.invitations import revoke_sent_by
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +32,12 @@ if TYPE_CHECKING:
     from chalice.app import SQSEvent
 
     from chalicelib.config import Settings
-    from chalicelib.services.ports import (
-        InvitationRepository,
-        Ledger,
-        Mailer,
-        ResearcherRepository,
-        StudyRepository,
-        UploadRepository,
-        WorkspaceRepository,
-    )
+    from chalicelib.services.accounts.ports import ResearcherRepository
+    from chalicelib.services.common.ports import Ledger
+    from chalicelib.services.dropoff.ports import UploadRepository
+    from chalicelib.services.mail.ports import Mailer
+    from chalicelib.services.studies.ports import InvitationRepository, StudyRepository
+    from chalicelib.services.workspaces.ports import WorkspaceRepository
 
 
 class MailDependencies(Protocol):

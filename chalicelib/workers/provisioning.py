@@ -1,6 +1,6 @@
 """The provisioning family's entry point: a batch from the provisioning queue.
 
-Each record is one step (`services.provisioning.handle_message`). A record that raises is
+Each record is one step (`services.workspaces.provisioning.handle_message`). A record that raises is
 reported in `batchItemFailures` and comes back after the visibility timeout (and, after the
 queue's receive limit, lands in the dead-letter queue for an operator); cloud failures the
 family understands are retried with backoff through delayed messages instead, so they never
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.batch import BatchResponse, Record, run_batch
 from chalicelib.services.messages import ProvisioningMessage, decode_provisioning
-from chalicelib.services.provisioning import Family, handle_message
+from chalicelib.services.workspaces.provisioning import Family, handle_message
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent

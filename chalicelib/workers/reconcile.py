@@ -6,9 +6,9 @@ import logging
 from typing import Protocol
 
 from chalicelib.logs import bound_request_id
-from chalicelib.services.provisioning import Family
-from chalicelib.services.reconciler import Report, reconcile
-from chalicelib.services.upload_reconciler import UploadReport, UploadRound, reconcile_uploads
+from chalicelib.services.dropoff.upload_reconciler import UploadReport, UploadRound, reconcile_uploads
+from chalicelib.services.workspaces.provisioning import Family
+from chalicelib.services.workspaces.reconciler import Report, reconcile
 
 log = logging.getLogger(__name__)
 

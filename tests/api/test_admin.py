@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice.test import Client
 
-from tests.api.helpers import call
 from tests.conftest import Person
+from tests.support.api import call
 
 NETWORK = {"name": "Lab net", "price_per_day": "0.10", "network": "lab"}
 

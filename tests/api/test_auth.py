@@ -11,11 +11,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.auth.principal import hash_secret
-from chalicelib.services.domain import utcnow
-from chalicelib.services.identity import Identity
+from chalicelib.services.accounts.identity import Identity
+from chalicelib.services.common.model import utcnow
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import Browser, call
 from tests.conftest import FakeIdentityProvider, Person
+from tests.support.api import Browser, call
 
 
 def _log_in(client: Client, provider: FakeIdentityProvider, identity: Identity, next_path: str) -> tuple[str, str]:

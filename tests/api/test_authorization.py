@@ -18,17 +18,19 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.services.catalog import CatalogKind, validate_item
-from chalicelib.services.domain import Invitation, Role, new_id
-from chalicelib.services.invitations import invite
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
+from chalicelib.services.common.model import new_id
+from chalicelib.services.studies.invitations import invite
+from chalicelib.services.studies.model import Invitation, Role
+from chalicelib.services.workspaces.catalog import validate_item
+from chalicelib.services.workspaces.catalog_items import CatalogKind
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import TUSD_HOOK_SECRET, FakeIdentityProvider, Person, StudyCast, join
-from tests.dropoff import send, started
-from tests.tusd import pre_create
-from tests.vrw import signed_headers
+from tests.support.api import call
+from tests.support.dropoff import send, started
+from tests.support.tusd import pre_create
+from tests.support.vrw import signed_headers
 
 ROLES = (
     "anonymous",

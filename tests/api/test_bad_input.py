@@ -8,9 +8,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.models.researchers import ResearcherRecord
-from tests.api.helpers import call, snapshot
 from tests.conftest import Person, StudyCast
-from tests.tusd import post_hook
+from tests.support.api import call, snapshot
+from tests.support.tusd import post_hook
 
 LONG = "x" * 10_000
 

@@ -23,14 +23,16 @@ from chalicelib import wiring
 from chalicelib.auth.tokens import issue_session_token
 from chalicelib.models.studies import MembershipRecord, StudyRecord
 from chalicelib.models.workspace_records import WorkspaceEventRecord, WorkspaceRecord, event_record, workspace_record
-from chalicelib.services.domain import Researcher, new_id, new_upload_code, utcnow
-from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import new_id, utcnow
+from chalicelib.services.studies.model import new_upload_code
+from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
 from chalicelib.wiring import Dependencies
-from tests import dropoff, tusd
-from tests.api.helpers import call
 from tests.conftest import ENVIRONMENT, RecordingMailQueue
-from tests.iam_calls import Call
-from tests.tusd import post_hook
+from tests.support import dropoff, tusd
+from tests.support.api import call
+from tests.support.iam_calls import Call
+from tests.support.tusd import post_hook
 from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 

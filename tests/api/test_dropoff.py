@@ -14,13 +14,14 @@ import requests
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.domain import PageRequest, UploadStatus, utcnow
-from chalicelib.services.studies import create_study
-from chalicelib.services.uploads import TusUpload, admit, notice_mail_id, record_finished
+from chalicelib.services.common.model import PageRequest, utcnow
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.uploads import TusUpload, admit, notice_mail_id, record_finished
+from chalicelib.services.studies.studies import create_study
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import RecordingMailQueue, StudyCast
-from tests.dropoff import PART, complete, parts_of, put_parts, send, sha_b64, sha_hex, sign, start, started
+from tests.support.api import call
+from tests.support.dropoff import PART, complete, parts_of, put_parts, send, sha_b64, sha_hex, sign, start, started
 
 BUCKET = "vre-local-uploads-123456789012-eu-west-1"
 

@@ -13,10 +13,10 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.domain import StudyAccess
+from chalicelib.services.studies.model import StudyAccess
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import Person
+from tests.support.api import call
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.api.service import openapi_document
-from tests.api.helpers import call
 from tests.conftest import StudyCast
+from tests.support.api import call
 
 
 def _responses(path: str, method: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import logging
 import pytest
 from chalice.test import Client
 
-from tests.api.helpers import call
+from tests.support.api import call
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:

@@ -14,11 +14,13 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.errors import AppError
-from chalicelib.services import invitations as service
-from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, Researcher, Role, new_id, utcnow
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.studies import invitations as service
+from chalicelib.services.studies.model import Role
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast, join
+from tests.support.api import call
 
 
 def _invite(client: Client, cast: StudyCast, email: str, role: str = "contributor", **extra: Any) -> dict[str, Any]:

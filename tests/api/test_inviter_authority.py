@@ -13,8 +13,8 @@ from chalice.test import Client
 from chalicelib.services.messages import InviterStoodDownMessage, encode
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
-from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast
+from tests.support.api import call
 
 _MEMBERS = "/studies/{study}/members/{member}"
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from chalice.test import Client
 
-from tests.api.helpers import call
 from tests.conftest import Person
+from tests.support.api import call
 
 
 def test_me_shows_the_caller(client: Client, person: Callable[..., Person]) -> None:

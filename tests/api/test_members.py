@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chalice.test import Client
 
-from tests.api.helpers import call
 from tests.conftest import StudyCast
+from tests.support.api import call
 
 
 def test_members_are_listed_with_names_and_roles(client: Client, cast: StudyCast) -> None:

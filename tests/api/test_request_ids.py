@@ -14,10 +14,10 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.config import load_settings
 from chalicelib.logs import configure_logging
-from chalicelib.services.domain import StudyAccess
+from chalicelib.services.studies.model import StudyAccess
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast
+from tests.support.api import call
 
 
 def test_a_clients_sane_request_id_is_echoed(client: Client, person: Callable[..., Person]) -> None:

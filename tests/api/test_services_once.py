@@ -10,10 +10,10 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.studies_service import StudiesService
-from chalicelib.services.workspaces_service import CatalogService
-from tests.api.helpers import call
+from chalicelib.services.studies.service import StudiesService
+from chalicelib.services.workspaces.service import CatalogService
 from tests.conftest import Person
+from tests.support.api import call
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, kind: type, method: str) -> list[object]:

@@ -16,11 +16,12 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.errors import PROBLEM_BASE
 from chalicelib.providers.storage import S3Client, S3Storage, s3_client
-from chalicelib.services.domain import PageRequest, UploadStatus
+from chalicelib.services.common.model import PageRequest
+from chalicelib.services.dropoff.model import UploadStatus
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import StudyCast
-from tests.dropoff import PART, Started, complete, parts_of, put_parts, send, sha_hex, start, started
+from tests.support.api import call
+from tests.support.dropoff import PART, Started, complete, parts_of, put_parts, send, sha_hex, start, started
 
 ENDPOINT = "https://s3.eu-west-1.amazonaws.com/"
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from chalice.test import Client
 
-from tests.api.helpers import call
 from tests.conftest import Person, StudyCast
+from tests.support.api import call
 
 
 def test_create_answers_201_with_location_and_makes_the_caller_owner(

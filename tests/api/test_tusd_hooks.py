@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.domain import PageRequest
-from chalicelib.services.uploads import notice_mail_id
+from chalicelib.services.common.model import PageRequest
+from chalicelib.services.dropoff.uploads import notice_mail_id
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
 from tests.conftest import Person, RecordingMailQueue, StudyCast
-from tests.tusd import hook, post_hook, pre_create, recorded
+from tests.support.api import call, snapshot
+from tests.support.tusd import hook, post_hook, pre_create, recorded
 
 
 def upload_code(client: Client, cast: StudyCast) -> str:

@@ -10,10 +10,11 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib.services.domain import Researcher, new_id, utcnow
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import new_id, utcnow
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call
 from tests.conftest import Person, RecordingMailQueue, StudyCast
+from tests.support.api import call
 
 
 def _invite(client: Client, cast: StudyCast, email: str, role: str = "contributor", by: Person | None = None) -> str:

@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import assert_problem
 from tests.conftest import VRW_SECRET, RecordingMailQueue, StudyCast
-from tests.vrw import event_body, signed_headers
+from tests.support.api import call, snapshot
+from tests.support.vrw import event_body, signed_headers
 from vre_app.local.vrw import LocalVrw, VrwKnobs
 
 ACCESS = {"url": "https://10.1.2.3.vrw.local/", "ip": "10.1.2.3", "username": "ubuntu"}

@@ -12,14 +12,14 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.transitions import event_of
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.transitions import event_of
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import LONG, assert_problem
 from tests.conftest import StudyCast
-from tests.fakes import wire
-from tests.fakes_workspaces import RecordingProvisioningQueue
+from tests.support.api import call, snapshot
+from tests.support.fakes import wire
+from tests.support.fakes_workspaces import RecordingProvisioningQueue
 
 BOX = {"name": "Analysis box", "profile": "small", "operating_system": "ubuntu-2404"}
 

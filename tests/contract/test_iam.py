@@ -23,12 +23,13 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.auth.tokens import TokenPolicy, issue_session_token
-from chalicelib.services.domain import Researcher, new_id, utcnow
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import new_id, utcnow
 from chalicelib.wiring import Dependencies
-from tests import dropoff
 from tests.conftest import VRW_SECRET
-from tests.iam_calls import Call, ungranted
-from tests.vrw import event_body, signed_headers
+from tests.support import dropoff
+from tests.support.iam_calls import Call, ungranted
+from tests.support.vrw import event_body, signed_headers
 from vre_app.local.pump import process_batch, sqs_handlers, subscribe
 
 REGION = "eu-west-1"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from app import app
-from tests.iam_calls import ENTRY_POINTS, ROOT
+from tests.support.iam_calls import ENTRY_POINTS, ROOT
 from vre_app.deploy import STAGE_OUTPUTS
 from vre_app.iam import (
     CHALICE_CONFIG,
@@ -247,7 +247,9 @@ def test_policies_name_only_what_the_template_makes(function: str) -> None:
 def test_every_function_and_every_worker_module_has_an_entry_point_for_the_call_recorder() -> None:
     assert sorted(set(ENTRY_POINTS.values())) == sorted(FUNCTIONS)
     workers = {f"chalicelib/workers/{path.name}" for path in (ROOT / "chalicelib" / "workers").glob("[!_]*.py")}
-    assert workers <= set(ENTRY_POINTS), f"tests/iam_calls.py ENTRY_POINTS lacks {sorted(workers - set(ENTRY_POINTS))}"
+    assert workers <= set(ENTRY_POINTS), (
+        f"tests/support/iam_calls.py ENTRY_POINTS lacks {sorted(workers - set(ENTRY_POINTS))}"
+    )
     for prefix in ENTRY_POINTS:
         assert Path(ROOT / prefix).exists(), prefix
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services.domain import new_id, utcnow
-from chalicelib.services.ports import Ledger
-from tests.fakes_workspaces import InMemoryLedger
+from chalicelib.services.common.model import new_id, utcnow
+from chalicelib.services.common.ports import Ledger
+from tests.support.fakes_workspaces import InMemoryLedger
 
 
 @pytest.fixture(params=["in-memory", "dynamodb"])

@@ -20,7 +20,7 @@ import requests
 from chalicelib.config import load_settings
 from chalicelib.providers.openstack import STUDY_KEY, WORKSPACE_KEY, OpenStackCloud, OpenStackConfig
 from chalicelib.providers.secrets import Secrets
-from chalicelib.services.cloud import BROKER_TAG, CloudError, ServerSpec, ServerStatus, workspace_tag
+from chalicelib.services.workspaces.cloud import BROKER_TAG, CloudError, ServerSpec, ServerStatus, workspace_tag
 from tests.unit.test_secrets import FakeSSM
 from vre_app.local.openstack import LocalOpenStack, free_port, load_catalog
 from vre_app.local.openstack.keystone import APPLICATION_CREDENTIAL_SECRET

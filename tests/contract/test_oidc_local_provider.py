@@ -22,7 +22,7 @@ import requests
 from jose import jwt
 
 from chalicelib.providers.oidc import OidcConfig, OidcProvider
-from chalicelib.services.identity import Identity, LoginError
+from chalicelib.services.accounts.identity import Identity, LoginError
 from vre_app.local.identity_provider import LocalClient, LocalIdentityProvider, users_from_file
 
 HOST = "127.0.0.1"

@@ -15,30 +15,18 @@ from typing import Any, TypeVar
 import pytest
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import (
-    AuditEntry,
-    Credential,
-    CredentialKind,
-    Membership,
-    Outcome,
-    Page,
-    PageRequest,
-    ReferenceItem,
-    Researcher,
-    Role,
-    Study,
-    new_id,
-    new_upload_code,
-    utcnow,
+from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
+from chalicelib.services.accounts.ports import CredentialRepository, ResearcherRepository
+from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id, utcnow
+from chalicelib.services.studies.model import Membership, ReferenceItem, Role, Study, new_upload_code
+from chalicelib.services.studies.ports import AccessRepository, ReferenceRepository, StudyRepository
+from tests.support.fakes import (
+    InMemoryAccess,
+    InMemoryCredentials,
+    InMemoryReference,
+    InMemoryResearchers,
+    InMemoryStudies,
 )
-from chalicelib.services.ports import (
-    AccessRepository,
-    CredentialRepository,
-    ReferenceRepository,
-    ResearcherRepository,
-    StudyRepository,
-)
-from tests.fakes import InMemoryAccess, InMemoryCredentials, InMemoryReference, InMemoryResearchers, InMemoryStudies
 
 T = TypeVar("T")
 

@@ -9,10 +9,10 @@ import requests
 
 from chalicelib.config import get_settings
 from chalicelib.providers.storage import S3Storage
-from chalicelib.services.domain import new_id
-from chalicelib.services.dropoff import composite_checksum
-from chalicelib.services.storage import NoSuchMultipartError, ObjectStorage, PartsChangedError
-from tests.fakes_storage import InMemoryStorage, checksum
+from chalicelib.services.common.model import new_id
+from chalicelib.services.dropoff.dropoff import composite_checksum
+from chalicelib.services.dropoff.storage import NoSuchMultipartError, ObjectStorage, PartsChangedError
+from tests.support.fakes_storage import InMemoryStorage, checksum
 
 
 @pytest.fixture(params=["memory", "s3"])

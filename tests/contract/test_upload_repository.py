@@ -11,21 +11,12 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.domain import (
-    AuditEntry,
-    Membership,
-    Outcome,
-    PageRequest,
-    Role,
-    Study,
-    Upload,
-    UploadStatus,
-    new_id,
-    new_upload_code,
-    utcnow,
-)
-from chalicelib.services.ports import StudyRepository, UploadRepository
-from tests.fakes import InMemoryStudies, InMemoryUploads
+from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.dropoff.model import Upload, UploadStatus
+from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.studies.model import Membership, Role, Study, new_upload_code
+from chalicelib.services.studies.ports import StudyRepository
+from tests.support.fakes import InMemoryStudies, InMemoryUploads
 
 
 @dataclass(frozen=True)

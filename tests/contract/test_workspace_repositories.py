@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.errors import ConflictError, QuotaExceededError
-from chalicelib.services.catalog import CatalogKind, validate_item
-from chalicelib.services.domain import AuditEntry, Outcome, PageRequest, new_id, utcnow
-from chalicelib.services.lifecycle import (
+from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.workspaces.catalog import validate_item
+from chalicelib.services.workspaces.catalog_items import CatalogKind
+from chalicelib.services.workspaces.lifecycle import (
     IdempotencyReplay,
     Machine,
     Quota,
@@ -19,8 +20,8 @@ from chalicelib.services.lifecycle import (
     WorkspaceEvent,
     WorkspaceStatus,
 )
-from chalicelib.services.ports import CatalogRepository, DeliveryClaim, IdempotencyClaim, WorkspaceRepository
-from tests.fakes_workspaces import InMemoryCatalog, InMemoryWorkspaces
+from chalicelib.services.workspaces.ports import CatalogRepository, DeliveryClaim, IdempotencyClaim, WorkspaceRepository
+from tests.support.fakes_workspaces import InMemoryCatalog, InMemoryWorkspaces
 
 MACHINE = Machine(
     "small",

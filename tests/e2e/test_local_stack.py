@@ -26,8 +26,8 @@ import requests
 
 from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
-from chalicelib.services.cloud import ServerSpec
-from tests import tusd
+from chalicelib.services.workspaces.cloud import ServerSpec
+from tests.support import tusd
 from vre_app.local.environment import stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

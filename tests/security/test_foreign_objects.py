@@ -18,15 +18,16 @@ import requests
 from chalice.test import Client
 
 from app import app
-from chalicelib.services.domain import Role, new_id
-from chalicelib.services.dropoff import Offer, Started
-from chalicelib.services.invitations import invite
-from chalicelib.services.lifecycle import WorkspaceStatus
-from chalicelib.services.workspaces import WorkspaceRequest, request_workspace
+from chalicelib.services.common.model import new_id
+from chalicelib.services.dropoff.dropoff import Offer, Started
+from chalicelib.services.studies.invitations import invite
+from chalicelib.services.studies.model import Role
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.workspaces import WorkspaceRequest, request_workspace
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
 from tests.conftest import Person, StudyCast, join
-from tests.dropoff import sha_b64, sha_hex
+from tests.support.api import call, snapshot
+from tests.support.dropoff import sha_b64, sha_hex
 
 # Ids that name no study object (the caller's own token, a researcher account, a catalog entry).
 NOT_STUDY_OBJECTS = {"token_id", "kind", "item_id"}
@@ -112,7 +113,7 @@ def test_every_object_id_has_a_maker() -> None:
 @pytest.fixture
 def other(deps: Dependencies, person: Callable[..., Person]) -> StudyCast:
     """A second study with its own cast, nothing shared with `cast`."""
-    from chalicelib.services.studies import create_study
+    from chalicelib.services.studies.studies import create_study
 
     owner = person("other-owner")
     study = create_study(owner.researcher, deps.studies, deps.references, name="Their study")

@@ -12,8 +12,8 @@ import pytest
 from chalice.test import Client
 from jose import jwt
 
-from tests.api.helpers import call, snapshot
 from tests.conftest import SIGNING_KEY, Person
+from tests.support.api import call, snapshot
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -13,12 +13,13 @@ from urllib.parse import parse_qs, urlparse
 from chalice.test import Client
 
 from chalicelib.auth.principal import hash_secret
-from chalicelib.services.domain import Credential, CredentialKind, utcnow
-from chalicelib.services.identity import Identity
-from chalicelib.services.login import state_binding
+from chalicelib.services.accounts.identity import Identity
+from chalicelib.services.accounts.login import state_binding
+from chalicelib.services.accounts.model import Credential, CredentialKind
+from chalicelib.services.common.model import utcnow
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import Browser, call, snapshot
 from tests.conftest import FakeIdentityProvider, Person
+from tests.support.api import Browser, call, snapshot
 
 LOGIN_PAGE = "http://127.0.0.1:3000/login"
 
@@ -93,7 +94,7 @@ def test_a_code_the_provider_refuses_is_refused(client: Client, identity_provide
 def test_the_provider_gets_the_nonce_and_the_pkce_verifier_of_this_login(
     client: Client, identity_provider: FakeIdentityProvider
 ) -> None:
-    from chalicelib.services.login import pkce_challenge
+    from chalicelib.services.accounts.login import pkce_challenge
 
     browser = Browser(client)
     params = _start(browser)

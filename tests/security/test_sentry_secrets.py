@@ -22,23 +22,21 @@ from sentry_sdk.transport import Transport
 
 from chalicelib import observability, wiring
 from chalicelib.config import Settings
-from chalicelib.services.domain import AuditEntry, Credential, Invitation, Outcome, OutgoingMail, Role, new_id, utcnow
+from chalicelib.services.accounts.model import Credential
+from chalicelib.services.accounts.ports import CredentialRepository, ResearcherRepository
+from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.ports import Ledger
+from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.mail.ports import Mailer, OutgoingMail
 from chalicelib.services.messages import InvitationMessage, encode
-from chalicelib.services.ports import (
-    CredentialRepository,
-    InvitationRepository,
-    Ledger,
-    Mailer,
-    ResearcherRepository,
-    StudyRepository,
-    UploadRepository,
-    WorkspaceRepository,
-)
-from chalicelib.services.studies import create_study
+from chalicelib.services.studies.model import Invitation, Role
+from chalicelib.services.studies.ports import InvitationRepository, StudyRepository
+from chalicelib.services.studies.studies import create_study
+from chalicelib.services.workspaces.ports import WorkspaceRepository
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
-from tests.api.helpers import call
 from tests.conftest import Person
+from tests.support.api import call
 from tests.workers.test_mail_worker import record, sqs_event
 
 

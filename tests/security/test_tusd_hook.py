@@ -17,10 +17,10 @@ from urllib.parse import quote
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.uploads import UPLOAD_CODE
-from tests.api.helpers import call, snapshot
+from chalicelib.services.dropoff.uploads import UPLOAD_CODE
 from tests.conftest import TUSD_HOOK_SECRET, Person, StudyCast
-from tests.tusd import HOOK_URL, hook, post_hook, pre_create
+from tests.support.api import call, snapshot
+from tests.support.tusd import HOOK_URL, hook, post_hook, pre_create
 
 
 def upload_code(client: Client, cast: StudyCast) -> str:

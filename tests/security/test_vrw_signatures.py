@@ -13,13 +13,13 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.providers.secrets import Secrets
-from chalicelib.services.lifecycle import WorkspaceStatus
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
 from chalicelib.wiring import Dependencies
-from tests.api.helpers import call, snapshot
 from tests.api.test_bad_input import assert_problem
 from tests.api.test_vrw_hook import workspace_in
 from tests.conftest import VRW_SECRET, StudyCast
-from tests.vrw import event_body, signed_headers
+from tests.support.api import call, snapshot
+from tests.support.vrw import event_body, signed_headers
 
 SetSecret = Callable[[str | None], None]
 OTHER_SECRET = "whsec_" + base64.b64encode(b"a secret VRW does not have, 32 B").decode()

@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from chalicelib.services.access import Permission, active_caller, require
-from chalicelib.services.domain import Outcome, Role, StudyAccess, new_id
-from tests.fakes import FakeBroker
+from chalicelib.services.common.model import Outcome, new_id
+from chalicelib.services.studies.access import Permission, active_caller, require
+from chalicelib.services.studies.model import Role, StudyAccess
+from tests.support.fakes import FakeBroker
 
 # Written out rather than derived from `Permission`, so a change to the code cannot change the expectation.
 ALLOWED: dict[Permission, set[Role]] = {

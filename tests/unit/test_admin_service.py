@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError
-from chalicelib.services.admin import OPS_CLI, list_researchers, set_platform_admin, update_researcher
-from chalicelib.services.domain import AuditEntry, PageRequest, Researcher, new_id, utcnow
-from tests.fakes import FakeBroker, InMemoryResearchers
+from chalicelib.services.accounts.admin import OPS_CLI, list_researchers, set_platform_admin, update_researcher
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import AuditEntry, PageRequest, new_id, utcnow
+from tests.support.fakes import FakeBroker, InMemoryResearchers
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.errors import NotFoundError, ValidationError
-from chalicelib.services.api_tokens import create_token, list_tokens, revoke_token, token_id_of
-from chalicelib.services.domain import CredentialKind, PageRequest, Researcher
-from chalicelib.services.login import end_session
-from tests.fakes import FakeBroker
+from chalicelib.services.accounts.api_tokens import create_token, list_tokens, revoke_token, token_id_of
+from chalicelib.services.accounts.login import end_session
+from chalicelib.services.accounts.model import CredentialKind, Researcher
+from chalicelib.services.common.model import PageRequest
+from tests.support.fakes import FakeBroker
 
 
 @pytest.fixture

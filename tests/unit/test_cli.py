@@ -21,7 +21,7 @@ from chalicelib import wiring
 from chalicelib.auth.tokens import verify_session_token
 from chalicelib.config import load_settings
 from chalicelib.providers.mail import SesMailer
-from chalicelib.services.domain import OutgoingMail
+from chalicelib.services.mail.ports import OutgoingMail
 from vre_app.cli import main
 from vre_app.local.environment import (
     LocalEnvironmentError,

@@ -16,8 +16,8 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from chalicelib.services.domain import PageRequest, Study, UploadStatus, new_upload_code
-from chalicelib.services.dropoff import (
+from chalicelib.services.common.model import PageRequest
+from chalicelib.services.dropoff.dropoff import (
     Dropoff,
     Offer,
     Started,
@@ -25,12 +25,14 @@ from chalicelib.services.dropoff import (
     part_size_for,
     sha256_base64,
 )
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
+from chalicelib.services.dropoff.upload_reconciler import UploadRound, reconcile_uploads
+from chalicelib.services.dropoff.uploads import TusUpload, notice_mail_id, record_finished
 from chalicelib.services.messages import MailMessage
-from chalicelib.services.upload_reconciler import UploadRound, reconcile_uploads
-from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
-from chalicelib.services.uploads import TusUpload, notice_mail_id, record_finished
-from tests.fakes import FakeBroker, wire
-from tests.fakes_storage import InMemoryStorage, checksum
+from chalicelib.services.studies.model import Study, new_upload_code
+from tests.support.fakes import FakeBroker, wire
+from tests.support.fakes_storage import InMemoryStorage, checksum
 
 MIB = 1024**2
 POLICY = UploadPolicy(

@@ -9,13 +9,14 @@ import pytest
 
 from chalicelib.config import load_settings
 from chalicelib.errors import ConflictError, PermissionDeniedError
-from chalicelib.services.admin import set_platform_admin
-from chalicelib.services.domain import Researcher, new_id
-from chalicelib.services.emails import normalise_email, plain_address, same_email
-from chalicelib.services.identity import Identity
-from chalicelib.services.login import sign_in
-from chalicelib.services.researchers import ensure_researcher
-from tests.fakes import FakeBroker
+from chalicelib.services.accounts.admin import set_platform_admin
+from chalicelib.services.accounts.emails import normalise_email, plain_address, same_email
+from chalicelib.services.accounts.identity import Identity
+from chalicelib.services.accounts.login import sign_in
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.accounts.researchers import ensure_researcher
+from chalicelib.services.common.model import new_id
+from tests.support.fakes import FakeBroker
 
 ISSUER = "https://connect.surfconext.example"
 

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.iam_calls import Call, CallRecorder, policy_for_tests, ungranted
+from tests.support.iam_calls import Call, CallRecorder, policy_for_tests, ungranted
 from vre_app.iam import (
     PLACEHOLDER_ACCOUNT,
     Permission,

@@ -19,7 +19,7 @@ import pytest
 from jose import jwt
 
 from chalicelib.auth.id_tokens import JWKS_MAX_AGE_SECONDS, JwksKeys, verify_id_token
-from chalicelib.services.identity import LoginError
+from chalicelib.services.accounts.identity import LoginError
 from tests.unit.signing_keys import SigningKey, make_key
 
 ISSUER = "https://connect.test.example"

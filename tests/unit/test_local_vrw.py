@@ -12,8 +12,8 @@ import pytest
 
 from chalicelib.auth.webhooks import parse_secrets, verify
 from chalicelib.config import Settings
-from chalicelib.services.lifecycle import Workspace, WorkspaceSettings
-from chalicelib.services.lifecycle import WorkspaceStatus as S
+from chalicelib.services.workspaces.lifecycle import Workspace, WorkspaceSettings
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus as S
 from tests.conftest import VRW_SECRET
 from tests.unit.workspace_lab import Lab
 from vre_app.local.vrw import LocalVrw, VrwKnobs, VrwKnobsError, knobs_from_environ

@@ -12,9 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.services.domain import Credential, CredentialKind, Researcher, new_id, utcnow
-from chalicelib.services.identity import Identity, LoginError
-from chalicelib.services.login import (
+from chalicelib.services.accounts.identity import Identity, LoginError
+from chalicelib.services.accounts.login import (
     LoginSettings,
     begin_login,
     complete_login,
@@ -24,7 +23,9 @@ from chalicelib.services.login import (
     sign_in,
     state_binding,
 )
-from tests.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
+from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
+from chalicelib.services.common.model import new_id, utcnow
+from tests.support.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
 
 FRONTEND = "https://vre.example"
 SETTINGS = LoginSettings.from_settings(Settings(frontend_url=FRONTEND))

@@ -12,7 +12,7 @@ import pytest
 from chalicelib import metrics
 from chalicelib.config import load_settings
 from chalicelib.logs import bound_request_id, configure_logging, log_format_of, sane_request_id
-from chalicelib.services.domain import OutgoingMail
+from chalicelib.services.mail.ports import OutgoingMail
 
 
 @pytest.fixture

@@ -8,18 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.services.domain import Locale, OutgoingMail, Researcher, Study
-from chalicelib.services.lifecycle import Machine, Workspace, WorkspaceStatus
-from chalicelib.services.mail import (
-    CLAIM_LIFETIME,
-    MailDeliveryError,
-    deliver_workspace_mail,
-    render_workspace_mail,
-    send_once,
-)
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.mail.delivery import CLAIM_LIFETIME, MailDeliveryError, deliver_workspace_mail, send_once
+from chalicelib.services.mail.ports import OutgoingMail
+from chalicelib.services.mail.render import render_workspace_mail
 from chalicelib.services.messages import WorkspaceMessage
-from tests.fakes import InMemoryResearchers
-from tests.fakes_workspaces import InMemoryLedger
+from chalicelib.services.studies.model import Study
+from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceStatus
+from tests.support.fakes import InMemoryResearchers
+from tests.support.fakes_workspaces import InMemoryLedger
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 MAIL = OutgoingMail(to="a@uni.example", subject="Hello", text="hi\n", html="<p>hi</p>")

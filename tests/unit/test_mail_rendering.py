@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.services.domain import Invitation, InvitationStatus, Locale, Researcher, Role, Study
-from chalicelib.services.mail import accept_link, invitee_locale, render_answer, render_invitation
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.mail.delivery import invitee_locale
+from chalicelib.services.mail.render import accept_link, render_answer, render_invitation
 from chalicelib.services.messages import AnswerMessage, InvitationMessage, MalformedMessageError, decode_mail
+from chalicelib.services.studies.model import Invitation, InvitationStatus, Role, Study
 
 FRONTEND_URL = "https://vre.example.org"
 TOKEN = "Zm9vYmFyLXRva2VuLTI1Ni1iaXRzLW9mLXJhbmRvbW5lc3M"

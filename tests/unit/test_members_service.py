@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from chalicelib.services.domain import Outcome, PageRequest, Researcher, Role, Study, new_id
-from chalicelib.services.members import change_role, list_members, remove_member
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import Outcome, PageRequest, new_id
 from chalicelib.services.messages import InviterStoodDownMessage
-from tests.fakes import FakeBroker
+from chalicelib.services.studies.members import change_role, list_members, remove_member
+from chalicelib.services.studies.model import Role, Study
+from tests.support.fakes import FakeBroker
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from jose import jwt
 from responses import matchers
 
 from chalicelib.providers.oidc import TIMEOUTS, OidcConfig, OidcProvider
-from chalicelib.services.identity import Identity, LoginError
+from chalicelib.services.accounts.identity import Identity, LoginError
 from tests.unit.signing_keys import SigningKey, make_key
 
 ISSUER = "https://connect.test.example"

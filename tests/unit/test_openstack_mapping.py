@@ -5,7 +5,7 @@ from __future__ import annotations
 from openstack.compute.v2.server import Server
 
 from chalicelib.providers.openstack import _cloud_server
-from chalicelib.services.cloud import CloudServer, ServerStatus
+from chalicelib.services.workspaces.cloud import CloudServer, ServerStatus
 
 
 def test_a_floating_address_wins_over_a_fixed_one_and_ipv6_is_ignored() -> None:

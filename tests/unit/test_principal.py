@@ -12,10 +12,10 @@ import pytest
 from chalicelib.auth.principal import Principal, authenticate, bearer_token, check_credential
 from chalicelib.auth.tokens import TokenPolicy, issue_session_token
 from chalicelib.errors import AuthenticationError
-from chalicelib.services.api_tokens import NewApiToken, create_token
-from chalicelib.services.domain import Credential, CredentialKind, Researcher
-from chalicelib.services.login import end_session
-from tests.fakes import FakeBroker
+from chalicelib.services.accounts.api_tokens import NewApiToken, create_token
+from chalicelib.services.accounts.login import end_session
+from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
+from tests.support.fakes import FakeBroker
 
 POLICY = TokenPolicy(
     key="unit-test-signing-key-0123456789abcdef", issuer="vre-broker", audience="vre-broker-api", ttl=timedelta(hours=1)

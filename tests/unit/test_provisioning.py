@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.services.cloud import CloudError, ServerStatus
-from chalicelib.services.domain import PageRequest
-from chalicelib.services.lifecycle import Action, OwedMail, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.common.model import PageRequest
 from chalicelib.services.messages import CheckMessage, ConvergeMessage, MailMessage
-from chalicelib.services.provisioning import cloud_init, handle_message
-from chalicelib.services.workspaces import converge_message
-from tests.fakes import wire
+from chalicelib.services.workspaces.cloud import CloudError, ServerStatus
+from chalicelib.services.workspaces.lifecycle import Action, OwedMail, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.provisioning import cloud_init, handle_message
+from chalicelib.services.workspaces.workspaces import converge_message
+from tests.support.fakes import wire
 from tests.unit.workspace_lab import Lab
 
 S = WorkspaceStatus

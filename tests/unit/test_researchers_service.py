@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.errors import ValidationError
-from chalicelib.services.domain import Locale, Researcher
-from chalicelib.services.emails import normalise_email
-from chalicelib.services.researchers import ensure_researcher, update_profile
-from tests.fakes import FakeBroker
+from chalicelib.services.accounts.emails import normalise_email
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.accounts.researchers import ensure_researcher, update_profile
+from tests.support.fakes import FakeBroker
 
 
 @pytest.fixture

@@ -19,16 +19,11 @@ from chalicelib.auth.principal import Principal
 from chalicelib.auth.tokens import TokenPolicy
 from chalicelib.config import Settings
 from chalicelib.providers.oidc import OidcConfig
-from chalicelib.services.api_tokens import NewApiToken
-from chalicelib.services.domain import (
-    Credential,
-    CredentialKind,
-    Invitation,
-    OutgoingMail,
-    Role,
-    Study,
-)
+from chalicelib.services.accounts.api_tokens import NewApiToken
+from chalicelib.services.accounts.model import Credential, CredentialKind
+from chalicelib.services.mail.ports import OutgoingMail
 from chalicelib.services.messages import InvitationMessage
+from chalicelib.services.studies.model import Invitation, Role, Study
 
 SECRET = "s3cr3t-value-0123456789"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,10 +14,10 @@ from chalicelib.auth.tokens import TokenPolicy
 from chalicelib.config import Settings
 from chalicelib.providers.oidc import OidcConfig
 from chalicelib.providers.openstack import OpenStackConfig
-from chalicelib.services.invitations import InvitationSettings
-from chalicelib.services.lifecycle import WorkspaceSettings
-from chalicelib.services.login import LoginSettings
-from chalicelib.services.upload_settings import DropoffSettings, UploadPolicy
+from chalicelib.services.accounts.login import LoginSettings
+from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
+from chalicelib.services.studies.invitations import InvitationSettings
+from chalicelib.services.workspaces.lifecycle import WorkspaceSettings
 from chalicelib.wiring import Dependencies
 
 KEY = "unit-test-signing-key-0123456789abcdef"

@@ -9,8 +9,10 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from chalicelib.services.domain import Outcome, PageRequest, Researcher, Role, Study, new_id, new_upload_code
-from chalicelib.services.studies import (
+from chalicelib.services.accounts.model import Researcher
+from chalicelib.services.common.model import Outcome, PageRequest, new_id
+from chalicelib.services.studies.model import Role, Study, new_upload_code
+from chalicelib.services.studies.studies import (
     audit_log,
     create_study,
     delete_study,
@@ -21,7 +23,7 @@ from chalicelib.services.studies import (
     transfer_study,
     update_study,
 )
-from tests.fakes import FakeBroker
+from tests.support.fakes import FakeBroker
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import ConflictError
 from chalicelib.models.ledger import LedgerRecord
 from chalicelib.models.transactions import CONDITION_FAILED, Cancelled, Writes, failed, named_writes, transaction
-from chalicelib.services.domain import new_id
+from chalicelib.services.common.model import new_id
 
 pytestmark = pytest.mark.usefixtures("aws")  # moto's tables; the items here use keys of their own
 

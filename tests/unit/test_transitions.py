@@ -12,7 +12,8 @@ import pytest
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError
 from chalicelib.models.workspace_records import to_workspace, workspace_record
-from chalicelib.services.lifecycle import (
+from chalicelib.services.messages import WorkspaceMailEvent
+from chalicelib.services.workspaces.lifecycle import (
     ACTIONS,
     STEP_OF,
     TRANSITIONS,
@@ -23,11 +24,10 @@ from chalicelib.services.lifecycle import (
     Workspace,
     WorkspaceSettings,
 )
-from chalicelib.services.lifecycle import WorkspaceStatus as S
-from chalicelib.services.mail import workspace_message
-from chalicelib.services.messages import WorkspaceMailEvent
-from chalicelib.services.transitions import IllegalTransition, note, transition
-from chalicelib.services.vrw import EDGES
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus as S
+from chalicelib.services.workspaces.notices import workspace_message
+from chalicelib.services.workspaces.transitions import IllegalTransition, note, transition
+from chalicelib.services.workspaces.vrw import EDGES
 
 SETTINGS = WorkspaceSettings.from_settings(Settings())
 BEFORE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

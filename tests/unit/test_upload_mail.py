@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services.domain import Locale, Researcher, Study, Upload, UploadStatus
-from chalicelib.services.mail import render_upload_received, uploads_link
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.dropoff.model import Upload, UploadStatus
+from chalicelib.services.mail.render import render_upload_received, uploads_link
 from chalicelib.services.messages import MalformedMessageError, UploadReceivedMessage, decode_mail
+from chalicelib.services.studies.model import Study
 
 MOMENT = datetime(2026, 3, 1, 9, 5, tzinfo=UTC)
 FRONTEND_URL = "https://vre.example.org/"

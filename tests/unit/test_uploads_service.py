@@ -9,10 +9,11 @@ import pytest
 
 from chalicelib.config import load_settings
 from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
-from chalicelib.services.domain import Outcome, PageRequest, Role, Study, UploadStatus, new_id, new_upload_code
-from chalicelib.services.messages import MailMessage
-from chalicelib.services.upload_settings import UploadPolicy
-from chalicelib.services.uploads import (
+from chalicelib.services.common.model import Outcome, PageRequest, new_id
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.settings import UploadPolicy
+from chalicelib.services.dropoff.upload_rules import human_size
+from chalicelib.services.dropoff.uploads import (
     FILE_NAME,
     SENDER_EMAIL,
     SENDER_NAME,
@@ -22,7 +23,6 @@ from chalicelib.services.uploads import (
     admit,
     check_file_name,
     extension_of,
-    human_size,
     list_uploads,
     notice_mail_id,
     record_finished,
@@ -30,7 +30,9 @@ from chalicelib.services.uploads import (
     study_for_code,
     valid_text,
 )
-from tests.fakes import FakeBroker, InMemoryStudies, wire
+from chalicelib.services.messages import MailMessage
+from chalicelib.services.studies.model import Role, Study, new_upload_code
+from tests.support.fakes import FakeBroker, InMemoryStudies, wire
 
 DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
 POLICY = UploadPolicy(

@@ -11,15 +11,15 @@ import pytest
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
-from chalicelib.services.cloud import CloudError
-from chalicelib.services.domain import PageRequest, new_id
-from chalicelib.services.lifecycle import Action, Workspace, WorkspaceEvent, WorkspaceSettings
-from chalicelib.services.lifecycle import WorkspaceStatus as S
-from chalicelib.services.ports import DeliveryClaim
-from chalicelib.services.provisioning import handle_message
-from chalicelib.services.vrw import Access, EventType, Outcome, Receipt, VrwEvent, delivery_key, receive
-from chalicelib.services.workspaces import converge_message
-from tests.fakes_workspaces import InMemoryWorkspaces
+from chalicelib.services.common.model import PageRequest, new_id
+from chalicelib.services.workspaces.cloud import CloudError
+from chalicelib.services.workspaces.lifecycle import Action, Workspace, WorkspaceEvent, WorkspaceSettings
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus as S
+from chalicelib.services.workspaces.ports import DeliveryClaim
+from chalicelib.services.workspaces.provisioning import handle_message
+from chalicelib.services.workspaces.vrw import Access, EventType, Outcome, Receipt, VrwEvent, delivery_key, receive
+from chalicelib.services.workspaces.workspaces import converge_message
+from tests.support.fakes_workspaces import InMemoryWorkspaces
 from tests.unit.workspace_lab import Lab
 
 ACCESS = Access("https://10.0.0.1.vrw.local/", "10.0.0.1", "ubuntu")

@@ -18,12 +18,14 @@ from chalicelib.errors import (
     QuotaExceededError,
     ValidationError,
 )
-from chalicelib.services import workspaces as service
-from chalicelib.services.catalog import CatalogKind, read, resolve, validate_item
-from chalicelib.services.domain import Outcome, Role
-from chalicelib.services.lifecycle import Action, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.common.model import Outcome
 from chalicelib.services.messages import ConvergeMessage
-from chalicelib.services.reconciler import reconcile
+from chalicelib.services.studies.model import Role
+from chalicelib.services.workspaces import workspaces as service
+from chalicelib.services.workspaces.catalog import read, resolve, validate_item
+from chalicelib.services.workspaces.catalog_items import CatalogKind
+from chalicelib.services.workspaces.lifecycle import Action, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.reconciler import reconcile
 from tests.unit.workspace_lab import Lab
 
 S = WorkspaceStatus
@@ -197,7 +199,7 @@ def test_a_deleted_workspace_cannot_be_changed(lab: Lab) -> None:
 
 
 def test_the_study_cannot_be_deleted_while_it_has_workspaces(lab: Lab) -> None:
-    from chalicelib.services.studies import delete_study
+    from chalicelib.services.studies.studies import delete_study
 
     workspace = lab.request()
     with pytest.raises(ConflictError, match="still has workspaces"):
@@ -304,7 +306,7 @@ def test_expiry_reminds_twice_then_stops_then_deletes(lab: Lab) -> None:
 
 
 def test_the_reconciler_survives_a_cloud_it_cannot_list(lab: Lab) -> None:
-    from chalicelib.services.cloud import CloudError
+    from chalicelib.services.workspaces.cloud import CloudError
 
     workspace = lab.request()
     lab.run()

@@ -7,15 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.services import workspaces as service
-from chalicelib.services.domain import Researcher, Role, Study
-from chalicelib.services.lifecycle import Action, Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.messages import MailMessage
-from chalicelib.services.provisioning import Family, handle_message
-from chalicelib.services.reconciler import Report, reconcile
-from chalicelib.services.vrw import Inbox
-from tests.fakes import FakeBroker, TickingClock, wire
-from tests.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspaces, RecordingProvisioningQueue
+from chalicelib.services.studies.model import Role, Study
+from chalicelib.services.workspaces import workspaces as service
+from chalicelib.services.workspaces.lifecycle import Action, Workspace, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.provisioning import Family, handle_message
+from chalicelib.services.workspaces.reconciler import Report, reconcile
+from chalicelib.services.workspaces.vrw import Inbox
+from tests.support.fakes import FakeBroker, TickingClock, wire
+from tests.support.fakes_workspaces import FakeCloud, InMemoryCatalog, InMemoryWorkspaces, RecordingProvisioningQueue
 
 
 @dataclass

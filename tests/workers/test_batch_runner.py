@@ -13,7 +13,7 @@ from chalice.app import SQSEvent
 from chalicelib.batch import Outcome, Record, run_batch
 from chalicelib.logs import current_request_id
 from chalicelib.services.messages import ConvergeMessage, ProvisioningMessage, decode_provisioning, encode
-from chalicelib.services.provisioning import Family
+from chalicelib.services.workspaces.provisioning import Family
 from chalicelib.workers.mail import handle_mail_batch
 from chalicelib.workers.provisioning import handle_provisioning_batch
 

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.services.domain import Invitation, MailStatus, PageRequest, Role, utcnow
-from chalicelib.services.invitations import UNQUEUED_AFTER, Outbox, accept, invite
+from chalicelib.services.common.model import PageRequest, utcnow
 from chalicelib.services.messages import MailMessage
+from chalicelib.services.studies.invitations import UNQUEUED_AFTER, Outbox, accept, invite
+from chalicelib.services.studies.model import Invitation, MailStatus, Role
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.invitation_links import run_link_repair
 from tests.conftest import Person, RecordingMailQueue, StudyCast

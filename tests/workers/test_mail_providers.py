@@ -14,8 +14,8 @@ import pytest
 from chalicelib.config import ConfigurationError
 from chalicelib.providers.mail import SesMailer
 from chalicelib.providers.queues import SqsMailQueue
-from chalicelib.services.domain import OutgoingMail
-from chalicelib.services.mail import MailDeliveryError
+from chalicelib.services.mail.delivery import MailDeliveryError
+from chalicelib.services.mail.ports import OutgoingMail
 from chalicelib.services.messages import InvitationMessage
 from chalicelib.wiring import Dependencies
 

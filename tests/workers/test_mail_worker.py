@@ -25,31 +25,18 @@ from app import app
 from chalicelib.config import Settings
 from chalicelib.providers.mail import SesMailer
 from chalicelib.providers.queues import SqsMailQueue
-from chalicelib.services.domain import (
-    AuditEntry,
-    Invitation,
-    InvitationStatus,
-    Locale,
-    MailStatus,
-    Outcome,
-    OutgoingMail,
-    Researcher,
-    Role,
-    new_id,
-    utcnow,
-)
-from chalicelib.services.mail import MailDeliveryError, deliver
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.accounts.ports import ResearcherRepository
+from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.ports import Ledger
+from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.mail.delivery import MailDeliveryError, deliver
+from chalicelib.services.mail.ports import Mailer, OutgoingMail
 from chalicelib.services.messages import InvitationMessage, Message, encode
-from chalicelib.services.ports import (
-    InvitationRepository,
-    Ledger,
-    Mailer,
-    ResearcherRepository,
-    StudyRepository,
-    UploadRepository,
-    WorkspaceRepository,
-)
-from chalicelib.services.studies import create_study
+from chalicelib.services.studies.model import Invitation, InvitationStatus, MailStatus, Role
+from chalicelib.services.studies.ports import InvitationRepository, StudyRepository
+from chalicelib.services.studies.studies import create_study
+from chalicelib.services.workspaces.ports import WorkspaceRepository
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
 from tests.conftest import Person

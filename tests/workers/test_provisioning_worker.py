@@ -18,16 +18,16 @@ from chalice.app import SQSEvent
 from chalicelib.config import Settings
 from chalicelib.logs import bound_request_id, current_request_id
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
-from chalicelib.services import workspaces as service
-from chalicelib.services.cloud import CloudError, CloudServer, ServerSpec
-from chalicelib.services.lifecycle import WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.messages import ProvisioningMessage, encode
-from chalicelib.services.provisioning import Family, handle_message
-from chalicelib.services.reconciler import reconcile
+from chalicelib.services.workspaces import workspaces as service
+from chalicelib.services.workspaces.cloud import CloudError, CloudServer, ServerSpec
+from chalicelib.services.workspaces.lifecycle import WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.provisioning import Family, handle_message
+from chalicelib.services.workspaces.reconciler import reconcile
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.provisioning import handle_provisioning_batch
 from tests.conftest import RecordingMailQueue, StudyCast
-from tests.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
+from tests.support.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from vre_app.local.openstack import Knobs, LocalOpenStack
 
 pytestmark = pytest.mark.xdist_group("local-openstack")

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from chalicelib.services.domain import Locale, PageRequest, Role, UploadStatus, new_id, utcnow
-from chalicelib.services.mail import PHRASES
-from chalicelib.services.studies import create_study
-from chalicelib.services.uploads import (
+from chalicelib.services.accounts.model import Locale
+from chalicelib.services.common.model import PageRequest, new_id, utcnow
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.uploads import (
     FILE_NAME,
     SENDER_EMAIL,
     SENDER_NAME,
@@ -22,6 +22,9 @@ from chalicelib.services.uploads import (
     admit,
     record_finished,
 )
+from chalicelib.services.mail.phrases import PHRASES
+from chalicelib.services.studies.model import Role
+from chalicelib.services.studies.studies import create_study
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.mail import handle_mail_batch
 from tests.conftest import Person, RecordingMailQueue, join

@@ -17,15 +17,16 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.providers.storage import S3Storage
-from chalicelib.services.domain import UploadStatus, new_id, utcnow
-from chalicelib.services.upload_reconciler import UploadRound, reconcile_uploads
-from chalicelib.services.uploads import notice_mail_id
+from chalicelib.services.common.model import new_id, utcnow
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.upload_reconciler import UploadRound, reconcile_uploads
+from chalicelib.services.dropoff.uploads import notice_mail_id
 from chalicelib.wiring import Dependencies
 from chalicelib.workers.reconcile import run_reconciler
-from tests.api.helpers import call
 from tests.conftest import RecordingMailQueue, StudyCast
-from tests.dropoff import PART, parts_of, put_parts, started
-from tests.tusd import post_hook, pre_create
+from tests.support.api import call
+from tests.support.dropoff import PART, parts_of, put_parts, started
+from tests.support.tusd import post_hook, pre_create
 
 BUCKET = "vre-local-uploads-123456789012-eu-west-1"
 

@@ -26,9 +26,9 @@ from typing import Any
 import requests
 
 from chalicelib.auth.webhooks import parse_secrets, sign
-from chalicelib.services.domain import PageRequest, utcnow
-from chalicelib.services.lifecycle import Workspace, WorkspaceStatus
-from chalicelib.services.ports import WorkspaceRepository
+from chalicelib.services.common.model import PageRequest, utcnow
+from chalicelib.services.workspaces.lifecycle import Workspace, WorkspaceStatus
+from chalicelib.services.workspaces.ports import WorkspaceRepository
 
 log = logging.getLogger(__name__)
 

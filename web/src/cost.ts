@@ -1,5 +1,5 @@
 // The cost estimate the request form shows before the broker gives its own: the sum of the chosen catalog items'
-// daily prices (profile, operating system, storage size, network), as chalicelib/services/catalog.py adds them.
+// daily prices (profile, operating system, storage size, network), as chalicelib/services/workspaces/catalog.py adds them.
 import type { components } from './api/schema';
 
 type Catalog = components['schemas']['CatalogView'];

@@ -15,17 +15,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.models import keys
-from chalicelib.services.domain import (
-    InvitationStatus,
-    Locale,
-    MailStatus,
-    OutgoingMail,
-    PageRequest,
-    Researcher,
-    Role,
-    UploadStatus,
-)
-from chalicelib.services.lifecycle import WorkspaceStatus
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.common.model import PageRequest
+from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.mail.ports import OutgoingMail
 from chalicelib.services.mail.render import (
     render_answer,
     render_invitation,
@@ -33,18 +26,17 @@ from chalicelib.services.mail.render import (
     render_workspace_mail,
 )
 from chalicelib.services.messages import AnswerMessage, InvitationMessage, UploadReceivedMessage, WorkspaceMessage
+from chalicelib.services.studies.model import InvitationStatus, MailStatus, Role
+from chalicelib.services.workspaces.lifecycle import WorkspaceStatus
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
-    from chalicelib.services.ports import (
-        InvitationRepository,
-        Ledger,
-        Mailer,
-        ResearcherRepository,
-        StudyRepository,
-        UploadRepository,
-        WorkspaceRepository,
-    )
+    from chalicelib.services.accounts.ports import ResearcherRepository
+    from chalicelib.services.common.ports import Ledger
+    from chalicelib.services.dropoff.ports import UploadRepository
+    from chalicelib.services.mail.ports import Mailer
+    from chalicelib.services.studies.ports import InvitationRepository, StudyRepository
+    from chalicelib.services.workspaces.ports import WorkspaceRepository
 
 log = logging.getLogger(__name__)
 

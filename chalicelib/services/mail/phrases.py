@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chalicelib.services.domain import Locale, Role
+from chalicelib.services.accounts.model import Locale
+from chalicelib.services.studies.model import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from chalicelib.services.domain import Invitation, InvitationStatus, Locale, OutgoingMail, Researcher, Study, Upload
-from chalicelib.services.emails import plain_address
-from chalicelib.services.lifecycle import Workspace
+from chalicelib.services.accounts.emails import plain_address
+from chalicelib.services.accounts.model import Locale, Researcher
+from chalicelib.services.dropoff.model import Upload
+from chalicelib.services.dropoff.upload_rules import human_size
 from chalicelib.services.mail.phrases import PHRASES, Phrases
-from chalicelib.services.uploads import human_size
+from chalicelib.services.mail.ports import OutgoingMail
+from chalicelib.services.studies.model import Invitation, InvitationStatus, Study
+from chalicelib.services.workspaces.lifecycle import Workspace
 
 ACCEPT_PATH = "/invitations/accept"
 

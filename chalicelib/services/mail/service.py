@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
-    from chalicelib.services.ports import (
-        InvitationRepository,
-        Ledger,
-        Mailer,
-        ResearcherRepository,
-        StudyRepository,
-        UploadRepository,
-        WorkspaceRepository,
-    )
+    from chalicelib.services.accounts.ports import ResearcherRepository
+    from chalicelib.services.common.ports import Ledger
+    from chalicelib.services.dropoff.ports import UploadRepository
+    from chalicelib.services.mail.ports import Mailer
+    from chalicelib.services.studies.ports import InvitationRepository, StudyRepository
+    from chalicelib.services.workspaces.ports import WorkspaceRepository
 
 
 @dataclass(eq=False)

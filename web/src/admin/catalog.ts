@@ -1,4 +1,4 @@
-// The catalog editor's rules: which fields each kind has (chalicelib/services/catalog.py ATTRIBUTES), the form's
+// The catalog editor's rules: which fields each kind has (chalicelib/services/workspaces/catalog.py ATTRIBUTES), the form's
 // text turned into the PUT body, and the mistakes the form can name before the API is asked.
 import type { components } from '../api/schema';
 

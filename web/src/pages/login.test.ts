@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loginErrorKey, loginUrl } from './login';
 
 describe('the login page', () => {
-  it("names every failure code the broker's callback sends (chalicelib/services/identity.py LoginFailure)", () => {
+  it("names every failure code the broker's callback sends (chalicelib/services/accounts/identity.py LoginFailure)", () => {
     for (const code of ['access_denied', 'state_expired', 'email_missing', 'account_disabled', 'login_code_invalid', 'login_failed']) {
       expect(loginErrorKey(code), code).toEqual({ key: `login.error.${code}`, known: true });
     }
