@@ -66,9 +66,9 @@ def _binding_of(request: Request) -> str | None:
     loads=Loads.NOTHING,
 )
 def login(call: Call[Any]) -> Reply:
-    login = call.services.login
-    start = login.begin(next_path=call.query.next)
-    settings = login.settings
+    service = call.services.login
+    start = service.begin(next_path=call.query.next)
+    settings = service.settings
     cookie = _cookie(settings, start.binding, int(settings.pending_ttl.total_seconds()))
     return Reply(status=302, headers={"Location": start.url, "Cache-Control": "no-store", "Set-Cookie": cookie})
 
@@ -85,11 +85,11 @@ def login(call: Call[Any]) -> Reply:
 )
 def callback(call: Call[Any]) -> Reply:
     query: CallbackQuery = call.query
-    login = call.services.login
-    url = login.finish(
+    service = call.services.login
+    url = service.finish(
         state=query.state, code=query.code, binding=_binding_of(call.request), issuer=query.iss, error=query.error
     )
-    headers = {"Location": url, "Cache-Control": "no-store", "Set-Cookie": _cookie(login.settings, "", 0)}
+    headers = {"Location": url, "Cache-Control": "no-store", "Set-Cookie": _cookie(service.settings, "", 0)}
     return Reply(status=302, headers=headers)
 
 
