@@ -99,9 +99,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
-    from bench.moto_stack import moto_stack
+    from tests.support.stack import moto_server
 
-    with moto_stack() as stack:
+    with moto_server() as stack:
         token, researcher_id = stack.researcher_token()
         environ = {**stack.environ, "BENCH_RESEARCHER_ID": researcher_id, "PATH": os.environ.get("PATH", "")}
         event: dict[str, Any] = {

@@ -26,10 +26,10 @@ import requests
 from botocore.config import Config
 from chalice.test import Client
 
-from bench.moto_stack import moto_stack
 from chalicelib import wiring
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.studies import create_study
+from tests.support.stack import moto_server
 
 GIB = 1024**3
 MIB = 1024**2
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=default, help="file size in bytes (default 1 GiB)")
     args = parser.parse_args()
     os.environ["UPLOAD_BUCKET"] = BUCKET
-    with moto_stack() as stack:
+    with moto_server() as stack:
         from app import app
 
         deps = wiring.dependencies()

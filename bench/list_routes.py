@@ -4,8 +4,9 @@ The list routes are the app's own: every GET operation that answers a page. Each
 are written straight to the tables (batch writes, through the models' own record mapping) by a
 seeder in SEEDERS; a list route without one is reported loudly, never skipped quietly.
 Requests go through the Chalice app in this process (an API Gateway event, as Lambda gets it)
-to a moto server on loopback; DynamoDB calls are counted through botocore's event hooks, as in
-tests/api/test_budgets.py. DESIGN.md's budget: at most 3 calls, the same at both sizes.
+to a moto server on loopback; DynamoDB calls are counted through botocore's event hooks, by the
+counter tests/api/test_budgets.py uses (tests/support/dynamodb_calls.py). DESIGN.md's budget: at
+most 3 calls, the same at both sizes.
 Latency is moto's, not DynamoDB's: moto filters a partition in Python, so it grows with the
 data where DynamoDB would not; the call count is the figure that carries over to AWS.
 Run: `make bench` (or `.venv/bin/python -m bench.list_routes --requests 21`).
@@ -23,7 +24,6 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-import botocore.handlers
 from pynamodb.models import Model
 
 from chalicelib import wiring
@@ -39,34 +39,15 @@ from chalicelib.models.studies import membership_record, study_record
 from chalicelib.models.uploads import upload_record
 from chalicelib.models.workspace_records import event_record, workspace_record
 from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
-from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, new_id, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.studies.model import Invitation, Membership, Role, Study, new_upload_code
 from chalicelib.services.studies.reference import RESEARCH_FIELDS, UNIVERSITIES
 from chalicelib.services.workspaces.lifecycle import Machine, Workspace, WorkspaceEvent, WorkspaceStatus
+from tests.support.dynamodb_calls import AwsCalls, counting
 
 SIZES = (10, 10_000)
 BUDGET = 3
-
-
-class DynamoCalls:
-    """Operation names of the DynamoDB calls made while recording."""
-
-    def __init__(self) -> None:
-        self.operations: list[str] = []
-        self.recording = False
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        if self.recording:
-            self.operations.append(model.name)
-
-    def during(self, action: Callable[[], Any]) -> list[str]:
-        self.operations, self.recording = [], True
-        try:
-            action()
-        finally:
-            self.recording = False
-        return self.operations
 
 
 @dataclass(frozen=True)
@@ -161,7 +142,7 @@ def seed_audit(world: World, n: int) -> dict[str, str]:
     _write(
         audit_record(
             AuditEntry(
-                study_id, world.caller.id, "study.update", study_id, Outcome.SUCCESS, world.now + timedelta(0, i)
+                study_id, world.caller.id, "study.update", study_id, AuditOutcome.SUCCESS, world.now + timedelta(0, i)
             )
         )
         for i in range(n)
@@ -224,7 +205,7 @@ def seed_platform_audit(world: World, n: int) -> dict[str, str]:
                 world.caller.id,
                 "study.update",
                 "study",
-                Outcome.SUCCESS,
+                AuditOutcome.SUCCESS,
                 world.now + timedelta(microseconds=i),
             )
         )
@@ -335,17 +316,24 @@ class Figure:
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(size: int, routes: list[str], requests: int, counter: DynamoCalls) -> Iterator[Figure]:
+def measure(size: int, routes: list[str], requests: int, counter: AwsCalls) -> Iterator[Figure]:
     """One fresh moto per size: seed every route, then time `requests` calls of each."""
     from app import app
-    from bench.moto_stack import moto_stack
+    from tests.support.stack import moto_server
 
-    with moto_stack():
+    with moto_server():
         deps = wiring.dependencies()
         now = utcnow()
+        # Verified, so GET /me/invitations answers (it refuses an address the identity provider did not verify).
         caller = deps.researchers.add(
             Researcher(
-                id=new_id(), email="bench@uni.example", name="Bench", created_at=now, updated_at=now, is_admin=True
+                id=new_id(),
+                email="bench@uni.example",
+                name="Bench",
+                created_at=now,
+                updated_at=now,
+                is_admin=True,
+                email_verified=True,
             )
         )
         world = World(caller, now)
@@ -377,13 +365,8 @@ def main() -> None:
     routes = list_routes()
     missing = [route for route in routes if route not in SEEDERS]
     seeded = [route for route in routes if route in SEEDERS]
-    counter = DynamoCalls()
-    handler = ("before-call.dynamodb", counter)
-    botocore.handlers.BUILTIN_HANDLERS.append(handler)
-    try:
+    with counting(AwsCalls()) as counter:
         figures = [figure for size in sizes for figure in measure(size, seeded, args.requests, counter)]
-    finally:
-        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
 
     print(f"\nlist routes: DynamoDB calls and latency per request ({args.requests} requests each, default page of 25)")
     print("in-process Chalice app -> moto server on loopback; latency is moto's (it scans in Python), calls are AWS's")

@@ -27,14 +27,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.handlers
 
-from bench.moto_stack import moto_stack
+from tests.support.dynamodb_calls import AwsCalls, counting
+from tests.support.stack import moto_server
 
 WORKSPACES = 50
 # The settings' ceiling for a study's quota: one study holds at most this many workspaces.
@@ -49,22 +49,6 @@ SETTINGS = {
     "WORKSPACE_QUOTA_VCPUS": "100000",
 }
 TIMEOUT_SECONDS = 300.0
-
-
-@dataclass
-class AwsCalls:
-    """Every AWS operation (`service.Operation`) made by any botocore client while recording."""
-
-    operations: Counter[str] = field(default_factory=Counter)
-    recording: bool = False
-
-    def __call__(self, event_name: str, **_: Any) -> None:
-        if self.recording:
-            self.operations[event_name.removeprefix("before-call.")] += 1
-
-    def take(self) -> Counter[str]:
-        taken, self.operations = self.operations, Counter()
-        return taken
 
 
 @dataclass
@@ -151,7 +135,7 @@ def _pipeline(n: int, calls: AwsCalls, environ: dict[str, str], token: str, open
             time.sleep(0.05)
     wall = time.perf_counter() - started
     calls.recording = False
-    return PipelineRun(wall, requests, batches, messages, batch_count, openstack.calls(), calls.take())
+    return PipelineRun(wall, requests, batches, messages, batch_count, openstack.calls(), Counter(calls.take()))
 
 
 def _item(dynamodb: Any, table: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -221,17 +205,14 @@ def main() -> None:
 
     from vre_app.local.openstack import Knobs, LocalOpenStack
 
-    calls = AwsCalls()
-    handler = ("before-call", calls)
-    # Before this run's clients exist: botocore copies the built-in handlers when it makes a session.
-    botocore.handlers.BUILTIN_HANDLERS.append(handler)
-    boto3.DEFAULT_SESSION = None  # an earlier benchmark's default session lacks the hook; boto3 makes a new one
     saved = dict(os.environ)
     try:
         with (
+            # Before this run's clients exist: botocore copies the built-in handlers when it makes a session.
+            counting(AwsCalls(service=None)) as calls,
             LocalOpenStack(port=0, knobs=Knobs(boot_seconds=BOOT_SECONDS)) as openstack,
             tempfile.TemporaryDirectory() as folder,
-            moto_stack() as stack,
+            moto_server() as stack,
         ):
             os.environ.update(SETTINGS)
             os.environ["OS_CLIENT_CONFIG_FILE"] = str(openstack.write_clouds_yaml(Path(folder) / "clouds.yaml"))
@@ -246,7 +227,6 @@ def main() -> None:
             )["Items"][0]
             floor, floor_operations = _floor(n, run.messages, stack.environ, one)
     finally:
-        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
         os.environ.clear()
         os.environ.update(saved)
 

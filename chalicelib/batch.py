@@ -29,7 +29,9 @@ BatchResponse = dict[str, list[dict[str, str]]]
 M = TypeVar("M", bound=Message)
 
 
-class Outcome(Enum):
+class MessageOutcome(Enum):
+    """What became of one queue message: done with, dropped as unusable, or to be delivered again."""
+
     DONE = "done"
     DROPPED = "dropped"
     RETRY = "retry"
@@ -48,17 +50,17 @@ def run_batch(
     queue: str,
     records: Iterable[dict[str, Any]],
     decode: Callable[[str], M],
-    handle: Callable[[Record[M]], Outcome | None],
+    handle: Callable[[Record[M]], MessageOutcome | None],
 ) -> BatchResponse:
     """Decode and handle every record; the answer names those SQS should deliver again.
 
-    `handle` returns None or `Outcome.DONE` when the record is done with, `Outcome.RETRY` to have it again,
-    `Outcome.DROPPED` for a message it cannot use; if it raises, the record alone is retried.
+    `handle` returns None or `MessageOutcome.DONE` when the record is done with, `MessageOutcome.RETRY` to have it
+    again, `MessageOutcome.DROPPED` for a message it cannot use; if it raises, the record alone is retried.
     """
     failures: list[dict[str, str]] = []
     for raw in records:
         message_id = str(raw["messageId"])
-        if run_record(queue, raw, decode, handle) is Outcome.RETRY:
+        if run_record(queue, raw, decode, handle) is MessageOutcome.RETRY:
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
 
@@ -67,21 +69,21 @@ def run_record(
     queue: str,
     raw: dict[str, Any],
     decode: Callable[[str], M],
-    handle: Callable[[Record[M]], Outcome | None],
-) -> Outcome:
+    handle: Callable[[Record[M]], MessageOutcome | None],
+) -> MessageOutcome:
     message_id = str(raw["messageId"])
     try:
         message = decode(str(raw.get("body", "")))
     except MalformedMessageError as exc:
         log.error("dropping %s message %s: %s", queue, message_id, exc, extra={"sqs_message_id": message_id})
-        return Outcome.DROPPED
+        return MessageOutcome.DROPPED
     with bound_request_id(message.request_id):
         try:
-            outcome = handle(Record(message_id, receive_count(raw), message)) or Outcome.DONE
+            outcome = handle(Record(message_id, receive_count(raw), message)) or MessageOutcome.DONE
         except Exception:  # the record's boundary: it alone is retried, the rest of the batch is not
             log.exception("%s message %s failed; SQS delivers it again", queue, message_id)
             report_exception()
-            return Outcome.RETRY
+            return MessageOutcome.RETRY
     return outcome
 
 

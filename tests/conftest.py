@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 from chalice.test import Client
 from moto import mock_aws
@@ -22,7 +21,7 @@ from chalicelib.config import reset_settings
 from chalicelib.services.accounts.api_tokens import create_token
 from chalicelib.services.accounts.identity import Identity, LoginError, LoginFailure
 from chalicelib.services.accounts.model import Researcher
-from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, new_id, utcnow
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.model import Membership, Role
 from chalicelib.services.studies.studies import create_study
@@ -30,7 +29,7 @@ from chalicelib.wiring import Dependencies
 from tests.support.fakes import wire
 from tests.support.fakes_workspaces import FakeCloud, RecordingProvisioningQueue
 from tests.support.iam_calls import Call, CallRecorder, ungranted
-from vre_app.infra import apply_template
+from tests.support.stack import template_applied
 from vre_app.seed import seed_reference
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
@@ -97,10 +96,7 @@ def moto_stack() -> Iterator[Dependencies]:
     """moto in-process for the whole session (per xdist worker), with `infra/template.yaml` applied
     and the reference data seeded. Each test starts from the seeded tables (`aws`); ids are random all
     the same, so a test never depends on what another left behind."""
-    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
-        _apply_environment(monkeypatch)
-        wiring.reset()
-        apply_template(boto3.client("cloudformation", region_name="eu-west-1"), "local")
+    with mock_aws(), template_applied(ENVIRONMENT, unset=UNSET_ENVIRONMENT):
         built = replace(
             wiring.dependencies(),
             mail_queue_override=RecordingMailQueue(),
@@ -111,7 +107,6 @@ def moto_stack() -> Iterator[Dependencies]:
         seed_reference(built.references, built.catalog)
         _SEEDED.update(_dynamodb_items())
         yield built
-    wiring.reset()
 
 
 # What the tables hold once the template is applied and the reference data seeded.
@@ -256,7 +251,7 @@ def join(deps: Dependencies, study_id: str, member: Person, role: Role, by: Pers
     now = utcnow()
     deps.studies.add_member(
         Membership(study_id, member.id, role, now),
-        AuditEntry(study_id, by.id, "member.added", f"researcher:{member.id}", Outcome.SUCCESS, now),
+        AuditEntry(study_id, by.id, "member.added", f"researcher:{member.id}", AuditOutcome.SUCCESS, now),
     )
 
 

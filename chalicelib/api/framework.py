@@ -34,6 +34,7 @@ from chalicelib.errors import (
 )
 from chalicelib.logs import current_request_id, new_request_id, sane_request_id
 from chalicelib.observability import report_exception
+from chalicelib.providers.outages import outage_behind
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.common.model import Page, PageRequest, utcnow
 from chalicelib.services.studies.access import active_caller, ensure_visible
@@ -245,7 +246,10 @@ def handle(operation: Operation, view: View, request: Request, path_params: dict
         return _render(operation, call, result)
     except AppError as exc:
         return problem_response(exc)
-    except Exception:  # the boundary: anything unexpected is logged and answered without detail
+    except Exception as exc:  # the boundary: anything unexpected is logged and answered without detail
+        if (outage := outage_behind(exc)) is not None:
+            log.warning("dependency unavailable in %s %s: %r", operation.method, operation.path, exc)
+            return problem_response(outage)
         request_id = request_id_of(request)
         log.exception("unhandled error in %s %s (request %s)", operation.method, operation.path, request_id)
         report_exception()

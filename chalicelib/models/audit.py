@@ -7,7 +7,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.models import keys
-from chalicelib.services.common.model import AuditEntry, Outcome
+from chalicelib.services.common.model import AuditEntry, AuditOutcome
 
 
 class AuditInPlatform(GlobalSecondaryIndex["AuditRecord"]):
@@ -64,7 +64,7 @@ def to_audit(record: AuditRecord) -> AuditEntry:
         actor_id=record.actor_id,
         action=record.action,
         target=record.target,
-        outcome=Outcome(record.outcome),
+        outcome=AuditOutcome(record.outcome),
         at=record.at,
         detail=record.detail,
         entry_id=record.entry_id,

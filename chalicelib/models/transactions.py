@@ -18,6 +18,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ConflictError
+from chalicelib.providers.outages import outage_behind
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
@@ -109,6 +110,8 @@ def conflicts_as(detail: str) -> Iterator[None]:
     try:
         yield
     except PynamoDBException as exc:
+        if (outage := outage_behind(exc)) is not None:
+            raise outage from exc  # throttled, not refused: the same request may simply be sent again
         if exc.cause_response_code in _CONFLICT_CODES:
             raise ConflictError(detail=detail) from exc
         raise

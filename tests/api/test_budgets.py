@@ -6,14 +6,12 @@ set lives in a region of its own, so it neither slows nor disturbs the rest of t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
-import botocore.handlers
 import pytest
 import requests
 from chalice.test import Client
@@ -31,9 +29,10 @@ from chalicelib.wiring import Dependencies
 from tests.conftest import ENVIRONMENT, RecordingMailQueue
 from tests.support import dropoff, tusd
 from tests.support.api import call
+from tests.support.dynamodb_calls import AwsCalls, counting
 from tests.support.iam_calls import Call
+from tests.support.stack import template_applied
 from tests.support.tusd import post_hook
-from vre_app.infra import apply_template
 from vre_app.seed import seed_reference
 
 BUDGET = 3
@@ -73,26 +72,6 @@ ROUTES = [
 ]
 
 
-class DynamoCalls:
-    """Operation names of every DynamoDB call made while recording."""
-
-    def __init__(self) -> None:
-        self.operations: list[str] = []
-        self.recording = False
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        if self.recording:
-            self.operations.append(model.name)
-
-    def during(self, action: Callable[[], Any]) -> list[str]:
-        self.operations, self.recording = [], True
-        try:
-            action()
-        finally:
-            self.recording = False
-        return self.operations
-
-
 @dataclass(frozen=True)
 class Owner:
     headers: dict[str, str]
@@ -102,7 +81,7 @@ class Owner:
 
 @dataclass(frozen=True)
 class BudgetStack:
-    calls: DynamoCalls
+    calls: AwsCalls
     small: Owner
     large: Owner
 
@@ -166,25 +145,19 @@ def _owner(deps: Dependencies, studies: int, members: int, workspaces: int) -> O
 
 @pytest.fixture(scope="module")
 def budget_stack(moto_stack: Dependencies) -> Iterator[BudgetStack]:
-    counter = DynamoCalls()
-    handler = ("before-call.dynamodb", counter)
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in ENVIRONMENT.items():
-            env.setenv(name, value)
-        env.setenv("AWS_REGION", REGION)
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        env.setenv("UPLOAD_BUCKET", f"vre-local-uploads-123456789012-{REGION}")
-        botocore.handlers.BUILTIN_HANDLERS.append(handler)
-        wiring.reset()
-        try:
-            apply_template(boto3.client("cloudformation", region_name=REGION), "local")
+    environ = ENVIRONMENT | {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "UPLOAD_BUCKET": f"vre-local-uploads-123456789012-{REGION}",
+    }
+    try:
+        with counting(AwsCalls()) as counter, template_applied(environ):
             # Built now, with the hook in place, so every DynamoDB client it makes is counted.
             deps = wiring.dependencies()
             seed_reference(deps.references, deps.catalog)
             yield BudgetStack(counter, small=_owner(deps, 10, 10, 10), large=_owner(deps, 2000, 300, 300))
-        finally:
-            botocore.handlers.BUILTIN_HANDLERS.remove(handler)
-            wiring.install(moto_stack)
+    finally:
+        wiring.install(moto_stack)
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -15,7 +15,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.errors import AppError
 from chalicelib.services.accounts.model import Researcher
-from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, PageRequest, new_id, utcnow
 from chalicelib.services.studies import invitations as service
 from chalicelib.services.studies.model import Role
 from chalicelib.wiring import Dependencies
@@ -163,7 +163,7 @@ def test_an_expired_invitation_is_refused_at_once_and_a_resend_revives_it(
     assert stored is not None
     deps.invitations.update(
         replace(stored, expires_at=utcnow() - timedelta(seconds=1)),
-        AuditEntry(cast.study_id, cast.owner.id, "test.expired", "x", Outcome.SUCCESS, utcnow()),
+        AuditEntry(cast.study_id, cast.owner.id, "test.expired", "x", AuditOutcome.SUCCESS, utcnow()),
     )
 
     assert call(client, "POST", "/invitations/accept", headers=invitee.headers, body={"token": token})[0] == 404

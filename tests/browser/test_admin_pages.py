@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.local_stack import ROOT, logged_in, running_stack
-from tests.e2e.test_local_stack import RunningStack
+from tests.browser.local_stack import logged_in, running_stack
+from tests.support.stack import ROOT, RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

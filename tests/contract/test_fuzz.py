@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from chalicelib.auth.tokens import TokenPolicy, issue_session_token
 from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.config import load_settings
 from tests.contract.fuzzing import Ledger, ObjectPool, aim, observe
-from tests.e2e.test_local_stack import ROOT, STOP_TIMEOUT_SECONDS, RunningStack, free_ports, wait_until_ready
+from tests.support.stack import ROOT, RunningStack, local_stack
 from vre_app.local.environment import LocalPorts, stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
@@ -159,44 +158,10 @@ def default_ports_taken() -> Iterator[list[int]]:
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The local stack on free ports, every one of them (API, moto, OIDC, OpenStack, the console), as `tests/e2e`
-    starts it: a stack already on the defaults (`make run`, another test run) does not get in its way."""
-    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {
-        "VRE_API_PORT": str(api_port),
-        "VRE_MOTO_PORT": str(moto_port),
-        "VRE_OIDC_PORT": str(oidc_port),
-        "VRE_OPENSTACK_PORT": str(openstack_port),
-        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("fuzz-stack") / "stack.log"
-    with default_ports_taken(), log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
-        )
-        running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
-        try:
-            wait_until_ready(running)
-        except BaseException:
-            _stop(running)
-            raise
-    try:
+    starts it, with the defaults held meanwhile: a stack already on them (`make run`, another test run) does not
+    get in its way, and a stack that needs one fails here even on an empty machine."""
+    with default_ports_taken(), local_stack(tmp_path_factory.mktemp("fuzz-stack") / "stack.log") as running:
         yield running
-    finally:
-        _stop(running)
-
-
-def _stop(running: RunningStack) -> None:
-    running.http.close()
-    process = running.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from chalicelib.errors import ConflictError
 from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
 from chalicelib.services.accounts.ports import CredentialRepository, ResearcherRepository
-from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, Page, PageRequest, new_id, utcnow
 from chalicelib.services.studies.model import Membership, ReferenceItem, Role, Study, new_upload_code
 from chalicelib.services.studies.ports import AccessRepository, ReferenceRepository, StudyRepository
 from tests.support.fakes import (
@@ -77,7 +77,7 @@ def new_study(owner_id: str) -> Study:
 
 
 def entry(study_id: str, actor_id: str, action: str, *, at: datetime | None = None) -> AuditEntry:
-    return AuditEntry(study_id, actor_id, action, f"study:{study_id}", Outcome.SUCCESS, at or utcnow())
+    return AuditEntry(study_id, actor_id, action, f"study:{study_id}", AuditOutcome.SUCCESS, at or utcnow())
 
 
 def a_study(repos: Repositories, owner: Researcher) -> Study:
@@ -569,7 +569,7 @@ def test_recorded_entries_come_back_newest_first_across_pages(repos: Repositorie
 def test_recorded_entry_reads_back_whole(repos: Repositories) -> None:
     study = a_study(repos, a_researcher(repos))
     later = utcnow() + timedelta(minutes=1)
-    denied = AuditEntry(study.id, "actor", "study.updated", "researcher:x", Outcome.DENIED, later, "needs admin")
+    denied = AuditEntry(study.id, "actor", "study.updated", "researcher:x", AuditOutcome.DENIED, later, "needs admin")
 
     repos.studies.record(denied)
 

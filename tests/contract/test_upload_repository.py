@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, PageRequest, new_id, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.studies.model import Membership, Role, Study, new_upload_code
@@ -41,7 +41,7 @@ def a_study(repos: Repositories) -> Study:
     repos.studies.create(
         study,
         Membership(study.id, owner_id, Role.OWNER, moment),
-        AuditEntry(study.id, owner_id, "study.created", f"study:{study.id}", Outcome.SUCCESS, moment),
+        AuditEntry(study.id, owner_id, "study.created", f"study:{study.id}", AuditOutcome.SUCCESS, moment),
     )
     stored = repos.studies.get(study.id)
     assert stored is not None
@@ -70,7 +70,7 @@ def an_upload(study: Study, *, at_offset: int = 0, **changes: object) -> Upload:
 
 def audit(upload: Upload, action: str = "upload.received", *, later: int = 0) -> AuditEntry:
     at = upload.updated_at + timedelta(seconds=later)
-    return AuditEntry(upload.study_id, "upload-link", action, f"upload:{upload.id}", Outcome.SUCCESS, at, "detail")
+    return AuditEntry(upload.study_id, "upload-link", action, f"upload:{upload.id}", AuditOutcome.SUCCESS, at, "detail")
 
 
 def actions(repos: Repositories, study: Study) -> list[str]:
@@ -182,7 +182,7 @@ def test_by_upload_code_of_a_replaced_or_unknown_code_finds_nothing(repos: Repos
     old = study.upload_code
     repos.studies.update(
         replace(study, upload_code=new_upload_code()),
-        AuditEntry(study.id, study.owner_id, "study.upload_code_rotated", "", Outcome.SUCCESS, utcnow()),
+        AuditEntry(study.id, study.owner_id, "study.upload_code_rotated", "", AuditOutcome.SUCCESS, utcnow()),
     )
 
     found = repos.studies.by_upload_code(old)
@@ -194,6 +194,8 @@ def test_by_upload_code_of_a_replaced_or_unknown_code_finds_nothing(repos: Repos
 
 def test_by_upload_code_of_a_deleted_study_finds_nothing(repos: Repositories) -> None:
     study = a_study(repos)
-    repos.studies.delete(study, AuditEntry(study.id, study.owner_id, "study.deleted", "", Outcome.SUCCESS, utcnow()))
+    repos.studies.delete(
+        study, AuditEntry(study.id, study.owner_id, "study.deleted", "", AuditOutcome.SUCCESS, utcnow())
+    )
 
     assert repos.studies.by_upload_code(study.upload_code) is None

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.errors import ConflictError, QuotaExceededError
-from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, PageRequest, new_id, utcnow
 from chalicelib.services.workspaces.catalog import validate_item
 from chalicelib.services.workspaces.catalog_items import CatalogKind
 from chalicelib.services.workspaces.lifecycle import (
@@ -70,7 +70,7 @@ def new_workspace(study_id: str, **changes: object) -> tuple[Workspace, Workspac
     workspace = replace(workspace, **changes)  # type: ignore[arg-type]
     event = WorkspaceEvent(workspace.id, study_id, workspace.status, moment, workspace.owner_id)
     audit = AuditEntry(
-        study_id, workspace.owner_id, "workspace.requested", f"workspace:{workspace.id}", Outcome.SUCCESS, moment
+        study_id, workspace.owner_id, "workspace.requested", f"workspace:{workspace.id}", AuditOutcome.SUCCESS, moment
     )
     return workspace, event, audit
 

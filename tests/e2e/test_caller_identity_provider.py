@@ -8,32 +8,18 @@ caller's frontend.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from tests.e2e.test_local_stack import (
-    REQUEST_TIMEOUT_SECONDS,
-    STOP_TIMEOUT_SECONDS,
-    RunningStack,
-    follow_provider,
-    free_ports,
-    port_is_free,
-    wait_until_ready,
-)
+from tests.e2e.test_local_stack import follow_provider
+from tests.support.stack import REQUEST_TIMEOUT_SECONDS, RunningStack, free_ports, local_stack, port_is_free
 from vre_app.local.identity_provider import LocalClient, LocalIdentityProvider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +30,7 @@ def caller_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run
     )
     provider = LocalIdentityProvider("127.0.0.1", other_port, client=client)
     provider.start()
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {
+    settings = {
         "VRE_API_PORT": str(api_port),
         "VRE_MOTO_PORT": str(moto_port),
         "VRE_OIDC_PORT": str(oidc_port),
@@ -55,26 +40,11 @@ def caller_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run
         "OIDC_CLIENT_SECRET": client.client_secret,
         "OIDC_REDIRECT_URI": client.redirect_uri,
         "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
-        "PYTHONUNBUFFERED": "1",
     }
-    log = tmp_path_factory.mktemp("caller-stack") / "stack.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
-        )
-    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
     try:
-        wait_until_ready(running)
-        yield running, provider
+        with local_stack(tmp_path_factory.mktemp("caller-stack") / "stack.log", **settings) as running:
+            yield running, provider
     finally:
-        running.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         provider.stop()
 
 

@@ -10,14 +10,12 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
@@ -28,95 +26,20 @@ from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
 from chalicelib.services.workspaces.cloud import ServerSpec
 from tests.support import tusd
+from tests.support.stack import (
+    REQUEST_TIMEOUT_SECONDS,
+    ROOT,
+    STOP_TIMEOUT_SECONDS,
+    RunningStack,
+    free_ports,
+    local_stack,
+    port_is_free,
+)
 from vre_app.local.environment import stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_LINE = "VRE Broker local stack ready"
-START_TIMEOUT_SECONDS = 60.0
-MAIL_TIMEOUT_SECONDS = 30.0
 WORKSPACE_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 20.0
-REQUEST_TIMEOUT_SECONDS = 10.0
-
-
-@dataclass
-class RunningStack:
-    """The `python -m vre_app local` process, its environment and where it listens."""
-
-    process: subprocess.Popen[bytes]
-    environ: dict[str, str]
-    api_port: int
-    moto_port: int
-    oidc_port: int
-    log: Path
-    http: requests.Session = field(default_factory=requests.Session)
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def oidc(self) -> str:
-        """The local identity provider, which is also the issuer."""
-        return f"http://127.0.0.1:{self.oidc_port}"
-
-    @property
-    def frontend(self) -> str:
-        """Where the stack serves the console (the caller's FRONTEND_URL; the stage's without one)."""
-        return self.environ.get("FRONTEND_URL") or stage_variables("local")["FRONTEND_URL"]
-
-    @property
-    def openstack_port(self) -> int:
-        return int(self.environ["VRE_OPENSTACK_PORT"])
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def token(self, email: str, name: str) -> str:
-        """A session token minted by the ops CLI, as the README tells a developer to."""
-        done = subprocess.run(
-            [sys.executable, "-m", "vre_app", "token", "--email", email, "--name", name],
-            cwd=ROOT,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    def mail_to(self, email: str) -> list[dict[str, Any]]:
-        """What SES (moto) accepted for `email`, oldest first, as `python -m vre_app mail --json` lists it."""
-        done = subprocess.run(
-            [sys.executable, "-m", "vre_app", "mail", "--json", "--to", email],
-            cwd=ROOT,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        mails: list[dict[str, Any]] = json.loads(done.stdout)
-        return mails
-
-    def wait_for_mail(self, email: str, *, subject: str = "") -> dict[str, Any]:
-        """The first mail to `email` whose subject holds `subject`, once the queue pump and SES delivered it."""
-        deadline = time.monotonic() + MAIL_TIMEOUT_SECONDS
-        while not (found := [mail for mail in self.mail_to(email) if subject in mail["subject"]]):
-            if time.monotonic() > deadline:
-                pytest.fail(f"no mail to {email} within {MAIL_TIMEOUT_SECONDS:.0f} s:\n{self.output()}")
-            time.sleep(0.5)
-        return found[0]
-
-    def call(
-        self, method: str, path: str, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> requests.Response:
-        headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-        return self.http.request(method, self.api + path, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -127,38 +50,9 @@ class Researcher:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    api_port, moto_port, oidc_port, openstack_port, frontend_port = free_ports(5)
-    # Only what a fresh shell has, plus the ports: nothing of the test session's own environment.
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    environ |= {
-        "VRE_API_PORT": str(api_port),
-        "VRE_MOTO_PORT": str(moto_port),
-        "VRE_OIDC_PORT": str(oidc_port),
-        "VRE_OPENSTACK_PORT": str(openstack_port),
-        # Not the stage's 3000, where a developer's own `make run` may be serving the console.
-        "FRONTEND_URL": f"http://127.0.0.1:{frontend_port}",
-        # Stays out: the stack uses its own OpenStack unless VRE_OPENSTACK_CLOUDS_YAML says otherwise.
-        "OS_CLOUD": "a-real-cloud",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("local-stack") / "stack.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vre_app", "local"], cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
-        )
-    running = RunningStack(process, environ, api_port, moto_port, oidc_port, log)
-    try:
-        wait_until_ready(running)
+    # Stays out: the stack uses its own OpenStack unless VRE_OPENSTACK_CLOUDS_YAML says otherwise.
+    with local_stack(tmp_path_factory.mktemp("local-stack") / "stack.log", OS_CLOUD="a-real-cloud") as running:
         yield running
-    finally:
-        running.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -721,37 +615,6 @@ def test_sigint_stops_everything_and_frees_the_ports(stack: RunningStack) -> Non
     assert port_is_free(urlsplit(stack.frontend).port or 80)
     assert not (ROOT / ".local-stack" / f"clouds-{stack.openstack_port}.yaml").exists()
     assert "Local stack stopped." in stack.output()
-
-
-def wait_until_ready(stack: RunningStack) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while READY_LINE not in stack.output():
-        if stack.process.poll() is not None:
-            pytest.fail(f"the local stack exited with {stack.process.returncode}:\n{stack.output()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"the local stack was not ready within {START_TIMEOUT_SECONDS:.0f} s:\n{stack.output()}")
-        time.sleep(0.1)
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def descendants(pid: int) -> list[int]:

@@ -24,7 +24,7 @@ from chalicelib import observability, wiring
 from chalicelib.config import Settings
 from chalicelib.services.accounts.model import Credential
 from chalicelib.services.accounts.ports import CredentialRepository, ResearcherRepository
-from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, new_id, utcnow
 from chalicelib.services.common.ports import Ledger
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.mail.ports import Mailer, OutgoingMail
@@ -170,7 +170,7 @@ def test_a_crash_in_the_mail_worker_sends_sentry_no_invitation_token(
             updated_at=now,
             mail_id=new_id(),
         ),
-        AuditEntry(study.id, owner.id, "invitation.created", "invitation:x", Outcome.SUCCESS, now),
+        AuditEntry(study.id, owner.id, "invitation.created", "invitation:x", AuditOutcome.SUCCESS, now),
     )
     token = secrets.token_urlsafe(32)
     message = InvitationMessage(mail_id=invitation.mail_id, invitation_id=invitation.id, token=token)

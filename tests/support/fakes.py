@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from chalicelib.errors import ConflictError
 from chalicelib.services.accounts.model import Credential, Researcher
 from chalicelib.services.accounts.ports import CredentialRepository, ResearcherRepository
-from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, Page, PageRequest, new_id
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.messages import MailMessage, Message, encode
@@ -473,7 +473,7 @@ class FakeBroker:
         self.studies.create(
             study,
             Membership(study.id, owner.id, Role.OWNER, moment),
-            AuditEntry(study.id, owner.id, "study.created", f"study:{study.id}", Outcome.SUCCESS, moment),
+            AuditEntry(study.id, owner.id, "study.created", f"study:{study.id}", AuditOutcome.SUCCESS, moment),
         )
         stored = self.studies.get(study.id)
         assert stored is not None
@@ -484,7 +484,7 @@ class FakeBroker:
         moment = self.clock()
         return self.studies.add_member(
             Membership(study.id, rid, role, moment),
-            AuditEntry(study.id, study.owner_id, "member.added", f"researcher:{rid}", Outcome.SUCCESS, moment),
+            AuditEntry(study.id, study.owner_id, "member.added", f"researcher:{rid}", AuditOutcome.SUCCESS, moment),
         )
 
     def access(

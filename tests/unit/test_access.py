@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from chalicelib.services.common.model import Outcome, new_id
+from chalicelib.services.common.model import AuditOutcome, new_id
 from chalicelib.services.studies.access import Permission, active_caller, require
 from chalicelib.services.studies.model import Role, StudyAccess
 from tests.support.fakes import FakeBroker
@@ -148,7 +148,7 @@ def test_refused_members_attempt_is_audited_as_denied(broker: FakeBroker) -> Non
 
     latest = broker.audit(study)[0]
     assert (latest.actor_id, latest.action, latest.target) == (viewer.id, "study.updated", "study:x")
-    assert latest.outcome is Outcome.DENIED
+    assert latest.outcome is AuditOutcome.DENIED
     assert latest.at == broker.clock.last
     assert latest.detail == "needs admin"
 

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from chalicelib.services.accounts.model import Researcher
-from chalicelib.services.common.model import Outcome, PageRequest, new_id
+from chalicelib.services.common.model import AuditOutcome, PageRequest, new_id
 from chalicelib.services.messages import InviterStoodDownMessage
 from chalicelib.services.studies.members import change_role, list_members, remove_member
 from chalicelib.services.studies.model import Role, Study
@@ -100,7 +100,7 @@ def test_admin_changes_a_members_role_and_it_is_audited(cast: Cast) -> None:
         "member.role_changed",
         f"researcher:{cast.contributor.id}",
         "contributor -> viewer",
-        Outcome.SUCCESS,
+        AuditOutcome.SUCCESS,
     )
 
 
@@ -138,7 +138,7 @@ def test_contributor_may_not_change_roles_and_the_attempt_is_audited(cast: Cast)
         cast.contributor.id,
         "member.role_changed",
         f"researcher:{cast.viewer.id}",
-        Outcome.DENIED,
+        AuditOutcome.DENIED,
     )
 
 
@@ -216,7 +216,7 @@ def test_contributor_may_not_remove_a_viewer(cast: Cast) -> None:
         remove_member(b.access(cast.contributor, cast.study), b.studies, b.mail, researcher_id=cast.viewer.id)
 
     assert cast.role_of(cast.viewer) is Role.VIEWER
-    assert b.audit(cast.study)[0].outcome is Outcome.DENIED
+    assert b.audit(cast.study)[0].outcome is AuditOutcome.DENIED
 
 
 def test_removing_a_non_member_is_not_found(cast: Cast) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from chalicelib.services.accounts.model import Researcher
-from chalicelib.services.common.model import Outcome, PageRequest, new_id
+from chalicelib.services.common.model import AuditOutcome, PageRequest, new_id
 from chalicelib.services.studies.model import Role, Study, new_upload_code
 from chalicelib.services.studies.studies import (
     audit_log,
@@ -77,7 +77,7 @@ def test_create_makes_the_caller_owner_and_audits_it(broker: FakeBroker) -> None
     assert membership is not None
     assert membership.role is Role.OWNER
     [entry] = broker.audit(study)
-    assert (entry.actor_id, entry.action, entry.outcome) == (ada.id, "study.created", Outcome.SUCCESS)
+    assert (entry.actor_id, entry.action, entry.outcome) == (ada.id, "study.created", AuditOutcome.SUCCESS)
     assert entry.at == study.created_at == broker.clock.last
 
 
@@ -187,7 +187,7 @@ def test_update_writes_only_changed_fields_and_names_them_in_the_audit(broker: F
     )
     assert after.version != study.version
     latest = broker.audit(study)[0]
-    assert (latest.actor_id, latest.action, latest.outcome) == (admin.id, "study.updated", Outcome.SUCCESS)
+    assert (latest.actor_id, latest.action, latest.outcome) == (admin.id, "study.updated", AuditOutcome.SUCCESS)
     # Named as the API or as the store names them; either way only the two that changed, in order.
     changed = latest.detail.removeprefix("changed ").split(", ")
     assert latest.detail.startswith("changed ")
@@ -258,7 +258,7 @@ def test_contributor_may_not_update_and_the_attempt_is_audited(broker: FakeBroke
 
     assert stored(broker, study) == study
     latest = broker.audit(study)[0]
-    assert (latest.actor_id, latest.action, latest.outcome) == (contributor.id, "study.updated", Outcome.DENIED)
+    assert (latest.actor_id, latest.action, latest.outcome) == (contributor.id, "study.updated", AuditOutcome.DENIED)
 
 
 # Delete --------------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def test_admin_may_not_delete_the_study(broker: FakeBroker) -> None:
         delete_study(broker.access(admin, study), broker.studies)
 
     assert broker.studies.get(study.id) == study
-    assert broker.audit(study)[0].outcome is Outcome.DENIED
+    assert broker.audit(study)[0].outcome is AuditOutcome.DENIED
 
 
 # Transfer ------------------------------------------------------------------------------------

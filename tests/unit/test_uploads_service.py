@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.config import load_settings
 from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
-from chalicelib.services.common.model import Outcome, PageRequest, new_id
+from chalicelib.services.common.model import AuditOutcome, PageRequest, new_id
 from chalicelib.services.dropoff.model import UploadStatus
 from chalicelib.services.dropoff.settings import UploadPolicy
 from chalicelib.services.dropoff.upload_rules import human_size
@@ -224,7 +224,7 @@ def test_admit_accepts_under_a_fresh_id_and_drops_the_code(broker: FakeBroker, s
     (latest, *_) = broker.audit(study)
     assert (latest.action, latest.outcome, latest.target) == (
         "upload.accepted",
-        Outcome.SUCCESS,
+        AuditOutcome.SUCCESS,
         f"upload:{admission.tusd_id.split('/')[1]}",
     )
 
@@ -237,7 +237,7 @@ def test_admit_refuses_a_file_over_the_limit_and_audits_why(broker: FakeBroker, 
     assert (admission.accepted, admission.status) == (False, 413)
     assert admission.reason == "The file is 1001 bytes; the limit is 1000 bytes."
     latest = broker.audit(study)[0]
-    assert (latest.action, latest.outcome) == ("upload.refused", Outcome.DENIED)
+    assert (latest.action, latest.outcome) == ("upload.refused", AuditOutcome.DENIED)
     assert latest.detail == "The file is 1001 bytes; the limit is 1000 bytes. File: big.bin, 1001 bytes."
 
 

@@ -17,7 +17,7 @@ from chalicelib.services.workspaces.lifecycle import Action, Workspace, Workspac
 from chalicelib.services.workspaces.lifecycle import WorkspaceStatus as S
 from chalicelib.services.workspaces.ports import DeliveryClaim
 from chalicelib.services.workspaces.provisioning import handle_message
-from chalicelib.services.workspaces.vrw import Access, EventType, Outcome, Receipt, VrwEvent, delivery_key, receive
+from chalicelib.services.workspaces.vrw import Access, EventType, Receipt, VrwEvent, VrwOutcome, delivery_key, receive
 from chalicelib.services.workspaces.workspaces import converge_message
 from tests.support.fakes_workspaces import InMemoryWorkspaces
 from tests.unit.workspace_lab import Lab
@@ -73,8 +73,8 @@ def test_configuring_then_ready_runs_the_workspace_with_its_access_and_one_ready
     second = report(lab, "ready", workspace, access=ACCESS)
 
     # THEN it is RUNNING with VRW's access details, the researcher got the ready mail, and history says who
-    assert first.outcome is Outcome.UNCHANGED
-    assert (second.outcome, second.status) == (Outcome.APPLIED, S.RUNNING)
+    assert first.outcome is VrwOutcome.UNCHANGED
+    assert (second.outcome, second.status) == (VrwOutcome.APPLIED, S.RUNNING)
     done = lab.get(workspace.id)
     assert (done.ip, done.access_url, done.access_username) == ("10.0.0.1", "https://10.0.0.1.vrw.local/", "ubuntu")
     assert done.vrw_updated_at == ready_at
@@ -98,7 +98,7 @@ def test_configuring_before_the_broker_saw_the_server_boot_stops_the_brokers_che
     lab.run()
 
     # THEN VRW's move stands and the stale check did nothing
-    assert (receipt.outcome, lab.status(workspace)) == (Outcome.APPLIED, S.CONFIGURING)
+    assert (receipt.outcome, lab.status(workspace)) == (VrwOutcome.APPLIED, S.CONFIGURING)
     assert len(lab.cloud.calls) == calls
     assert lab.get(workspace.id).deadline_at == lab.get(workspace.id).updated_at + timedelta(minutes=60)
 
@@ -108,7 +108,7 @@ def test_failed_fails_the_workspace_with_vrws_reason_and_mails_it(lab: Lab) -> N
 
     receipt = report(lab, "failed", workspace, reason="Ansible could not install R 4.4.")
 
-    assert (receipt.outcome, receipt.status) == (Outcome.APPLIED, S.FAILED)
+    assert (receipt.outcome, receipt.status) == (VrwOutcome.APPLIED, S.FAILED)
     assert lab.get(workspace.id).status_reason == "Ansible could not install R 4.4."
     assert lab.mail.events_for(workspace.id) == ["failed"]
 
@@ -122,7 +122,7 @@ def test_deleted_finishes_a_deleting_workspace_whose_server_is_gone_and_frees_it
 
     receipt = report(lab, "deleted", workspace)
 
-    assert (receipt.outcome, receipt.status) == (Outcome.APPLIED, S.DELETED)
+    assert (receipt.outcome, receipt.status) == (VrwOutcome.APPLIED, S.DELETED)
     gone = lab.get(workspace.id)
     assert (gone.server_id, gone.ip, gone.access_url) == (None, None, None)
     assert gone.billing_ended_at is not None
@@ -146,7 +146,7 @@ def test_deleted_while_the_brokers_delete_meets_a_503_keeps_deleting_until_opens
     receipt = report(lab, "deleted", workspace, at=reported_at)
 
     # THEN it is recorded in the history but the workspace keeps its server, its pending delete and its quota
-    assert (receipt.outcome, receipt.status) == (Outcome.RECORDED, S.DELETING)
+    assert (receipt.outcome, receipt.status) == (VrwOutcome.RECORDED, S.DELETING)
     deleting = lab.get(workspace.id)
     assert (deleting.status, deleting.server_id, deleting.vrw_updated_at) == (S.DELETING, server_id, reported_at)
     assert deleting.check_token != ""
@@ -165,7 +165,7 @@ def test_deleted_while_the_brokers_delete_meets_a_503_keeps_deleting_until_opens
     assert history(lab, workspace)[-1].actor_id == "broker"
     assert lab.reconcile().orphans == []
     # AND VRW's redelivery of its event is a duplicate, and a new one finds the workspace already there
-    assert report(lab, "deleted", workspace).outcome is Outcome.UNCHANGED
+    assert report(lab, "deleted", workspace).outcome is VrwOutcome.UNCHANGED
 
 
 def test_a_reconfiguration_of_a_running_workspace_gets_the_configuration_deadline(lab: Lab) -> None:
@@ -174,7 +174,7 @@ def test_a_reconfiguration_of_a_running_workspace_gets_the_configuration_deadlin
     receipt = report(lab, "configuring", workspace)
 
     again = lab.get(workspace.id)
-    assert (receipt.outcome, again.status) == (Outcome.APPLIED, S.CONFIGURING)
+    assert (receipt.outcome, again.status) == (VrwOutcome.APPLIED, S.CONFIGURING)
     assert again.deadline_at == again.updated_at + timedelta(minutes=60)
     assert again.access_url == ACCESS.url  # the old access holds until VRW says ready again
 
@@ -232,7 +232,7 @@ def test_a_redelivered_event_is_acknowledged_and_has_no_second_effect(lab: Lab) 
     first = report(lab, "ready", workspace, at=at, delivery="msg_1", access=ACCESS)
     again = report(lab, "ready", workspace, at=at, delivery="msg_1", access=ACCESS)
 
-    assert (first.outcome, again.outcome) == (Outcome.APPLIED, Outcome.DUPLICATE)
+    assert (first.outcome, again.outcome) == (VrwOutcome.APPLIED, VrwOutcome.DUPLICATE)
     assert lab.mail.events_for(workspace.id) == ["ready"]
     assert [e.status for e in history(lab, workspace)].count(S.RUNNING) == 1
 
@@ -245,7 +245,7 @@ def test_a_redelivery_after_the_workspace_moved_on_is_still_a_duplicate_not_a_co
 
     again = report(lab, "ready", workspace, at=at, delivery="msg_ready", access=ACCESS)
 
-    assert (again.outcome, again.status) == (Outcome.DUPLICATE, S.STOPPING)
+    assert (again.outcome, again.status) == (VrwOutcome.DUPLICATE, S.STOPPING)
     assert lab.mail.events_for(workspace.id) == ["ready"]
 
 
@@ -276,7 +276,7 @@ def test_a_refused_delivery_is_not_remembered_so_its_redelivery_can_apply(lab: L
     again = report(lab, "ready", workspace, at=at, delivery="msg_early", access=ACCESS)
 
     # THEN it applies
-    assert (again.outcome, again.status) == (Outcome.APPLIED, S.RUNNING)
+    assert (again.outcome, again.status) == (VrwOutcome.APPLIED, S.RUNNING)
 
 
 def test_an_event_older_than_the_last_vrw_report_is_acknowledged_and_ignored(lab: Lab) -> None:
@@ -292,7 +292,7 @@ def test_an_event_older_than_the_last_vrw_report_is_acknowledged_and_ignored(lab
     late = report(lab, "configuring", workspace, at=configuring_at)
 
     # THEN it is acknowledged and the workspace stays where it is
-    assert (late.outcome, late.status) == (Outcome.STALE, S.STOPPED)
+    assert (late.outcome, late.status) == (VrwOutcome.STALE, S.STOPPED)
     assert lab.status(workspace) is S.STOPPED
 
 
@@ -303,7 +303,7 @@ def test_a_late_ready_rescues_a_workspace_whose_configuration_deadline_failed_it
 
     receipt = report(lab, "ready", workspace, access=ACCESS)
 
-    assert (receipt.outcome, receipt.status) == (Outcome.APPLIED, S.RUNNING)
+    assert (receipt.outcome, receipt.status) == (VrwOutcome.APPLIED, S.RUNNING)
     assert lab.get(workspace.id).status_reason == ""
     assert lab.mail.events_for(workspace.id) == ["failed", "ready"]
 
@@ -314,7 +314,7 @@ def test_a_failure_reported_for_an_already_failed_workspace_sends_no_second_mail
 
     receipt = report(lab, "failed", workspace, reason="second")
 
-    assert receipt.outcome is Outcome.UNCHANGED
+    assert receipt.outcome is VrwOutcome.UNCHANGED
     assert lab.get(workspace.id).status_reason == "first"
     assert lab.mail.events_for(workspace.id) == ["failed"]
 
@@ -348,7 +348,7 @@ def test_a_workspace_written_meanwhile_is_read_again_and_the_event_applied() -> 
 
     receipt = report(lab, "ready", workspace, access=ACCESS)
 
-    assert (receipt.outcome, receipt.status) == (Outcome.APPLIED, S.RUNNING)
+    assert (receipt.outcome, receipt.status) == (VrwOutcome.APPLIED, S.RUNNING)
     assert lab.get(workspace.id).name == "Renamed meanwhile"
     assert lab.mail.events_for(workspace.id) == ["ready"]
 
@@ -383,7 +383,7 @@ def test_the_same_delivery_three_times_at_once_applies_once(lab: Lab) -> None:
     for thread in threads:
         thread.join()
 
-    assert sorted(r.outcome for r in receipts) == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert sorted(r.outcome for r in receipts) == [VrwOutcome.APPLIED, VrwOutcome.DUPLICATE, VrwOutcome.DUPLICATE]
     assert lab.mail.events_for(workspace.id) == ["ready"]
 
 
@@ -436,7 +436,7 @@ def test_a_ready_mail_lost_to_a_crash_after_vrws_report_is_owed_and_queued_by_th
     again = report(lab, "ready", workspace, access=ACCESS, delivery=delivery, at=at)
 
     # THEN the move happened once, the redelivery is a duplicate, and the mail is owed until the reconciler
-    assert (again.outcome, lab.status(workspace)) == (Outcome.DUPLICATE, S.RUNNING)
+    assert (again.outcome, lab.status(workspace)) == (VrwOutcome.DUPLICATE, S.RUNNING)
     assert lab.mail.events_for(workspace.id) == []
     assert lab.reconcile(after=lab.settings.nudge_after).owed_mails == [workspace.id]
     assert lab.mail.events_for(workspace.id) == ["ready"]

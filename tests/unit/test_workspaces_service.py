@@ -18,7 +18,7 @@ from chalicelib.errors import (
     QuotaExceededError,
     ValidationError,
 )
-from chalicelib.services.common.model import Outcome
+from chalicelib.services.common.model import AuditOutcome
 from chalicelib.services.messages import ConvergeMessage
 from chalicelib.services.studies.model import Role
 from chalicelib.services.workspaces import workspaces as service
@@ -88,7 +88,7 @@ def test_viewers_may_not_request_and_their_attempt_is_audited(lab: Lab) -> None:
     with pytest.raises(PermissionDeniedError):
         lab.request(viewer)
     assert any(
-        (e.action, e.outcome, e.actor_id) == ("workspace.requested", Outcome.DENIED, viewer.id)
+        (e.action, e.outcome, e.actor_id) == ("workspace.requested", AuditOutcome.DENIED, viewer.id)
         for e in lab.broker.audit(lab.study)
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from chalice.app import SQSEvent
 
-from chalicelib.batch import Outcome, Record, run_batch
+from chalicelib.batch import MessageOutcome, Record, run_batch
 from chalicelib.logs import current_request_id
 from chalicelib.services.messages import ConvergeMessage, ProvisioningMessage, decode_provisioning, encode
 from chalicelib.services.workspaces.provisioning import Family
@@ -35,11 +35,11 @@ def test_a_mixed_batch_names_exactly_the_records_to_deliver_again(caplog: pytest
     again = raw(encode(ConvergeMessage(workspace_id="again")))
     seen: list[tuple[str, int]] = []
 
-    def handle(record: Record[ProvisioningMessage]) -> Outcome | None:
+    def handle(record: Record[ProvisioningMessage]) -> MessageOutcome | None:
         seen.append((record.message.workspace_id, record.receive_count))
         if record.message.workspace_id == "raise":
             raise RuntimeError("OpenStack is down")
-        return Outcome.RETRY if record.message.workspace_id == "again" else None
+        return MessageOutcome.RETRY if record.message.workspace_id == "again" else None
 
     # WHEN the runner runs it
     answer = run_batch("provisioning", [done, poison, raising, again], decode_provisioning, handle)

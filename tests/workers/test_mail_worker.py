@@ -27,7 +27,7 @@ from chalicelib.providers.mail import SesMailer
 from chalicelib.providers.queues import SqsMailQueue
 from chalicelib.services.accounts.model import Locale, Researcher
 from chalicelib.services.accounts.ports import ResearcherRepository
-from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, new_id, utcnow
 from chalicelib.services.common.ports import Ledger
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.mail.delivery import MailDeliveryError, deliver
@@ -103,7 +103,7 @@ class Scene:
             mail_id=new_id(),
         )
         audit = AuditEntry(
-            self.study_id, self.owner.id, "invitation.created", f"invitation:{invitation.id}", Outcome.SUCCESS, now
+            self.study_id, self.owner.id, "invitation.created", f"invitation:{invitation.id}", AuditOutcome.SUCCESS, now
         )
         return self.deps.invitations.create(invitation, audit)
 
@@ -112,7 +112,7 @@ class Scene:
         assert stored is not None
         now = utcnow()
         audit = AuditEntry(
-            self.study_id, self.owner.id, "invitation.changed", f"invitation:{invitation.id}", Outcome.SUCCESS, now
+            self.study_id, self.owner.id, "invitation.changed", f"invitation:{invitation.id}", AuditOutcome.SUCCESS, now
         )
         return self.deps.invitations.update(replace(stored, updated_at=now, **changes), audit)
 

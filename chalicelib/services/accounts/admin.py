@@ -11,7 +11,7 @@ from chalicelib.errors import ConflictError, NotFoundError, PermissionDeniedErro
 from chalicelib.services.accounts.emails import normalise_email, require_verified_email
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.accounts.ports import PlatformRepository, ResearcherRepository
-from chalicelib.services.common.model import UNSET, AuditEntry, Outcome, Page, PageRequest, Unset, utcnow
+from chalicelib.services.common.model import UNSET, AuditEntry, AuditOutcome, Page, PageRequest, Unset, utcnow
 from chalicelib.services.studies.model import Study, StudyAccess
 from chalicelib.services.studies.ports import StudyRepository
 from chalicelib.services.workspaces.lifecycle import Workspace, WorkspaceStatus
@@ -24,7 +24,7 @@ OPS_CLI = "ops-cli"
 
 def platform_audit(actor_id: str, action: str, target: str, detail: str, at: datetime) -> AuditEntry:
     """An audit entry for the platform's own log (no study)."""
-    return AuditEntry("", actor_id, action, target, Outcome.SUCCESS, at, detail)
+    return AuditEntry("", actor_id, action, target, AuditOutcome.SUCCESS, at, detail)
 
 
 def require_platform_admin(caller: Researcher) -> None:
@@ -159,5 +159,7 @@ def set_quota(
     if not isinstance(max_vcpus, Unset):
         changed.max_vcpus = max_vcpus
     detail = f"max_workspaces={changed.max_workspaces}, max_vcpus={changed.max_vcpus}"
-    audit = AuditEntry(study.id, caller.id, "study.quota_changed", f"study:{study.id}", Outcome.SUCCESS, now(), detail)
+    audit = AuditEntry(
+        study.id, caller.id, "study.quota_changed", f"study:{study.id}", AuditOutcome.SUCCESS, now(), detail
+    )
     return studies.update(changed, audit)

@@ -31,7 +31,9 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-class Outcome(StrEnum):
+class AuditOutcome(StrEnum):
+    """How an audited action went: done, or refused (the audit log's `outcome`)."""
+
     SUCCESS = "success"
     DENIED = "denied"
 
@@ -44,7 +46,7 @@ class AuditEntry:
     actor_id: str
     action: str
     target: str
-    outcome: Outcome
+    outcome: AuditOutcome
     at: datetime
     detail: str = ""
     entry_id: str = field(default_factory=new_id)

@@ -30,7 +30,7 @@ from chalicelib.errors import (
     ValidationError,
     error_for_status,
 )
-from chalicelib.services.common.model import AuditEntry, Outcome, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, new_id, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
@@ -149,7 +149,7 @@ def _refused(refusal: UploadRefusedError) -> AppError:
 
 
 def _audit(
-    upload: Upload, action: str, moment: datetime, detail: str, outcome: Outcome = Outcome.SUCCESS
+    upload: Upload, action: str, moment: datetime, detail: str, outcome: AuditOutcome = AuditOutcome.SUCCESS
 ) -> AuditEntry:
     return AuditEntry(upload.study_id, UPLOADER, action, f"upload:{upload.id}", outcome, moment, detail)
 
@@ -350,7 +350,7 @@ class Dropoff:
         moment = self._now()
         refused = replace(upload, status=UploadStatus.ABORTED, updated_at=moment)
         self._uploads.update(
-            refused, _audit(upload, "upload.refused", moment, f"{upload.file_name}: {detail}", Outcome.DENIED)
+            refused, _audit(upload, "upload.refused", moment, f"{upload.file_name}: {detail}", AuditOutcome.DENIED)
         )
 
     def _held(self, upload: Upload) -> list[StoredPart]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.errors import ConflictError, NotFoundError
-from chalicelib.services.common.model import AuditEntry, Outcome, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.dropoff.storage import ObjectStorage
@@ -77,7 +77,7 @@ def download_link(
             granted.caller.id,
             "upload.downloaded",
             f"upload:{upload.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             f"{upload.file_name}, {human_size(upload.size)}",
         )
@@ -109,7 +109,7 @@ def delete_upload(
             granted.caller.id,
             "upload.deleted",
             f"upload:{upload.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             now(),
             upload.file_name,
         ),

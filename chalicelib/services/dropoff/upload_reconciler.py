@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.errors import ConflictError
-from chalicelib.services.common.model import AuditEntry, Outcome, PageRequest, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, PageRequest, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.dropoff.storage import DELETED_MARKERS, ObjectStorage
@@ -105,7 +105,7 @@ def _admitted(work: UploadRound, upload: Upload, moment: datetime, report: Uploa
             UPLOADER,
             "upload.aborted",
             f"upload:{upload.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             f"{upload.file_name}: not completed in time",
         )

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from chalicelib.models import keys
 from chalicelib.services.accounts.emails import plain_address
-from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, Page, PageRequest, new_id, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
 from chalicelib.services.dropoff.settings import UploadPolicy
@@ -142,7 +142,7 @@ def _shown(value: str, limit: int = 100) -> str:
     return printable if len(printable) <= limit else printable[:limit] + "…"
 
 
-def _audit(study_id: str, action: str, outcome: Outcome, moment: datetime, target: str, detail: str) -> AuditEntry:
+def _audit(study_id: str, action: str, outcome: AuditOutcome, moment: datetime, target: str, detail: str) -> AuditEntry:
     return AuditEntry(study_id, UPLOADER, action, target, outcome, moment, detail)
 
 
@@ -182,7 +182,7 @@ def screen(
         detail = f"{refusal.reason} File: {_shown(raw_name) or '(none)'}, {upload.size} bytes."
         hour = moment.replace(minute=0, second=0, microsecond=0)
         audited = studies.record_counted(
-            _audit(study.id, "upload.refused", Outcome.DENIED, moment, f"study:{study.id}", detail),
+            _audit(study.id, "upload.refused", AuditOutcome.DENIED, moment, f"study:{study.id}", detail),
             keys.upload_refusals(study.id, hour),
             limit=policy.refusals_audited_per_hour,
             until=hour + timedelta(hours=2),
@@ -211,12 +211,16 @@ def admitted_upload(study: Study, upload_id: str, metadata: Mapping[str, str], s
 
 def accepted_audit(upload: Upload) -> AuditEntry:
     detail = f"{upload.file_name}, {human_size(upload.size)}{_from(upload.sender_name, upload.sender_email)}"
-    return _audit(upload.study_id, "upload.accepted", Outcome.SUCCESS, upload.created_at, f"upload:{upload.id}", detail)
+    return _audit(
+        upload.study_id, "upload.accepted", AuditOutcome.SUCCESS, upload.created_at, f"upload:{upload.id}", detail
+    )
 
 
 def received_audit(upload: Upload) -> AuditEntry:
     detail = f"{upload.file_name}, {human_size(upload.size)}{_from(upload.sender_name, upload.sender_email)}"
-    return _audit(upload.study_id, "upload.received", Outcome.SUCCESS, upload.updated_at, f"upload:{upload.id}", detail)
+    return _audit(
+        upload.study_id, "upload.received", AuditOutcome.SUCCESS, upload.updated_at, f"upload:{upload.id}", detail
+    )
 
 
 def _checked_metadata(upload: TusUpload, policy: UploadPolicy) -> dict[str, str]:
@@ -365,12 +369,14 @@ def record_terminated(
             updated_at=moment,
         )
         detail = f"{aborted.file_name}: {human_size(aborted.received_bytes)} of {human_size(aborted.size)}"
-        audit = _audit(stored.study_id, "upload.aborted", Outcome.SUCCESS, moment, f"upload:{stored.id}", detail)
+        audit = _audit(stored.study_id, "upload.aborted", AuditOutcome.SUCCESS, moment, f"upload:{stored.id}", detail)
         return uploads.update(aborted, audit)
     if stored.status is not UploadStatus.RECEIVED:
         return stored
     deleted = replace(stored, status=UploadStatus.DELETED, updated_at=moment)
-    audit = _audit(stored.study_id, "upload.deleted", Outcome.SUCCESS, moment, f"upload:{stored.id}", stored.file_name)
+    audit = _audit(
+        stored.study_id, "upload.deleted", AuditOutcome.SUCCESS, moment, f"upload:{stored.id}", stored.file_name
+    )
     return uploads.update(deleted, audit)
 
 

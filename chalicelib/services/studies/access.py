@@ -14,7 +14,7 @@ from enum import Enum
 
 from chalicelib.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from chalicelib.services.accounts.model import Researcher
-from chalicelib.services.common.model import AuditEntry, Outcome, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, utcnow
 from chalicelib.services.studies.model import Membership, Role, Study, StudyAccess
 from chalicelib.services.studies.ports import StudyRepository
 
@@ -116,7 +116,7 @@ def require(
                 actor_id=caller.id,
                 action=action,
                 target=target or f"study:{study.id}",
-                outcome=Outcome.DENIED,
+                outcome=AuditOutcome.DENIED,
                 at=now(),
                 detail=f"needs {permission.least_role.value}",
             )

@@ -28,7 +28,7 @@ from chalicelib.models import keys
 from chalicelib.services.accounts.emails import normalise_email, require_verified_email, same_email
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.accounts.ports import ResearcherRepository
-from chalicelib.services.common.model import BROKER, AuditEntry, Outcome, Page, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import BROKER, AuditEntry, AuditOutcome, Page, PageRequest, new_id, utcnow
 from chalicelib.services.common.ports import Ledger
 from chalicelib.services.mail.ports import MailQueue
 from chalicelib.services.messages import AnswerMessage, InvitationMessage, InviterStoodDownMessage, answer_of
@@ -73,7 +73,7 @@ class Outbox:
 
 def _audit(granted: Granted, action: str, invitation: Invitation, moment: datetime, detail: str = "") -> AuditEntry:
     return AuditEntry(
-        granted.study.id, granted.caller.id, action, f"invitation:{invitation.id}", Outcome.SUCCESS, moment, detail
+        granted.study.id, granted.caller.id, action, f"invitation:{invitation.id}", AuditOutcome.SUCCESS, moment, detail
     )
 
 
@@ -258,7 +258,7 @@ def _revoke_one(
             stood_down.actor_id,
             "invitation.revoked",
             f"invitation:{invitation.id}",
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             _STOOD_DOWN[stood_down.reason],
         )
@@ -315,7 +315,12 @@ def accept(
     invitation = _valid(outbox, caller, token, moment)
     accepted = replace(invitation, status=InvitationStatus.ACCEPTED, updated_at=moment)
     audit = AuditEntry(
-        invitation.study_id, caller.id, "invitation.accepted", f"invitation:{invitation.id}", Outcome.SUCCESS, moment
+        invitation.study_id,
+        caller.id,
+        "invitation.accepted",
+        f"invitation:{invitation.id}",
+        AuditOutcome.SUCCESS,
+        moment,
     )
     membership: Membership | None = Membership(invitation.study_id, caller.id, invitation.role, moment)
     try:
@@ -340,7 +345,12 @@ def decline(caller: Researcher, outbox: Outbox, *, token: str, now: Clock = utcn
     invitation = _valid(outbox, caller, token, moment)
     declined = replace(invitation, status=InvitationStatus.DECLINED, updated_at=moment)
     audit = AuditEntry(
-        invitation.study_id, caller.id, "invitation.declined", f"invitation:{invitation.id}", Outcome.SUCCESS, moment
+        invitation.study_id,
+        caller.id,
+        "invitation.declined",
+        f"invitation:{invitation.id}",
+        AuditOutcome.SUCCESS,
+        moment,
     )
     try:
         outbox.invitations.update(declined, audit)
@@ -376,7 +386,7 @@ def requeue_lost_links(outbox: Outbox, settings: InvitationSettings, *, now: Clo
                 BROKER,
                 "invitation.requeued",
                 f"invitation:{invitation.id}",
-                Outcome.SUCCESS,
+                AuditOutcome.SUCCESS,
                 moment,
                 "its mail was never queued; a new link was sent",
             )

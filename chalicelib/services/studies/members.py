@@ -14,7 +14,7 @@ from datetime import datetime
 
 from chalicelib.errors import ConflictError, FieldError, NotFoundError, PermissionDeniedError, ValidationError
 from chalicelib.services.accounts.ports import ResearcherRepository
-from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, Page, PageRequest, utcnow
 from chalicelib.services.mail.ports import MailQueue
 from chalicelib.services.messages import InviterStoodDownMessage, StandDown
 from chalicelib.services.studies.access import Permission, active_caller, require
@@ -77,7 +77,7 @@ def change_role(
             granted.caller.id,
             "member.role_changed",
             target_name,
-            Outcome.SUCCESS,
+            AuditOutcome.SUCCESS,
             moment,
             detail=f"{member.role.value} -> {role.value}",
         ),
@@ -117,7 +117,7 @@ def remove_member(
             raise PermissionDeniedError(detail="The owner cannot be removed; ownership moves only by transfer.")
     studies.remove_member(
         member,
-        AuditEntry(granted.study.id, caller.id, action, target_name, Outcome.SUCCESS, now()),
+        AuditEntry(granted.study.id, caller.id, action, target_name, AuditOutcome.SUCCESS, now()),
     )
     if _may_invite(member.role):
         _stood_down(mail, granted.study.id, researcher_id, caller.id, "left" if leaving else "removed")

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from chalicelib.errors import ConflictError, FieldError, ValidationError
 from chalicelib.services.accounts.model import Researcher
-from chalicelib.services.common.model import UNSET, AuditEntry, Outcome, Page, PageRequest, Unset, new_id, utcnow
+from chalicelib.services.common.model import UNSET, AuditEntry, AuditOutcome, Page, PageRequest, Unset, new_id, utcnow
 from chalicelib.services.studies.access import Granted, Permission, require
 from chalicelib.services.studies.model import Membership, Role, Study, StudyAccess, new_upload_code
 from chalicelib.services.studies.ports import ReferenceRepository, StudyRepository
@@ -37,7 +37,7 @@ def _audit(granted: Granted, action: str, moment: datetime, target: str = "", de
         actor_id=granted.caller.id,
         action=action,
         target=target or f"study:{granted.study.id}",
-        outcome=Outcome.SUCCESS,
+        outcome=AuditOutcome.SUCCESS,
         at=moment,
         detail=detail,
     )
@@ -84,7 +84,7 @@ def create_study(
         updated_at=moment,
     )
     owner = Membership(study.id, caller.id, Role.OWNER, moment)
-    audit = AuditEntry(study.id, caller.id, "study.created", f"study:{study.id}", Outcome.SUCCESS, moment)
+    audit = AuditEntry(study.id, caller.id, "study.created", f"study:{study.id}", AuditOutcome.SUCCESS, moment)
     studies.create(study, owner, audit)
     return MemberStudy(study, Role.OWNER, member_count=1)
 

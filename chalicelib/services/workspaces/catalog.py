@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from chalicelib.errors import FieldError, NotFoundError, ValidationError
-from chalicelib.services.common.model import AuditEntry, Outcome, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, utcnow
 from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
 from chalicelib.services.workspaces.lifecycle import Machine
 from chalicelib.services.workspaces.ports import CatalogRepository
@@ -107,7 +107,7 @@ def validate_item(
 
 def _audit(actor_id: str, action: str, kind: CatalogKind, item_id: str, detail: str, at: datetime) -> AuditEntry:
     # The platform's own log (no study): the catalog belongs to no study.
-    return AuditEntry("", actor_id, action, f"catalog:{kind.value}/{item_id}", Outcome.SUCCESS, at, detail)
+    return AuditEntry("", actor_id, action, f"catalog:{kind.value}/{item_id}", AuditOutcome.SUCCESS, at, detail)
 
 
 def put_item(catalog: CatalogRepository, item: CatalogItem, *, actor_id: str, now: Clock = utcnow) -> CatalogItem:

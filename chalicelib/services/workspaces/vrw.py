@@ -98,7 +98,9 @@ class VrwEvent:
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-class Outcome(StrEnum):
+class VrwOutcome(StrEnum):
+    """What the broker did with one VRW event (the hook answers it as `outcome`)."""
+
     APPLIED = "applied"  # the workspace moved
     UNCHANGED = "unchanged"  # it already was where the event says
     STALE = "stale"  # older than the workspace's last VRW report: ignored
@@ -109,7 +111,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    outcome: Outcome
+    outcome: VrwOutcome
     workspace_id: str
     # None for an ignored event: the workspace was not read.
     status: WorkspaceStatus | None
@@ -138,20 +140,20 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
         workspace = inbox.workspaces.get(event.workspace_id)
         if workspace is None:
             raise NotFoundError(detail="No such workspace.")
-        duplicate = Receipt(Outcome.DUPLICATE, workspace.id, workspace.status)
+        duplicate = Receipt(VrwOutcome.DUPLICATE, workspace.id, workspace.status)
         try:
             outcome = judge(workspace, event)
         except ConflictError:
             if _delivered_before(inbox.ledger, claim):
                 return duplicate
             raise
-        if outcome not in (Outcome.APPLIED, Outcome.RECORDED):
+        if outcome not in (VrwOutcome.APPLIED, VrwOutcome.RECORDED):
             if inbox.ledger.claim(claim.key, until=claim.until, fingerprint=claim.fingerprint):
                 return Receipt(outcome, workspace.id, workspace.status)
             _delivered_before(inbox.ledger, claim)
             return duplicate
         try:
-            if outcome is Outcome.RECORDED:
+            if outcome is VrwOutcome.RECORDED:
                 return _record(inbox, workspace, event, claim, now())
             moved = _move(inbox, workspace, event, claim, now())
         except ConflictError:
@@ -160,7 +162,7 @@ def receive(inbox: Inbox, delivery_id: str, event: VrwEvent, *, now: Clock = utc
             log.info("workspace %s changed while VRW's %s was applied; judging it again", workspace.id, event.type)
             continue
         send_owed(inbox.mail, inbox.workspaces, moved)
-        return Receipt(Outcome.APPLIED, moved.id, moved.status)
+        return Receipt(VrwOutcome.APPLIED, moved.id, moved.status)
     raise ConflictError(detail="The workspace kept changing while the event was applied; deliver it again.")
 
 
@@ -173,7 +175,7 @@ def ignore(delivery_id: str, event_type: str, workspace_id: str) -> Receipt:
     """Acknowledge an event type the broker does not know (VRW added one): logged, counted, nothing changed."""
     log.warning("VRW event %s of unknown type %r about workspace %s ignored", delivery_id, event_type, workspace_id)
     metrics.hook_ignored(VRW, "unknown-type")
-    return Receipt(Outcome.IGNORED, workspace_id, None)
+    return Receipt(VrwOutcome.IGNORED, workspace_id, None)
 
 
 def _delivered_before(ledger: Ledger, claim: DeliveryClaim) -> bool:
@@ -184,14 +186,14 @@ def _delivered_before(ledger: Ledger, claim: DeliveryClaim) -> bool:
     return earlier is not None
 
 
-def judge(workspace: Workspace, event: VrwEvent) -> Outcome:
+def judge(workspace: Workspace, event: VrwEvent) -> VrwOutcome:
     """What `event` does to `workspace` (APPLIED: it moves; RECORDED: only its history); 409 for an edge VRW
     may not take."""
     if workspace.vrw_updated_at is not None and event.at < workspace.vrw_updated_at:
-        return Outcome.STALE
+        return VrwOutcome.STALE
     target, sources = EDGES[event.type]
     if workspace.status is target:
-        return Outcome.UNCHANGED
+        return VrwOutcome.UNCHANGED
     if workspace.status not in sources:
         raise ConflictError(detail=f"VRW cannot report {event.type.value} for a workspace that is {workspace.status}.")
     if workspace.server_id is None and workspace.status in (S.PROVISIONING, S.FAILED):
@@ -199,8 +201,8 @@ def judge(workspace: Workspace, event: VrwEvent) -> Outcome:
         raise ConflictError(detail=f"The workspace has no virtual machine for VRW to report {event.type.value} on.")
     if event.type is EventType.DELETED and workspace.server_id is not None:
         # Only OpenStack can say the server is gone; the broker's delete carries on until it does.
-        return Outcome.RECORDED
-    return Outcome.APPLIED
+        return VrwOutcome.RECORDED
+    return VrwOutcome.APPLIED
 
 
 def _move(inbox: Inbox, workspace: Workspace, event: VrwEvent, claim: DeliveryClaim, moment: datetime) -> Workspace:
@@ -228,7 +230,7 @@ def _record(inbox: Inbox, workspace: Workspace, event: VrwEvent, claim: Delivery
     noted = replace(workspace, vrw_updated_at=event.at)
     stored = inbox.workspaces.move(noted, note(noted, actor=VRW, moment=moment, reason=_EARLY_DELETED), claim=claim)
     log.info("workspace %s: VRW reported it deleted while its server %s is still there", stored.id, stored.server_id)
-    return Receipt(Outcome.RECORDED, stored.id, stored.status)
+    return Receipt(VrwOutcome.RECORDED, stored.id, stored.status)
 
 
 def check_event(event: VrwEvent, moment: datetime) -> None:

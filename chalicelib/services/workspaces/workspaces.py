@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chalicelib.errors import ConflictError, FieldError, ValidationError
-from chalicelib.services.common.model import AuditEntry, Outcome, Page, PageRequest, new_id, utcnow
+from chalicelib.services.common.model import AuditEntry, AuditOutcome, Page, PageRequest, new_id, utcnow
 from chalicelib.services.messages import ConvergeMessage
 from chalicelib.services.studies.access import Granted, Permission, require
 from chalicelib.services.studies.model import Study, StudyAccess
@@ -96,7 +96,7 @@ def converge_message(workspace: Workspace) -> ConvergeMessage:
 
 def _audit(granted: Granted, action: str, workspace: Workspace, moment: datetime, detail: str = "") -> AuditEntry:
     return AuditEntry(
-        granted.study.id, granted.caller.id, action, f"workspace:{workspace.id}", Outcome.SUCCESS, moment, detail
+        granted.study.id, granted.caller.id, action, f"workspace:{workspace.id}", AuditOutcome.SUCCESS, moment, detail
     )
 
 
