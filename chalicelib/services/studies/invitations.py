@@ -53,13 +53,9 @@ class InvitationSettings:
     message_max: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> InvitationSettings:
-        return cls(
-            ttl=timedelta(days=settings.invitation_ttl_days),
-            per_study_per_hour=settings.invitations_per_study_per_hour,
-            per_inviter_per_day=settings.invitations_per_inviter_per_day,
-            message_max=settings.invitation_message_max,
-        )
+    def from_settings(cls, s: Settings) -> InvitationSettings:
+        ttl = timedelta(days=s.invitation_ttl_days)
+        return cls(ttl, s.invitations_per_study_per_hour, s.invitations_per_inviter_per_day, s.invitation_message_max)
 
 
 @dataclass(frozen=True, slots=True)
