@@ -29,13 +29,10 @@ from chalicelib.models.workspaces import DynamoWorkspaces
 from chalicelib.providers.secrets import Secrets
 from chalicelib.services.accounts.login import LoginSettings
 from chalicelib.services.accounts.ports import CredentialRepository, PlatformRepository, ResearcherRepository
-from chalicelib.services.accounts.service import AccountsService, AdminService, LoginService
 from chalicelib.services.common.ports import Ledger
 from chalicelib.services.dropoff.ports import UploadRepository
-from chalicelib.services.dropoff.service import UploadsService
 from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
 from chalicelib.services.mail.ports import Mailer, MailQueue
-from chalicelib.services.mail.service import MailService
 from chalicelib.services.studies.invitations import InvitationSettings, Outbox
 from chalicelib.services.studies.ports import (
     AccessRepository,
@@ -43,18 +40,21 @@ from chalicelib.services.studies.ports import (
     ReferenceRepository,
     StudyRepository,
 )
-from chalicelib.services.studies.service import ReferenceService, StudiesService
 from chalicelib.services.workspaces.cloud import Cloud
 from chalicelib.services.workspaces.lifecycle import WorkspaceSettings
 from chalicelib.services.workspaces.ports import CatalogRepository, ProvisioningQueue, WorkspaceRepository
-from chalicelib.services.workspaces.service import CatalogService, WorkspacesService
 
 if TYPE_CHECKING:
     from chalicelib.services.accounts.identity import IdentityProvider
+    from chalicelib.services.accounts.service import AccountsService, AdminService, LoginService
     from chalicelib.services.dropoff.dropoff import Dropoff
+    from chalicelib.services.dropoff.service import UploadsService
     from chalicelib.services.dropoff.storage import ObjectStorage
     from chalicelib.services.dropoff.upload_reconciler import UploadRound
+    from chalicelib.services.mail.service import MailService
+    from chalicelib.services.studies.service import ReferenceService, StudiesService
     from chalicelib.services.workspaces.provisioning import Family
+    from chalicelib.services.workspaces.service import CatalogService, WorkspacesService
 
 
 @dataclass(eq=False)
@@ -177,27 +177,36 @@ class Dependencies:
 class Services:
     """Each capability's service, bound once per warm Lambda to the repositories, clients and settings it needs
     (as azul's app keeps its controllers): routes call `call.services.<capability>`, workers get theirs in app.py.
-    Heavy clients (OpenStack, the identity provider) stay lazy: building a service connects to nothing."""
+    Each is imported when first built, so the API's cold start pays only for what its first request needs; heavy
+    clients (OpenStack, the identity provider) stay lazy too: building a service connects to nothing."""
 
     def __init__(self, deps: Dependencies) -> None:
         self._deps = deps
 
     @cached_property
     def studies(self) -> StudiesService:
+        from chalicelib.services.studies.service import StudiesService
+
         d = self._deps
         return StudiesService(d.studies, d.researchers, d.references, d.outbox, d.mail_queue, d.invitation_settings)
 
     @cached_property
     def reference(self) -> ReferenceService:
+        from chalicelib.services.studies.service import ReferenceService
+
         return ReferenceService(self._deps.references)
 
     @cached_property
     def accounts(self) -> AccountsService:
+        from chalicelib.services.accounts.service import AccountsService
+
         d = self._deps
         return AccountsService(d.researchers, d.references, d.credentials)
 
     @cached_property
     def login(self) -> LoginService:
+        from chalicelib.services.accounts.service import LoginService
+
         d = self._deps
 
         def provider() -> IdentityProvider:
@@ -207,11 +216,15 @@ class Services:
 
     @cached_property
     def admin(self) -> AdminService:
+        from chalicelib.services.accounts.service import AdminService
+
         d = self._deps
         return AdminService(d.researchers, d.platform, d.studies, d.workspaces, d.workspace_settings)
 
     @cached_property
     def workspaces(self) -> WorkspacesService:
+        from chalicelib.services.workspaces.service import WorkspacesService
+
         d = self._deps
         return WorkspacesService(
             d.studies, d.catalog, d.workspaces, d.provisioning_queue, d.ledger, d.mail_queue, d.workspace_settings
@@ -219,10 +232,14 @@ class Services:
 
     @cached_property
     def catalog(self) -> CatalogService:
+        from chalicelib.services.workspaces.service import CatalogService
+
         return CatalogService(self._deps.catalog, self._deps.workspace_settings.currency)
 
     @cached_property
     def uploads(self) -> UploadsService:
+        from chalicelib.services.dropoff.service import UploadsService
+
         d = self._deps
         return UploadsService(
             d.studies, d.uploads, d.storage, d.mail_queue, d.upload_policy, d.settings.download_url_seconds
@@ -258,6 +275,8 @@ class Services:
 
     @cached_property
     def mail(self) -> MailService:
+        from chalicelib.services.mail.service import MailService
+
         d = self._deps
         return MailService(
             d.settings, d.invitations, d.studies, d.researchers, d.uploads, d.workspaces, d.ledger, d.mailer
