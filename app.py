@@ -34,7 +34,7 @@ def deliver_mail(event: SQSEvent) -> BatchResponse:
     """Invitation mails and their answers, through SES."""
     from chalicelib.workers.mail import handle_mail_batch
 
-    return handle_mail_batch(event, wiring.dependencies())
+    return handle_mail_batch(event, wiring.dependencies().services.mail)
 
 
 @app.on_sqs_message(queue=_startup.queue_name("provisioning"), batch_size=5)
@@ -42,7 +42,7 @@ def provision_workspaces(event: SQSEvent) -> BatchResponse:
     """Workspace steps on OpenStack: create, check, start, stop, reboot, delete."""
     from chalicelib.workers.provisioning import handle_provisioning_batch
 
-    return handle_provisioning_batch(event, wiring.dependencies())
+    return handle_provisioning_batch(event, wiring.dependencies().services)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
@@ -50,7 +50,7 @@ def reconcile_workspaces(event: CloudWatchEvent) -> None:
     """Repair what is stuck, lost or orphaned; reminders, stops and deletions at expiry."""
     from chalicelib.workers.reconcile import run_reconciler
 
-    run_reconciler(wiring.dependencies())
+    run_reconciler(wiring.dependencies().services)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
@@ -58,4 +58,4 @@ def requeue_invitation_links(event: CloudWatchEvent) -> None:
     """Send again, with a new link, invitations whose mail a crash never queued."""
     from chalicelib.workers.invitation_links import run_link_repair
 
-    run_link_repair(wiring.dependencies())
+    run_link_repair(wiring.dependencies().services.studies)

@@ -47,7 +47,7 @@ def main() -> None:
     with LocalOpenStack(knobs=Knobs(boot_seconds=1.0), clock=clock) as local, tempfile.TemporaryDirectory() as folder:
         os.environ["OS_CLIENT_CONFIG_FILE"] = str(local.write_clouds_yaml(Path(folder) / "clouds.yaml"))
         began = time.perf_counter()
-        cloud = OpenStackCloud(OpenStackConfig())
+        cloud = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=10.0))
         totals: list[int] = []
         seconds: list[float] = []
         for n in range(WORKSPACES):

@@ -1,17 +1,16 @@
-"""Builds the real repositories, secrets and providers, lazily and once per warm Lambda.
+"""Builds the real repositories, secrets and providers, and each capability's service over them, lazily and
+once per warm Lambda.
 
-Handlers ask `dependencies()` for what they need; tests call `reset()` (an autouse fixture
-does) or `install()` a wiring of their own.
+Routes call `dependencies().services.<capability>` (through `Call.services`); app.py hands each worker its
+service the same way. Tests call `reset()` (an autouse fixture does) or `install()` a wiring of their own.
 """
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from chalicelib.auth.tokens import TokenPolicy
 from chalicelib.config import ConfigurationError, Settings, get_settings, reset_settings
@@ -32,7 +31,7 @@ from chalicelib.services.accounts.login import LoginSettings
 from chalicelib.services.accounts.ports import CredentialRepository, PlatformRepository, ResearcherRepository
 from chalicelib.services.common.ports import Ledger
 from chalicelib.services.dropoff.ports import UploadRepository
-from chalicelib.services.dropoff.uploads import UploadPolicy
+from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
 from chalicelib.services.mail.ports import Mailer, MailQueue
 from chalicelib.services.studies.invitations import InvitationSettings, Outbox
 from chalicelib.services.studies.ports import (
@@ -42,15 +41,20 @@ from chalicelib.services.studies.ports import (
     StudyRepository,
 )
 from chalicelib.services.workspaces.cloud import Cloud
-from chalicelib.services.workspaces.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.lifecycle import WorkspaceSettings
 from chalicelib.services.workspaces.ports import CatalogRepository, ProvisioningQueue, WorkspaceRepository
 
 if TYPE_CHECKING:
     from chalicelib.services.accounts.identity import IdentityProvider
+    from chalicelib.services.accounts.service import AccountsService, AdminService, LoginService
     from chalicelib.services.dropoff.dropoff import Dropoff
+    from chalicelib.services.dropoff.service import UploadsService
     from chalicelib.services.dropoff.storage import ObjectStorage
     from chalicelib.services.dropoff.upload_reconciler import UploadRound
+    from chalicelib.services.mail.service import MailService
+    from chalicelib.services.studies.service import ReferenceService, StudiesService
     from chalicelib.services.workspaces.provisioning import Family
+    from chalicelib.services.workspaces.service import CatalogService, WorkspacesService
 
 
 @dataclass(eq=False)
@@ -76,6 +80,11 @@ class Dependencies:
     storage_override: ObjectStorage | None = field(default=None)
 
     @cached_property
+    def services(self) -> Services:
+        """Each capability's service, built on first use and kept as long as this wiring (a warm Lambda)."""
+        return Services(self)
+
+    @cached_property
     def storage(self) -> ObjectStorage:
         """The uploads bucket (S3), its client made on first use."""
         if self.storage_override is not None:
@@ -83,30 +92,6 @@ class Dependencies:
         from chalicelib.providers.storage import S3Storage
 
         return S3Storage(self.settings)
-
-    @property
-    def upload_round(self) -> UploadRound | None:
-        """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
-        if not self.settings.upload_bucket and self.storage_override is None:
-            return None
-        from chalicelib.services.dropoff.upload_reconciler import UploadRound
-
-        retention = timedelta(days=self.settings.deleted_study_retention_days)
-        return UploadRound(self.uploads, self.studies, self.storage, self.mail_queue, retention)
-
-    @cached_property
-    def dropoff(self) -> Dropoff:
-        """The drop-off's uploads straight to storage, and the members' downloads."""
-        from chalicelib.services.dropoff.dropoff import Dropoff, DropoffSettings
-
-        s = self.settings
-        settings = DropoffSettings(
-            part_bytes=s.upload_part_bytes,
-            max_parts=s.upload_max_parts,
-            session=timedelta(hours=s.upload_session_hours),
-            part_url_seconds=s.upload_part_url_seconds,
-        )
-        return Dropoff(self.studies, self.uploads, self.storage, self.mail_queue, self.upload_policy, settings)
 
     @cached_property
     def provisioning_queue(self) -> ProvisioningQueue:
@@ -128,30 +113,7 @@ class Dependencies:
 
     @cached_property
     def workspace_settings(self) -> WorkspaceSettings:
-        s = self.settings
-        defaults = WorkspaceSettings()
-        deadlines = dict(defaults.deadlines)
-        deadlines[WorkspaceStatus.PROVISIONING] = timedelta(minutes=s.workspace_provision_deadline_minutes)
-        return WorkspaceSettings(
-            quota=Quota(s.workspace_quota_workspaces, s.workspace_quota_vcpus),
-            lifetime=timedelta(days=s.workspace_lifetime_days),
-            max_lifetime=timedelta(days=s.workspace_max_lifetime_days),
-            currency=s.currency,
-            vrw_enabled=s.vrw_enabled,
-            deadlines=deadlines,
-            first_check=timedelta(seconds=s.workspace_first_check_seconds),
-            check_interval=timedelta(seconds=s.workspace_check_interval_seconds),
-            max_attempts=s.workspace_max_attempts,
-            delete_grace=timedelta(days=s.workspace_delete_grace_days),
-            delete_orphans=s.reconcile_delete_orphans,
-        )
-
-    @property
-    def provisioning(self) -> Family:
-        """What the provisioning family and the reconciler work with."""
-        from chalicelib.services.workspaces.provisioning import Family
-
-        return Family(self.workspaces, self.cloud, self.provisioning_queue, self.mail_queue, self.workspace_settings)
+        return WorkspaceSettings.from_settings(self.settings)
 
     @cached_property
     def mail_queue(self) -> MailQueue:
@@ -177,45 +139,19 @@ class Dependencies:
 
     @cached_property
     def invitation_settings(self) -> InvitationSettings:
-        s = self.settings
-        return InvitationSettings(
-            ttl=timedelta(days=s.invitation_ttl_days),
-            per_study_per_hour=s.invitations_per_study_per_hour,
-            per_inviter_per_day=s.invitations_per_inviter_per_day,
-            message_max=s.invitation_message_max,
-        )
+        return InvitationSettings.from_settings(self.settings)
 
     @cached_property
     def upload_policy(self) -> UploadPolicy:
-        s = self.settings
-        return UploadPolicy(
-            denied_extensions=s.denied_extensions,
-            allowed_extensions=s.allowed_extensions_set,
-            max_bytes=s.upload_max_bytes,
-            refusals_audited_per_hour=s.upload_refusals_audited_per_hour,
-        )
+        return UploadPolicy.from_settings(self.settings)
 
     @cached_property
     def token_policy(self) -> TokenPolicy:
-        s = self.settings
-        return TokenPolicy(
-            key=self.secrets.signing_key,
-            issuer=s.token_issuer,
-            audience=s.token_audience,
-            ttl=timedelta(seconds=s.session_ttl_seconds),
-        )
+        return TokenPolicy.from_settings(self.settings, self.secrets.signing_key)
 
     @cached_property
     def login_settings(self) -> LoginSettings:
-        s = self.settings
-        return LoginSettings(
-            frontend_url=s.frontend_url,
-            pending_ttl=timedelta(seconds=s.pending_login_ttl_seconds),
-            code_ttl=timedelta(seconds=s.login_code_ttl_seconds),
-            cookie_path=login_cookie_path(s.oidc_redirect_uri),
-            cookie_secure=s.stage != "local",
-            trusted_email_issuers=s.trusted_email_issuers,
-        )
+        return LoginSettings.from_settings(self.settings)
 
     @cached_property
     def identity_provider(self) -> IdentityProvider:
@@ -238,11 +174,113 @@ class Dependencies:
         )
 
 
-def login_cookie_path(redirect_uri: str | None) -> str:
-    """The folder of the callback as the browser sees it: `/api/auth` behind API Gateway's stage, else `/auth`."""
-    path = urlsplit(redirect_uri).path if redirect_uri else ""
-    folder = posixpath.dirname(path)
-    return folder if folder.startswith("/") else "/auth"
+class Services:
+    """Each capability's service, bound once per warm Lambda to the repositories, clients and settings it needs
+    (as azul's app keeps its controllers): routes call `call.services.<capability>`, workers get theirs in app.py.
+    Each is imported when first built, so the API's cold start pays only for what its first request needs; heavy
+    clients (OpenStack, the identity provider) stay lazy too: building a service connects to nothing."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self._deps = deps
+
+    @cached_property
+    def studies(self) -> StudiesService:
+        from chalicelib.services.studies.service import StudiesService
+
+        d = self._deps
+        return StudiesService(d.studies, d.researchers, d.references, d.outbox, d.mail_queue, d.invitation_settings)
+
+    @cached_property
+    def reference(self) -> ReferenceService:
+        from chalicelib.services.studies.service import ReferenceService
+
+        return ReferenceService(self._deps.references)
+
+    @cached_property
+    def accounts(self) -> AccountsService:
+        from chalicelib.services.accounts.service import AccountsService
+
+        d = self._deps
+        return AccountsService(d.researchers, d.references, d.credentials)
+
+    @cached_property
+    def login(self) -> LoginService:
+        from chalicelib.services.accounts.service import LoginService
+
+        d = self._deps
+
+        def provider() -> IdentityProvider:
+            return d.identity_provider
+
+        return LoginService(provider, d.credentials, d.researchers, d.references, d.login_settings, d.token_policy)
+
+    @cached_property
+    def admin(self) -> AdminService:
+        from chalicelib.services.accounts.service import AdminService
+
+        d = self._deps
+        return AdminService(d.researchers, d.platform, d.studies, d.workspaces, d.workspace_settings)
+
+    @cached_property
+    def workspaces(self) -> WorkspacesService:
+        from chalicelib.services.workspaces.service import WorkspacesService
+
+        d = self._deps
+        return WorkspacesService(
+            d.studies, d.catalog, d.workspaces, d.provisioning_queue, d.ledger, d.mail_queue, d.workspace_settings
+        )
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        from chalicelib.services.workspaces.service import CatalogService
+
+        return CatalogService(self._deps.catalog, self._deps.workspace_settings.currency)
+
+    @cached_property
+    def uploads(self) -> UploadsService:
+        from chalicelib.services.dropoff.service import UploadsService
+
+        d = self._deps
+        return UploadsService(
+            d.studies, d.uploads, d.storage, d.mail_queue, d.upload_policy, d.settings.download_url_seconds
+        )
+
+    @cached_property
+    def dropoff(self) -> Dropoff:
+        """The drop-off's uploads straight to storage."""
+        from chalicelib.services.dropoff.dropoff import Dropoff
+
+        d = self._deps
+        settings = DropoffSettings.from_settings(d.settings)
+        return Dropoff(d.studies, d.uploads, d.storage, d.mail_queue, d.upload_policy, settings)
+
+    @cached_property
+    def provisioning(self) -> Family:
+        """The provisioning family: what its worker and the reconciler work with (OpenStack on first use)."""
+        from chalicelib.services.workspaces.provisioning import Family
+
+        d = self._deps
+        return Family(d.workspaces, d.cloud, d.provisioning_queue, d.mail_queue, d.workspace_settings)
+
+    @cached_property
+    def upload_round(self) -> UploadRound | None:
+        """What the reconciler's drop-off round works with; None on a stage without an uploads bucket."""
+        d = self._deps
+        if not d.settings.upload_bucket and d.storage_override is None:
+            return None
+        from chalicelib.services.dropoff.upload_reconciler import UploadRound
+
+        retention = timedelta(days=d.settings.deleted_study_retention_days)
+        return UploadRound(d.uploads, d.studies, d.storage, d.mail_queue, retention)
+
+    @cached_property
+    def mail(self) -> MailService:
+        from chalicelib.services.mail.service import MailService
+
+        d = self._deps
+        return MailService(
+            d.settings, d.invitations, d.studies, d.researchers, d.uploads, d.workspaces, d.ledger, d.mailer
+        )
 
 
 _current: Dependencies | None = None

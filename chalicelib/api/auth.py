@@ -14,13 +14,10 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import CallbackQuery, LoginCodeExchange, LoginQuery, SessionView
-from chalicelib.auth.tokens import issue_session_token
-from chalicelib.errors import AppError, ConflictError
-from chalicelib.services.accounts import login as service
-from chalicelib.services.accounts.identity import LoginError, LoginFailure
+from chalicelib.services.accounts.identity import LoginFailure
 from chalicelib.services.accounts.login import LoginSettings
-from chalicelib.services.accounts.model import CredentialKind
 
 resource = Resource(__name__, tag="auth")
 
@@ -66,12 +63,12 @@ def _binding_of(request: Request) -> str | None:
     query=LoginQuery,
     status=302,
     response_headers=("Location", "Set-Cookie"),
-    public=True,
+    loads=Loads.NOTHING,
 )
 def login(call: Call[Any]) -> Reply:
-    deps = call.deps
-    settings = deps.login_settings
-    start = service.begin_login(deps.identity_provider, deps.credentials, settings, next_path=call.query.next)
+    service = call.services.login
+    start = service.begin(next_path=call.query.next)
+    settings = service.settings
     cookie = _cookie(settings, start.binding, int(settings.pending_ttl.total_seconds()))
     return Reply(status=302, headers={"Location": start.url, "Cache-Control": "no-store", "Set-Cookie": cookie})
 
@@ -84,32 +81,15 @@ def login(call: Call[Any]) -> Reply:
     query=CallbackQuery,
     status=302,
     response_headers=("Location", "Set-Cookie"),
-    public=True,
+    loads=Loads.NOTHING,
 )
 def callback(call: Call[Any]) -> Reply:
     query: CallbackQuery = call.query
-    deps = call.deps
-    settings = deps.login_settings
-    try:
-        url = service.complete_login(
-            deps.identity_provider,
-            deps.credentials,
-            deps.researchers,
-            deps.references,
-            settings,
-            state=query.state,
-            code=query.code,
-            binding=_binding_of(call.request),
-            issuer=query.iss,
-            error=query.error,
-        )
-    except LoginError as exc:  # logged by the service, with its reason
-        url = service.failure_url(settings, exc.reason)
-    except AppError as exc:  # not the login's fault as such (a race), but the browser still gets a page
-        failure = LoginError(detail=exc.detail, context={"why": type(exc).__name__})
-        service.log_refusal(failure, "callback")
-        url = service.failure_url(settings, failure.reason)
-    headers = {"Location": url, "Cache-Control": "no-store", "Set-Cookie": _cookie(settings, "", 0)}
+    service = call.services.login
+    url = service.finish(
+        state=query.state, code=query.code, binding=_binding_of(call.request), issuer=query.iss, error=query.error
+    )
+    headers = {"Location": url, "Cache-Control": "no-store", "Set-Cookie": _cookie(service.settings, "", 0)}
     return Reply(status=302, headers=headers)
 
 
@@ -119,25 +99,17 @@ def callback(call: Call[Any]) -> Reply:
     summary="Trade a login code for a session token",
     body=LoginCodeExchange,
     response=SessionView,
-    public=True,
+    loads=Loads.NOTHING,
 )
 def token(call: Call[LoginCodeExchange]) -> Reply:
-    deps = call.deps
-    researcher = service.redeem_login_code(deps.credentials, deps.researchers, login_code=call.body.login_code)
-    policy = deps.token_policy
-    session = SessionView(
-        access_token=issue_session_token(policy, researcher.id),
-        token_type="Bearer",
-        expires_in=int(policy.ttl.total_seconds()),
-    )
-    return Reply(session, 200, {"Cache-Control": "no-store"})
+    session = call.services.login.session(login_code=call.body.login_code)
+    view = SessionView(access_token=session.token, token_type="Bearer", expires_in=session.expires_in)
+    return Reply(view, 200, {"Cache-Control": "no-store"})
 
 
-@resource.route("/auth/logout", "POST", summary="End this session at once", status=204)
+@resource.route("/auth/logout", "POST", loads=Loads.CALLER, summary="End this session at once", status=204)
 def logout(call: Call[Any]) -> Reply:
     principal = call.principal
     assert principal is not None
-    if principal.kind is not CredentialKind.REVOKED_SESSION:
-        raise ConflictError(detail="API tokens do not log out; revoke them at DELETE /me/tokens/{token_id}.")
-    service.end_session(call.deps.credentials, token_id=principal.token_id, expires_at=principal.expires_at)
+    call.services.login.logout(principal)
     return Reply(status=204)

@@ -7,10 +7,8 @@ from typing import Any
 import msgspec
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.workspace_schemas import CatalogItemView, CatalogItemWrite, CatalogView
-from chalicelib.errors import NotFoundError
-from chalicelib.services.accounts.admin import require_platform_admin
-from chalicelib.services.workspaces import catalog as service
 from chalicelib.services.workspaces.catalog_items import CatalogItem, CatalogKind
 
 resource = Resource(__name__, tag="catalog")
@@ -22,16 +20,12 @@ def render_item(item: CatalogItem) -> CatalogItemView:
     )
 
 
-def _kind(kind: str) -> CatalogKind:
-    try:
-        return CatalogKind(kind)
-    except ValueError:
-        raise NotFoundError(detail=f"No catalog kind {kind}; the kinds are {', '.join(CatalogKind)}.") from None
-
-
-@resource.route("/catalog", "GET", summary="What a workspace can be made of, with prices", response=CatalogView)
+@resource.route(
+    "/catalog", "GET", loads=Loads.CALLER, summary="What a workspace can be made of, with prices", response=CatalogView
+)
 def read_catalog(call: Call[Any]) -> CatalogView:
-    catalog = service.read(call.deps.catalog)
+    service = call.services.catalog
+    catalog = service.read()
 
     def of(kind: CatalogKind) -> list[CatalogItemView]:
         return [render_item(i) for i in sorted(catalog.of(kind), key=lambda i: i.id)]
@@ -41,32 +35,34 @@ def read_catalog(call: Call[Any]) -> CatalogView:
         profiles=of(CatalogKind.PROFILE),
         storage=of(CatalogKind.STORAGE),
         networks=of(CatalogKind.NETWORK),
-        currency=call.deps.workspace_settings.currency,
+        currency=service.currency,
     )
 
 
 @resource.route(
     "/admin/catalog/{kind}/{item_id}",
     "PUT",
+    loads=Loads.CALLER,
     summary="Create or replace a catalog entry (existing workspaces keep what they have)",
     body=CatalogItemWrite,
     response=CatalogItemView,
 )
 def put_catalog_item(call: Call[CatalogItemWrite], kind: str, item_id: str) -> CatalogItemView:
-    require_platform_admin(call.caller)
     body = call.body
     attributes = {k: v for k, v in msgspec.structs.asdict(body).items() if k not in ("name", "price_per_day")}
-    item = service.validate_item(_kind(kind), item_id, body.name, body.price_per_day, attributes)
-    return render_item(service.put_item(call.deps.catalog, item, actor_id=call.caller.id))
+    item = call.services.catalog.put(
+        call.caller, kind, item_id, name=body.name, price_per_day=body.price_per_day, attributes=attributes
+    )
+    return render_item(item)
 
 
 @resource.route(
     "/admin/catalog/{kind}/{item_id}",
     "DELETE",
+    loads=Loads.CALLER,
     summary="Withdraw a catalog entry from new requests",
     status=204,
 )
 def delete_catalog_item(call: Call[Any], kind: str, item_id: str) -> Reply:
-    require_platform_admin(call.caller)
-    service.delete_item(call.deps.catalog, _kind(kind), item_id, actor_id=call.caller.id)
+    call.services.catalog.delete(call.caller, kind, item_id)
     return Reply(status=204)

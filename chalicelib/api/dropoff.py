@@ -21,6 +21,7 @@ from chalicelib.api.dropoff_schemas import (
     SignedPartView,
 )
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import UploadView
 from chalicelib.api.uploads import render_upload
 from chalicelib.errors import AuthenticationError
@@ -55,13 +56,13 @@ def upload_secret(call: Call[Any]) -> str:
     body=DropoffStart,
     response=DropoffStarted,
     status=201,
-    public=True,
+    loads=Loads.NOTHING,
     refusals=(403, 503),
 )
 def start_upload(call: Call[DropoffStart]) -> Reply:
     body = call.body
     offer = Offer(body.upload_code, body.filename, body.size, body.filetype, body.sender_name, body.sender_email)
-    started = call.deps.dropoff.start(offer)
+    started = call.services.dropoff.start(offer)
     upload = started.upload
     assert upload.expires_at is not None
     view = DropoffStarted(upload.id, started.secret, upload.part_size, started.part_count, upload.expires_at)
@@ -74,14 +75,14 @@ def start_upload(call: Call[DropoffStart]) -> Reply:
     summary="Presigned PUT URLs for parts, each bound to its SHA-256",
     body=DropoffParts,
     response=SignedPartsView,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
 )
 def sign_parts(call: Call[DropoffParts], upload_id: str) -> SignedPartsView:
     parts = [(part.number, part.checksum_sha256) for part in call.body.parts]
-    signed = call.deps.dropoff.sign_parts(upload_id, upload_secret(call), parts)
+    signed = call.services.dropoff.sign_parts(upload_id, upload_secret(call), parts)
     return SignedPartsView([SignedPartView(p.number, p.url, p.headers, p.expires_at) for p in signed])
 
 
@@ -108,13 +109,13 @@ def render_progress(progress: Progress) -> DropoffProgress:
     "GET",
     summary="An upload's state and the parts storage holds (to resume)",
     response=DropoffProgress,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
 )
 def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
-    return render_progress(call.deps.dropoff.progress(upload_id, upload_secret(call)))
+    return render_progress(call.services.dropoff.progress(upload_id, upload_secret(call)))
 
 
 @resource.route(
@@ -123,13 +124,13 @@ def upload_progress(call: Call[Any], upload_id: str) -> DropoffProgress:
     summary="Join the parts and record the upload (once, however often called)",
     body=DropoffComplete,
     response=UploadView,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
 )
 def complete_upload(call: Call[DropoffComplete], upload_id: str) -> UploadView:
-    return render_upload(call.deps.dropoff.complete(upload_id, upload_secret(call), call.body.checksum_sha256))
+    return render_upload(call.services.dropoff.complete(upload_id, upload_secret(call), call.body.checksum_sha256))
 
 
 @resource.route(
@@ -137,11 +138,11 @@ def complete_upload(call: Call[DropoffComplete], upload_id: str) -> UploadView:
     "DELETE",
     summary="Abort an upload",
     status=204,
-    public=True,
+    loads=Loads.NOTHING,
     guard=require_secret,
     refusals=SECRET_REFUSALS,
     headers=("Upload-Secret",),
 )
 def abort_upload(call: Call[Any], upload_id: str) -> Reply:
-    call.deps.dropoff.abort(upload_id, upload_secret(call))
+    call.services.dropoff.abort(upload_id, upload_secret(call))
     return Reply(status=204)

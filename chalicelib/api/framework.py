@@ -1,10 +1,11 @@
 """The one place a request becomes a service call and an answer.
 
 `Resource.route` registers a Chalice route and remembers its `Operation` (the typed body,
-query and response the OpenAPI document is generated from). Every request then goes the
-same way: size and media type checks, authentication, the caller (and, on study routes,
-the study and the caller's membership in one read), typed parsing, the view, rendering,
-and every `AppError` turned into a problem document here and nowhere else.
+query and response the OpenAPI document is generated from, and what it `Loads`). Every
+request then goes the same way: size and media type checks, authentication, what the route
+declared it loads (the caller; on study routes also the study and the caller's membership in
+one read; on workspace routes the workspace first), typed parsing, the view, rendering, and
+every `AppError` turned into a problem document here and nowhere else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.api.cursors import decode_cursor, encode_cursor
 from chalicelib.api.json_body import decode_body
+from chalicelib.api.loads import Loads, check_loads
 from chalicelib.auth.principal import Principal, authenticate, check_credential
 from chalicelib.errors import (
     AppError,
@@ -38,7 +40,7 @@ from chalicelib.services.common.model import Page, PageRequest, utcnow
 from chalicelib.services.studies.access import active_caller, ensure_visible
 from chalicelib.services.studies.model import StudyAccess
 from chalicelib.services.workspaces.lifecycle import Workspace
-from chalicelib.wiring import Dependencies, dependencies
+from chalicelib.wiring import Dependencies, Services, dependencies
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class Operation:
     name: str
     summary: str
     tag: str
+    loads: Loads
     status: int = 200
     # Other success statuses the view may answer with, the same body (an invitation resent: 200, not 201).
     other_statuses: tuple[int, ...] = ()
@@ -86,7 +89,6 @@ class Operation:
     query: type | None = None
     response: type | None = None
     paged: bool = False
-    public: bool = False
     # What a body-less `response` route answers with instead (the docs pages, the document itself).
     media_type: str | None = None
     guard: Guard | None = None
@@ -102,6 +104,11 @@ class Operation:
     def path_params(self) -> list[str]:
         return re.findall(r"{([^}]+)}", self.path)
 
+    @property
+    def public(self) -> bool:
+        """No bearer token: anyone may call it (a guard may still ask for a secret of its own)."""
+        return self.loads is Loads.NOTHING
+
 
 @dataclass(slots=True)
 class Call(Generic[T]):
@@ -116,6 +123,11 @@ class Call(Generic[T]):
     body: Any = None
     query: Any = None
     page: PageRequest = field(default_factory=PageRequest)
+
+    @property
+    def services(self) -> Services:
+        """Each capability's service, built once per warm Lambda: what the view calls, once."""
+        return self.deps.services
 
     @property
     def caller(self) -> Researcher:
@@ -158,6 +170,7 @@ class Resource:
         path: str,
         method: str,
         *,
+        loads: Loads,
         summary: str,
         response: type | None = None,
         body: type | None = None,
@@ -165,7 +178,6 @@ class Resource:
         status: int = 200,
         other_statuses: tuple[int, ...] = (),
         paged: bool = False,
-        public: bool = False,
         media_type: str | None = None,
         guard: Guard | None = None,
         description: str = "",
@@ -173,7 +185,9 @@ class Resource:
         refusals: tuple[int, ...] = (),
         headers: tuple[str, ...] = (),
     ) -> Callable[[View], View]:
-        """Register `view` for `method path`; the view gets a `Call` and the path parameters."""
+        """Register `view` for `method path`; the view gets a `Call` (with what `loads` declares) and the path
+        parameters. A declaration that does not fit the path raises `RouteDeclarationError` here, at import."""
+        check_loads(path, loads)
 
         def register(view: View) -> View:
             operation = Operation(
@@ -182,13 +196,13 @@ class Resource:
                 name=view.__name__,
                 summary=summary,
                 tag=self.tag,
+                loads=loads,
                 status=status,
                 other_statuses=other_statuses,
                 body=body,
                 query=query,
                 response=response,
                 paged=paged,
-                public=public,
                 media_type=media_type,
                 guard=guard,
                 description=description,
@@ -221,7 +235,7 @@ def handle(operation: Operation, view: View, request: Request, path_params: dict
         if operation.guard is not None:
             operation.guard(request, deps)
         if not operation.public:
-            _identify(call, request, path_params)
+            _identify(call, operation.loads, path_params)
         if operation.query is not None:
             call.query = _parse_query(request, operation.query)
         if operation.paged:
@@ -279,13 +293,16 @@ def _check_body_size(request: Request, limit: int) -> None:
         raise PayloadTooLargeError(detail=f"The request body is larger than {limit} bytes.")
 
 
-def _identify(call: Call[Any], request: Request, path_params: dict[str, str]) -> None:
-    principal = authenticate(request.headers, call.deps.token_policy)
-    study_id = path_params.get("study_id")
-    workspace_id = path_params.get("workspace_id") if study_id is None else None
-    if workspace_id is not None:
+def _identify(call: Call[Any], loads: Loads, path_params: dict[str, str]) -> None:
+    """Authenticate, then load what the route declared: the caller, and for a study or workspace route the
+    study's access in the same read (a workspace route reads the workspace first, to learn its study)."""
+    principal = authenticate(call.request.headers, call.deps.token_policy)
+    study_id: str | None = None
+    if loads is Loads.STUDY:
+        study_id = path_params["study_id"]
+    elif loads is Loads.WORKSPACE:
         # Workspace routes belong to the workspace's study: one read for it, one for the access.
-        call.workspace = call.deps.workspaces.get(workspace_id)
+        call.workspace = call.deps.workspaces.get(path_params["workspace_id"])
         study_id = call.workspace.study_id if call.workspace is not None else ""
     access = call.deps.access.load(principal.researcher_id, principal.credential_key, study_id or None)
     check_credential(principal, access.credential, utcnow())
@@ -296,7 +313,7 @@ def _identify(call: Call[Any], request: Request, path_params: dict[str, str]) ->
         try:
             ensure_visible(access)
         except NotFoundError:
-            raise NotFoundError(detail="No such workspace." if workspace_id else "No such study.") from None
+            raise NotFoundError(detail="No such workspace." if loads is Loads.WORKSPACE else "No such study.") from None
 
 
 def _field_errors(exc: msgspec.ValidationError) -> list[FieldError]:

@@ -13,6 +13,7 @@ from chalice.app import Request
 
 from chalicelib import metrics
 from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.vrw_schemas import VrwEventBody, VrwReceipt
 from chalicelib.auth import webhooks
 from chalicelib.errors import AuthenticationError
@@ -59,17 +60,15 @@ def _event(body: VrwEventBody) -> vrw.VrwEvent:
     summary="VRW reports a workspace's progress (Standard Webhooks signature, not a bearer token)",
     body=VrwEventBody,
     response=VrwReceipt,
-    public=True,
+    loads=Loads.NOTHING,
     guard=verify_vrw,
 )
 def vrw_hook(call: Call[Any]) -> VrwReceipt:
-    deps = call.deps
     body: VrwEventBody = call.body
     delivery_id = call.request.headers[webhooks.ID_HEADER]
     if vrw.known(body.type):
-        inbox = vrw.Inbox(deps.workspaces, deps.ledger, deps.mail_queue, deps.workspace_settings)
-        receipt = vrw.receive(inbox, delivery_id, _event(body))
-    else:
+        receipt = call.services.workspaces.receive_vrw(delivery_id, _event(body))
+    else:  # acknowledged, not acted on: nothing to load
         receipt = vrw.ignore(delivery_id, body.type, body.data.workspace_id)
     return VrwReceipt(
         receipt.outcome.value, receipt.workspace_id, receipt.status.value if receipt.status is not None else None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import InvitationAnswer, InvitationCreate, InvitationView, MembershipView
 from chalicelib.services.common.model import Page, utcnow
-from chalicelib.services.studies import invitations as service
 from chalicelib.services.studies.model import Invitation, Role
 
 resource = Resource(__name__, tag="invitations")
@@ -33,6 +33,7 @@ def render_invitation(invitation: Invitation) -> InvitationView:
 @resource.route(
     "/studies/{study_id}/invitations",
     "POST",
+    loads=Loads.STUDY,
     summary="Invite someone by email (a pending invitation to the same email is resent: 200)",
     body=InvitationCreate,
     response=InvitationView,
@@ -40,13 +41,9 @@ def render_invitation(invitation: Invitation) -> InvitationView:
     other_statuses=(200,),
 )
 def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
-    body, deps = call.body, call.deps
-    invitation, created = service.invite(
+    body = call.body
+    invitation, created = call.services.studies.invite(
         call.study_access,
-        deps.studies,
-        deps.researchers,
-        deps.outbox,
-        deps.invitation_settings,
         email=body.email,
         role=Role(body.role),
         name=body.name,
@@ -57,42 +54,52 @@ def invite(call: Call[InvitationCreate], study_id: str) -> Reply:
 
 
 @resource.route(
-    "/studies/{study_id}/invitations", "GET", summary="The study's invitations", response=InvitationView, paged=True
+    "/studies/{study_id}/invitations",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The study's invitations",
+    response=InvitationView,
+    paged=True,
 )
 def list_invitations(call: Call[Any], study_id: str) -> Page[InvitationView]:
-    page = service.list_for_study(call.study_access, call.deps.outbox, call.page)
+    page = call.services.studies.list_invitations(call.study_access, call.page)
     return Page([render_invitation(i) for i in page.items], page.next_start)
 
 
 @resource.route(
     "/studies/{study_id}/invitations/{invitation_id}/resend",
     "POST",
+    loads=Loads.STUDY,
     summary="A new link for an invitation; the old link stops working",
     response=InvitationView,
 )
 def resend(call: Call[Any], study_id: str, invitation_id: str) -> InvitationView:
-    deps = call.deps
-    invitation = service.resend(
-        call.study_access, deps.studies, deps.outbox, deps.invitation_settings, invitation_id=invitation_id
-    )
+    invitation = call.services.studies.resend(call.study_access, invitation_id=invitation_id)
     return render_invitation(invitation)
 
 
-@resource.route("/studies/{study_id}/invitations/{invitation_id}", "DELETE", summary="Revoke an invitation", status=204)
+@resource.route(
+    "/studies/{study_id}/invitations/{invitation_id}",
+    "DELETE",
+    loads=Loads.STUDY,
+    summary="Revoke an invitation",
+    status=204,
+)
 def revoke(call: Call[Any], study_id: str, invitation_id: str) -> Reply:
-    service.revoke(call.study_access, call.deps.studies, call.deps.outbox, invitation_id=invitation_id)
+    call.services.studies.revoke(call.study_access, invitation_id=invitation_id)
     return Reply(status=204)
 
 
 @resource.route(
     "/invitations/accept",
     "POST",
+    loads=Loads.CALLER,
     summary=JOIN_SUMMARY,
     body=InvitationAnswer,
     response=MembershipView,
 )
 def accept(call: Call[InvitationAnswer]) -> MembershipView:
-    membership = service.accept(call.caller, call.deps.studies, call.deps.outbox, token=call.body.token)
+    membership = call.services.studies.accept(call.caller, token=call.body.token)
     return MembershipView(
         study_id=membership.study_id,
         researcher_id=membership.researcher_id,
@@ -104,22 +111,24 @@ def accept(call: Call[InvitationAnswer]) -> MembershipView:
 @resource.route(
     "/invitations/decline",
     "POST",
+    loads=Loads.CALLER,
     summary="Turn an invitation down (403: unverified email)",
     body=InvitationAnswer,
     status=204,
 )
 def decline(call: Call[InvitationAnswer]) -> Reply:
-    service.decline(call.caller, call.deps.outbox, token=call.body.token)
+    call.services.studies.decline(call.caller, token=call.body.token)
     return Reply(status=204)
 
 
 @resource.route(
     "/me/invitations",
     "GET",
+    loads=Loads.CALLER,
     summary="Invitations waiting for the caller (403: unverified email)",
     response=InvitationView,
     paged=True,
 )
 def my_invitations(call: Call[Any]) -> Page[InvitationView]:
-    page = service.pending_for(call.caller, call.deps.outbox, call.page)
+    page = call.services.studies.invitations_for(call.caller, call.page)
     return Page([render_invitation(i) for i in page.items], page.next_start)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import ApiTokenCreate, ApiTokenView, MeUpdate, MeView, NewApiTokenView
 from chalicelib.services.accounts import api_tokens
-from chalicelib.services.accounts import researchers as service
 from chalicelib.services.accounts.model import Credential, Locale, Researcher
 from chalicelib.services.common.model import Page, Unset
 
@@ -29,18 +29,18 @@ def render_me(researcher: Researcher) -> MeView:
     )
 
 
-@resource.route("/me", "GET", summary="The caller's profile", response=MeView)
+@resource.route("/me", "GET", loads=Loads.CALLER, summary="The caller's profile", response=MeView)
 def get_me(call: Call[Any]) -> MeView:
     return render_me(call.caller)
 
 
-@resource.route("/me", "PATCH", summary="Update the caller's profile", body=MeUpdate, response=MeView)
+@resource.route(
+    "/me", "PATCH", loads=Loads.CALLER, summary="Update the caller's profile", body=MeUpdate, response=MeView
+)
 def update_me(call: Call[MeUpdate]) -> MeView:
     body = call.body
-    updated = service.update_profile(
+    updated = call.services.accounts.update_profile(
         call.caller,
-        call.deps.researchers,
-        call.deps.references,
         name=body.name,
         research_field=body.research_field,
         phone=body.phone,
@@ -58,24 +58,26 @@ def render_token(credential: Credential) -> ApiTokenView:
     )
 
 
-@resource.route("/me/tokens", "GET", summary="The caller's API tokens", response=ApiTokenView, paged=True)
+@resource.route(
+    "/me/tokens", "GET", loads=Loads.CALLER, summary="The caller's API tokens", response=ApiTokenView, paged=True
+)
 def list_tokens(call: Call[Any]) -> Page[ApiTokenView]:
-    page = api_tokens.list_tokens(call.caller, call.deps.credentials, call.page)
+    page = call.services.accounts.list_tokens(call.caller, call.page)
     return Page([render_token(c) for c in page.items], page.next_start)
 
 
 @resource.route(
     "/me/tokens",
     "POST",
+    loads=Loads.CALLER,
     summary="A new API token (shown once)",
     body=ApiTokenCreate,
     response=NewApiTokenView,
     status=201,
 )
 def create_token(call: Call[ApiTokenCreate]) -> Reply:
-    made = api_tokens.create_token(
+    made = call.services.accounts.create_token(
         call.caller,
-        call.deps.credentials,
         name=call.body.name,
         expires_at=call.body.expires_at,
         made_with=call.access.credential if call.access is not None else None,
@@ -90,7 +92,7 @@ def create_token(call: Call[ApiTokenCreate]) -> Reply:
     return Reply(view, 201, {"Location": f"/me/tokens/{made.token_id}", "Cache-Control": "no-store"})
 
 
-@resource.route("/me/tokens/{token_id}", "DELETE", summary="Revoke an API token", status=204)
+@resource.route("/me/tokens/{token_id}", "DELETE", loads=Loads.CALLER, summary="Revoke an API token", status=204)
 def revoke_token(call: Call[Any], token_id: str) -> Reply:
-    api_tokens.revoke_token(call.caller, call.deps.credentials, token_id=token_id)
+    call.services.accounts.revoke_token(call.caller, token_id=token_id)
     return Reply(status=204)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import MemberUpdate, MemberView
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.common.model import Page
-from chalicelib.services.studies import members as service
 from chalicelib.services.studies.model import Membership, Role
 
 resource = Resource(__name__, tag="members")
@@ -24,33 +24,41 @@ def render_member(membership: Membership, researcher: Researcher | None) -> Memb
     )
 
 
-@resource.route("/studies/{study_id}/members", "GET", summary="Members of a study", response=MemberView, paged=True)
+@resource.route(
+    "/studies/{study_id}/members",
+    "GET",
+    loads=Loads.STUDY,
+    summary="Members of a study",
+    response=MemberView,
+    paged=True,
+)
 def list_members(call: Call[Any], study_id: str) -> Page[MemberView]:
-    page = service.list_members(call.study_access, call.deps.studies, call.deps.researchers, call.page)
+    page = call.services.studies.list_members(call.study_access, call.page)
     return Page([render_member(m.membership, m.researcher) for m in page.items], page.next_start)
 
 
 @resource.route(
     "/studies/{study_id}/members/{researcher_id}",
     "PATCH",
+    loads=Loads.STUDY,
     summary="Change a member's role",
     body=MemberUpdate,
     response=MemberView,
 )
 def change_role(call: Call[MemberUpdate], study_id: str, researcher_id: str) -> MemberView:
-    member = service.change_role(
-        call.study_access,
-        call.deps.studies,
-        call.deps.mail_queue,
-        researcher_id=researcher_id,
-        role=Role(call.body.role),
+    member = call.services.studies.change_role(
+        call.study_access, researcher_id=researcher_id, role=Role(call.body.role)
     )
     return render_member(member.membership, member.researcher)
 
 
 @resource.route(
-    "/studies/{study_id}/members/{researcher_id}", "DELETE", summary="Remove a member, or leave", status=204
+    "/studies/{study_id}/members/{researcher_id}",
+    "DELETE",
+    loads=Loads.STUDY,
+    summary="Remove a member, or leave",
+    status=204,
 )
 def remove_member(call: Call[Any], study_id: str, researcher_id: str) -> Reply:
-    service.remove_member(call.study_access, call.deps.studies, call.deps.mail_queue, researcher_id=researcher_id)
+    call.services.studies.remove_member(call.study_access, researcher_id=researcher_id)
     return Reply(status=204)

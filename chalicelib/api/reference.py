@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import ResearchFieldView, UniversityView
 from chalicelib.services.common.model import Page
-from chalicelib.services.studies import reference as service
 
 resource = Resource(__name__, tag="reference")
 
 
-@resource.route("/universities", "GET", summary="Universities", response=UniversityView, paged=True)
+@resource.route("/universities", "GET", loads=Loads.CALLER, summary="Universities", response=UniversityView, paged=True)
 def list_universities(call: Call[Any]) -> Page[UniversityView]:
-    page = service.list_items(call.deps.references, service.UNIVERSITIES, call.page)
+    page = call.services.reference.universities(call.page)
     items = [
         UniversityView(id=u.id, name=u.name, schac_home_organization=u.attributes.get("schac_home_organization"))
         for u in page.items
@@ -22,7 +22,9 @@ def list_universities(call: Call[Any]) -> Page[UniversityView]:
     return Page(items, page.next_start)
 
 
-@resource.route("/research-fields", "GET", summary="Research fields", response=ResearchFieldView, paged=True)
+@resource.route(
+    "/research-fields", "GET", loads=Loads.CALLER, summary="Research fields", response=ResearchFieldView, paged=True
+)
 def list_research_fields(call: Call[Any]) -> Page[ResearchFieldView]:
-    page = service.list_items(call.deps.references, service.RESEARCH_FIELDS, call.page)
+    page = call.services.reference.research_fields(call.page)
     return Page([ResearchFieldView(id=f.id, name=f.name) for f in page.items], page.next_start)

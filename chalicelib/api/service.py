@@ -9,6 +9,7 @@ from chalice.app import Response
 
 from chalicelib import __version__
 from chalicelib.api.framework import Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import Health
 from chalicelib.openapi.pages import redoc, swagger_ui
 
@@ -24,22 +25,22 @@ def openapi_document() -> dict[str, Any]:
     return build_document(operations(), version=__version__)
 
 
-@resource.route("/health", "GET", summary="Liveness", response=Health, public=True)
+@resource.route("/health", "GET", summary="Liveness", response=Health, loads=Loads.NOTHING)
 def health(call: Call[Any]) -> Health:
     return Health(status="ok", version=__version__)
 
 
-@resource.route("/openapi.json", "GET", summary="This document", public=True, media_type="application/json")
+@resource.route("/openapi.json", "GET", summary="This document", loads=Loads.NOTHING, media_type="application/json")
 def openapi(call: Call[Any]) -> dict[str, Any]:
     return openapi_document()
 
 
-@resource.route("/docs", "GET", summary="Swagger UI", public=True, media_type="text/html")
+@resource.route("/docs", "GET", summary="Swagger UI", loads=Loads.NOTHING, media_type="text/html")
 def docs(call: Call[Any]) -> Response:
     return _page(*swagger_ui("openapi.json", call.deps.settings.frontend_url))
 
 
-@resource.route("/redoc", "GET", summary="ReDoc", public=True, media_type="text/html")
+@resource.route("/redoc", "GET", summary="ReDoc", loads=Loads.NOTHING, media_type="text/html")
 def redoc_page(call: Call[Any]) -> Response:
     return _page(*redoc("openapi.json", call.deps.settings.frontend_url))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import (
     AuditView,
     StudyCreate,
@@ -51,19 +52,19 @@ def render_audit(entry: AuditEntry) -> AuditView:
     )
 
 
-@resource.route("/studies", "GET", summary="The caller's studies", response=StudyView, paged=True)
+@resource.route("/studies", "GET", loads=Loads.CALLER, summary="The caller's studies", response=StudyView, paged=True)
 def list_studies(call: Call[Any]) -> Page[StudyView]:
-    page = service.list_studies(call.caller, call.deps.studies, call.page)
+    page = call.services.studies.list_studies(call.caller, call.page)
     return Page([render_study(call, item) for item in page.items], page.next_start)
 
 
-@resource.route("/studies", "POST", summary="Create a study", body=StudyCreate, response=StudyView, status=201)
+@resource.route(
+    "/studies", "POST", loads=Loads.CALLER, summary="Create a study", body=StudyCreate, response=StudyView, status=201
+)
 def create_study(call: Call[StudyCreate]) -> Reply:
     body = call.body
-    created = service.create_study(
+    created = call.services.studies.create(
         call.caller,
-        call.deps.studies,
-        call.deps.references,
         name=body.name,
         description=body.description,
         research_field=body.research_field,
@@ -71,18 +72,18 @@ def create_study(call: Call[StudyCreate]) -> Reply:
     return Reply(render_study(call, created), 201, {"Location": f"/studies/{created.study.id}"})
 
 
-@resource.route("/studies/{study_id}", "GET", summary="A study", response=StudyView)
+@resource.route("/studies/{study_id}", "GET", loads=Loads.STUDY, summary="A study", response=StudyView)
 def get_study(call: Call[Any], study_id: str) -> StudyView:
-    return render_study(call, service.get_study(call.study_access, call.deps.studies))
+    return render_study(call, call.services.studies.get(call.study_access))
 
 
-@resource.route("/studies/{study_id}", "PATCH", summary="Edit a study", body=StudyUpdate, response=StudyView)
+@resource.route(
+    "/studies/{study_id}", "PATCH", loads=Loads.STUDY, summary="Edit a study", body=StudyUpdate, response=StudyView
+)
 def update_study(call: Call[StudyUpdate], study_id: str) -> StudyView:
     body = call.body
-    updated = service.update_study(
+    updated = call.services.studies.update(
         call.study_access,
-        call.deps.studies,
-        call.deps.references,
         name=body.name,
         description=body.description,
         research_field=body.research_field,
@@ -91,27 +92,41 @@ def update_study(call: Call[StudyUpdate], study_id: str) -> StudyView:
     return render_study(call, updated)
 
 
-@resource.route("/studies/{study_id}", "DELETE", summary="Delete a study", status=204)
+@resource.route("/studies/{study_id}", "DELETE", loads=Loads.STUDY, summary="Delete a study", status=204)
 def delete_study(call: Call[Any], study_id: str) -> Reply:
-    service.delete_study(call.study_access, call.deps.studies)
+    call.services.studies.delete(call.study_access)
     return Reply(status=204)
 
 
 @resource.route(
-    "/studies/{study_id}/transfer", "POST", summary="Transfer ownership", body=StudyTransfer, response=StudyView
+    "/studies/{study_id}/transfer",
+    "POST",
+    loads=Loads.STUDY,
+    summary="Transfer ownership",
+    body=StudyTransfer,
+    response=StudyView,
 )
 def transfer_study(call: Call[StudyTransfer], study_id: str) -> StudyView:
-    moved = service.transfer_study(call.study_access, call.deps.studies, new_owner_id=call.body.researcher_id)
+    moved = call.services.studies.transfer(call.study_access, new_owner_id=call.body.researcher_id)
     return render_study(call, moved)
 
 
-@resource.route("/studies/{study_id}/upload-code", "POST", summary="A fresh upload code", response=UploadCodeView)
+@resource.route(
+    "/studies/{study_id}/upload-code", "POST", loads=Loads.STUDY, summary="A fresh upload code", response=UploadCodeView
+)
 def rotate_upload_code(call: Call[Any], study_id: str) -> UploadCodeView:
-    study = service.rotate_upload_code(call.study_access, call.deps.studies)
+    study = call.services.studies.rotate_upload_code(call.study_access)
     return UploadCodeView(study.upload_code, call.deps.settings.upload_base_url + study.upload_code)
 
 
-@resource.route("/studies/{study_id}/audit", "GET", summary="The study's audit log", response=AuditView, paged=True)
+@resource.route(
+    "/studies/{study_id}/audit",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The study's audit log",
+    response=AuditView,
+    paged=True,
+)
 def study_audit(call: Call[Any], study_id: str) -> Page[AuditView]:
-    page = service.audit_log(call.study_access, call.deps.studies, call.page)
+    page = call.services.studies.audit_log(call.study_access, call.page)
     return Page([render_audit(entry) for entry in page.items], page.next_start)

@@ -21,6 +21,7 @@ from msgspec import Meta, Struct, UnsetType
 
 from chalicelib import metrics
 from chalicelib.api.framework import PROBLEM_JSON, Call, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import (
     TusdFileInfoChanges,
     TusdHookRequest,
@@ -33,10 +34,6 @@ from chalicelib.services.dropoff import uploads as service
 from chalicelib.wiring import Dependencies
 
 resource = Resource(__name__, tag="integrations")
-
-PRE_CREATE = "pre-create"
-POST_FINISH = "post-finish"
-POST_TERMINATE = "post-terminate"
 
 
 class TusdHookQuery(Struct):
@@ -121,16 +118,10 @@ def _answer(admission: service.Admission) -> TusdHookResponse:
     body=TusdHookRequest,
     query=TusdHookQuery,
     response=TusdHookResponse,
-    public=True,
+    loads=Loads.NOTHING,
     guard=check_secret,
 )
 def tusd_hook(call: Call[Any]) -> TusdHookResponse:
     kind, upload = _upload(call.body, call.request)
-    deps = call.deps
-    if kind == PRE_CREATE:
-        return _answer(service.admit(upload, deps.studies, deps.uploads, deps.upload_policy))
-    if kind == POST_FINISH:
-        service.record_finished(upload, deps.studies, deps.uploads, deps.mail_queue)
-    elif kind == POST_TERMINATE:
-        service.record_terminated(upload, deps.studies, deps.uploads)
-    return TusdHookResponse()
+    admission = call.services.uploads.tusd_hook(kind, upload)
+    return _answer(admission) if admission is not None else TusdHookResponse()

@@ -6,10 +6,9 @@ from typing import Any
 
 from chalicelib.api.dropoff_schemas import DownloadView
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.schemas import UploadView
 from chalicelib.services.common.model import Page
-from chalicelib.services.dropoff import upload_files
-from chalicelib.services.dropoff import uploads as service
 from chalicelib.services.dropoff.model import Upload
 
 resource = Resource(__name__, tag="uploads")
@@ -41,16 +40,22 @@ def render_upload(upload: Upload) -> UploadView:
 
 
 @resource.route(
-    "/studies/{study_id}/uploads", "GET", summary="The uploads received for the study", response=UploadView, paged=True
+    "/studies/{study_id}/uploads",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The uploads received for the study",
+    response=UploadView,
+    paged=True,
 )
 def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
-    page = service.list_uploads(call.study_access, call.deps.uploads, call.page)
+    page = call.services.uploads.list_for_study(call.study_access, call.page)
     return Page([render_upload(upload) for upload in page.items], page.next_start)
 
 
 @resource.route(
     "/studies/{study_id}/uploads/{upload_id}/download",
     "GET",
+    loads=Loads.STUDY,
     summary="A short-lived download link for an upload (contributor+), audited",
     description=(
         "A presigned GET on the uploads bucket, valid `DOWNLOAD_URL_SECONDS`. 409 when there is no file of ours "
@@ -63,21 +68,18 @@ def list_uploads(call: Call[Any], study_id: str) -> Page[UploadView]:
     refusals=(409, 503),
 )
 def download_upload(call: Call[Any], study_id: str, upload_id: str) -> DownloadView:
-    deps = call.deps
-    link = upload_files.download_link(
-        call.study_access, upload_id, deps.uploads, deps.studies, deps.storage, ttl=deps.settings.download_url_seconds
-    )
+    link = call.services.uploads.download_link(call.study_access, upload_id)
     return DownloadView(link.url, link.expires_at)
 
 
 @resource.route(
     "/studies/{study_id}/uploads/{upload_id}",
     "DELETE",
+    loads=Loads.STUDY,
     summary="Delete an upload and its file (admin+)",
     status=204,
     refusals=(503,),
 )
 def delete_upload(call: Call[Any], study_id: str, upload_id: str) -> Reply:
-    deps = call.deps
-    upload_files.delete_upload(call.study_access, upload_id, deps.uploads, deps.studies, deps.storage)
+    call.services.uploads.delete(call.study_access, upload_id)
     return Reply(status=204)

@@ -7,6 +7,7 @@ from typing import Any
 from msgspec import UNSET
 
 from chalicelib.api.framework import Call, Reply, Resource
+from chalicelib.api.loads import Loads
 from chalicelib.api.workspace_schemas import (
     AccessView,
     CostEstimateView,
@@ -73,20 +74,16 @@ def _idempotency_key(call: Call[Any]) -> str | None:
 @resource.route(
     "/studies/{study_id}/workspaces",
     "POST",
+    loads=Loads.STUDY,
     summary="Ask for a workspace (provisioned in the background; Idempotency-Key honoured)",
     body=WorkspaceCreate,
     response=WorkspaceView,
     status=202,
 )
 def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
-    body, deps = call.body, call.deps
-    workspace = service.request_workspace(
+    body, workspaces = call.body, call.services.workspaces
+    workspace = workspaces.request(
         call.study_access,
-        deps.studies,
-        deps.catalog,
-        deps.workspaces,
-        deps.provisioning_queue,
-        deps.workspace_settings,
         service.WorkspaceRequest(
             name=body.name,
             profile=body.profile,
@@ -98,27 +95,33 @@ def request_workspace(call: Call[WorkspaceCreate], study_id: str) -> Reply:
         ),
         idempotency_key=_idempotency_key(call),
     )
-    view = render_workspace(workspace, deps.workspace_settings)
+    view = render_workspace(workspace, workspaces.settings)
     return Reply(view, 202, {"Location": f"/workspaces/{workspace.id}"})
 
 
 @resource.route(
-    "/studies/{study_id}/workspaces", "GET", summary="The study's workspaces", response=WorkspaceView, paged=True
+    "/studies/{study_id}/workspaces",
+    "GET",
+    loads=Loads.STUDY,
+    summary="The study's workspaces",
+    response=WorkspaceView,
+    paged=True,
 )
 def list_workspaces(call: Call[Any], study_id: str) -> Page[WorkspaceView]:
-    page = service.list_for_study(call.study_access, call.deps.workspaces, call.page)
-    settings = call.deps.workspace_settings
-    return Page([render_workspace(w, settings) for w in page.items], page.next_start)
+    workspaces = call.services.workspaces
+    page = workspaces.list_for_study(call.study_access, call.page)
+    return Page([render_workspace(w, workspaces.settings) for w in page.items], page.next_start)
 
 
 @resource.route(
     "/studies/{study_id}/usage",
     "GET",
+    loads=Loads.STUDY,
     summary="Live workspaces and vCPUs against the quota, and the cost so far this month",
     response=UsageView,
 )
 def usage(call: Call[Any], study_id: str) -> UsageView:
-    found = service.usage(call.study_access, call.deps.workspaces, call.deps.workspace_settings)
+    found = call.services.workspaces.usage(call.study_access)
     return UsageView(
         study_id=found.study_id,
         workspaces=found.workspaces,
@@ -130,50 +133,44 @@ def usage(call: Call[Any], study_id: str) -> UsageView:
     )
 
 
-@resource.route("/workspaces/{workspace_id}", "GET", summary="One workspace", response=WorkspaceView)
+@resource.route(
+    "/workspaces/{workspace_id}", "GET", loads=Loads.WORKSPACE, summary="One workspace", response=WorkspaceView
+)
 def get_workspace(call: Call[Any], workspace_id: str) -> WorkspaceView:
-    workspace = service.read_workspace(call.study_access, call.target_workspace)
-    return render_workspace(workspace, call.deps.workspace_settings)
+    workspaces = call.services.workspaces
+    workspace = workspaces.read(call.study_access, call.target_workspace)
+    return render_workspace(workspace, workspaces.settings)
 
 
 @resource.route(
     "/workspaces/{workspace_id}",
     "PATCH",
+    loads=Loads.WORKSPACE,
     summary="Rename or extend a workspace",
     body=WorkspaceUpdate,
     response=WorkspaceView,
 )
 def update_workspace(call: Call[WorkspaceUpdate], workspace_id: str) -> WorkspaceView:
-    body, deps = call.body, call.deps
-    workspace = service.update(
+    body, workspaces = call.body, call.services.workspaces
+    workspace = workspaces.update(
         call.study_access,
-        deps.studies,
-        deps.workspaces,
-        deps.workspace_settings,
         call.target_workspace,
         name=None if body.name is UNSET else body.name,
         expires_at=None if body.expires_at is UNSET else body.expires_at,
     )
-    return render_workspace(workspace, deps.workspace_settings)
+    return render_workspace(workspace, workspaces.settings)
 
 
 def _act(call: Call[Any], action: Action) -> Reply:
-    deps = call.deps
-    workspace = service.act(
-        call.study_access,
-        deps.studies,
-        deps.workspaces,
-        deps.provisioning_queue,
-        deps.workspace_settings,
-        call.target_workspace,
-        action,
-    )
-    return Reply(render_workspace(workspace, deps.workspace_settings), 202)
+    workspaces = call.services.workspaces
+    workspace = workspaces.act(call.study_access, call.target_workspace, action)
+    return Reply(render_workspace(workspace, workspaces.settings), 202)
 
 
 @resource.route(
     "/workspaces/{workspace_id}",
     "DELETE",
+    loads=Loads.WORKSPACE,
     summary="Delete a workspace (then DELETED)",
     response=WorkspaceView,
     status=202,
@@ -183,14 +180,24 @@ def delete_workspace(call: Call[Any], workspace_id: str) -> Reply:
 
 
 @resource.route(
-    "/workspaces/{workspace_id}/start", "POST", summary="Start a stopped workspace", response=WorkspaceView, status=202
+    "/workspaces/{workspace_id}/start",
+    "POST",
+    loads=Loads.WORKSPACE,
+    summary="Start a stopped workspace",
+    response=WorkspaceView,
+    status=202,
 )
 def start_workspace(call: Call[Any], workspace_id: str) -> Reply:
     return _act(call, Action.START)
 
 
 @resource.route(
-    "/workspaces/{workspace_id}/stop", "POST", summary="Stop a running workspace", response=WorkspaceView, status=202
+    "/workspaces/{workspace_id}/stop",
+    "POST",
+    loads=Loads.WORKSPACE,
+    summary="Stop a running workspace",
+    response=WorkspaceView,
+    status=202,
 )
 def stop_workspace(call: Call[Any], workspace_id: str) -> Reply:
     return _act(call, Action.STOP)
@@ -199,6 +206,7 @@ def stop_workspace(call: Call[Any], workspace_id: str) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}/reboot",
     "POST",
+    loads=Loads.WORKSPACE,
     summary="Reboot a running workspace",
     response=WorkspaceView,
     status=202,
@@ -210,6 +218,7 @@ def reboot_workspace(call: Call[Any], workspace_id: str) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}/retry",
     "POST",
+    loads=Loads.WORKSPACE,
     summary="Try a failed workspace again",
     response=WorkspaceView,
     status=202,
@@ -221,12 +230,13 @@ def retry_workspace(call: Call[Any], workspace_id: str) -> Reply:
 @resource.route(
     "/workspaces/{workspace_id}/events",
     "GET",
+    loads=Loads.WORKSPACE,
     summary="A workspace's status history",
     response=WorkspaceEventView,
     paged=True,
 )
 def workspace_events(call: Call[Any], workspace_id: str) -> Page[WorkspaceEventView]:
-    page = service.history(call.study_access, call.deps.workspaces, call.target_workspace, call.page)
+    page = call.services.workspaces.history(call.study_access, call.target_workspace, call.page)
     items = [
         WorkspaceEventView(
             status=e.status.value,

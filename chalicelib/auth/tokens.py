@@ -10,11 +10,15 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from jose import jwt
 from jose.exceptions import JOSEError
 
 from chalicelib.errors import AuthenticationError
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,17 @@ class TokenPolicy:
     key: str = field(repr=False)
     issuer: str
     audience: str
-    ttl: timedelta = timedelta(hours=1)
+    ttl: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings, key: str) -> TokenPolicy:
+        """The stage's policy, signing with `key` (the signing key from `Secrets`)."""
+        return cls(
+            key=key,
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            ttl=timedelta(seconds=settings.session_ttl_seconds),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ class OidcConfig:
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uri: str
-    scopes: str = "openid email profile"
+    scopes: str
     # Defaults to `{issuer}/.well-known/openid-configuration`.
     discovery_url: str | None = None
 

@@ -74,8 +74,8 @@ _DETAIL_LIMIT = 200
 class OpenStackConfig:
     """Which cloud of clouds.yaml, how long a call may take, and where the credential's secret comes from."""
 
-    cloud: str = "hpc"
-    timeout_seconds: float = 10.0
+    cloud: str
+    timeout_seconds: float
     # Called once, when connecting: a secret that overrides clouds.yaml's (from SSM), or None.
     secret: Callable[[], str | None] = lambda: None
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 
 class ProvisioningDependencies(Protocol):
+    """What the worker works with: the provisioning family (`wiring.Services.provisioning`)."""
+
     @property
     def provisioning(self) -> Family: ...
 

@@ -13,7 +13,9 @@ from chalicelib.services.workspaces.reconciler import Report, reconcile
 log = logging.getLogger(__name__)
 
 
-class ReconcileDependencies(Protocol):
+class ReconcileServices(Protocol):
+    """What the reconciler works with: the provisioning family and the drop-off's round (`wiring.Services`)."""
+
     @property
     def provisioning(self) -> Family: ...
 
@@ -21,12 +23,12 @@ class ReconcileDependencies(Protocol):
     def upload_round(self) -> UploadRound | None: ...
 
 
-def run_reconciler(deps: ReconcileDependencies) -> Report:
+def run_reconciler(services: ReconcileServices) -> Report:
     """One scheduled repair round under a request id of its own; its findings are logged for the operator."""
     with bound_request_id(""):
-        report = reconcile(deps.provisioning)
+        report = reconcile(services.provisioning)
         _log(report)
-        uploads = deps.upload_round
+        uploads = services.upload_round
         if uploads is not None:
             found = reconcile_uploads(uploads)
             _log_uploads(found)

@@ -185,7 +185,7 @@ def fuzz_target(fuzz_stack: RunningStack) -> FuzzTarget:
 
     settings = load_settings(stage_variables("local"))
     assert settings.session_signing_key, "the local stage names its signing key in .chalice/config.json"
-    policy = TokenPolicy(settings.session_signing_key, settings.token_issuer, settings.token_audience)
+    policy = TokenPolicy.from_settings(settings, settings.session_signing_key)
     assert settings.tusd_hook_secret, "the local stage names tusd's hook secret"
     assert settings.vrw_webhook_secret, "the local stage names VRW's webhook secret"
     vrw = VrwSigningSession(settings.vrw_webhook_secret)

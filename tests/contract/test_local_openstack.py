@@ -77,7 +77,7 @@ def local(endpoint: LocalOpenStack, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.fixture
 def cloud(local: LocalOpenStack) -> Iterator[OpenStackCloud]:
     """A cold worker's cloud: no connection yet, nothing resolved."""
-    built = OpenStackCloud(OpenStackConfig(timeout_seconds=TIMEOUT_SECONDS))
+    built = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=TIMEOUT_SECONDS))
     yield built
     built.close()
 
@@ -363,7 +363,7 @@ def test_a_dropped_connection_is_retryable(cloud: OpenStackCloud, local: LocalOp
 
 
 def test_a_slow_answer_times_out_retryably(local: LocalOpenStack) -> None:
-    impatient = OpenStackCloud(OpenStackConfig(timeout_seconds=0.2))
+    impatient = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=0.2))
     local.set_knobs(latency_seconds=0.6, services=["compute"])
 
     error = refusal(lambda: impatient.get_server("a-server"))
@@ -389,7 +389,7 @@ def test_nothing_listening_is_retryable(local: LocalOpenStack, tmp_path: Path, m
     gone = LocalOpenStack(port=free_port())
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(gone.write_clouds_yaml(tmp_path / "gone.yaml")))
 
-    error = refusal(lambda: OpenStackCloud(OpenStackConfig(timeout_seconds=1.0)).get_server("a-server"))
+    error = refusal(lambda: OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=1.0)).get_server("a-server"))
 
     assert (error.reason, error.retryable) == ("OpenStack could not be reached", True)
 
@@ -531,7 +531,7 @@ def test_an_image_service_outage_while_resolving_names_is_retryable_and_passes(
 
 
 def test_a_wrong_application_credential_is_not_retryable(local: LocalOpenStack) -> None:
-    wrong = OpenStackCloud(OpenStackConfig(secret=lambda: "not-the-secret"))
+    wrong = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=10.0, secret=lambda: "not-the-secret"))
 
     error = refusal(lambda: wrong.get_server("a-server"))
 
@@ -540,7 +540,9 @@ def test_a_wrong_application_credential_is_not_retryable(local: LocalOpenStack) 
 
 
 def test_an_unknown_cloud_name_is_not_retryable(local: LocalOpenStack) -> None:
-    error = refusal(lambda: OpenStackCloud(OpenStackConfig(cloud="elsewhere")).get_server("a-server"))
+    error = refusal(
+        lambda: OpenStackCloud(OpenStackConfig(cloud="elsewhere", timeout_seconds=10.0)).get_server("a-server")
+    )
 
     assert error.retryable is False
     assert "not configured correctly" in error.reason
@@ -626,7 +628,7 @@ def test_the_same_seed_replays_the_same_ids_and_faults(tmp_path: Path, monkeypat
         with LocalOpenStack(knobs=Knobs(error_rate=0.5, boot_seconds=0), seed=7) as replay:
             monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(replay.write_clouds_yaml(tmp_path / "replay.yaml")))
             replay.set_knobs(services=["compute"])
-            cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=TIMEOUT_SECONDS))
+            cloud = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=TIMEOUT_SECONDS))
             outcomes: list[Any] = []
             for n in range(12):
                 try:
@@ -648,7 +650,7 @@ def test_a_real_clock_boots_a_server_in_boot_seconds(tmp_path: Path, monkeypatch
 
     with LocalOpenStack(knobs=Knobs(boot_seconds=BOOT_SECONDS)) as real:
         monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(real.write_clouds_yaml(tmp_path / "real.yaml")))
-        cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=TIMEOUT_SECONDS))
+        cloud = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=TIMEOUT_SECONDS))
         server_id = cloud.create_server(by_ids()).id
         statuses = []
         deadline = time.monotonic() + 5

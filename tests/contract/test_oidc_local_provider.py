@@ -67,6 +67,7 @@ def broker(identity_provider: LocalIdentityProvider, client: LocalClient, **chan
         "client_id": client.client_id,
         "client_secret": client.client_secret,
         "redirect_uri": client.redirect_uri,
+        "scopes": "openid email profile",
     } | changes
     return OidcProvider(OidcConfig(**config), session=requests.Session())
 

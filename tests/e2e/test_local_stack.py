@@ -485,7 +485,7 @@ def test_the_broker_reaches_the_stacks_openstack_through_the_clouds_yaml_it_wrot
     # GIVEN the clouds.yaml the stack gave its processes
     clouds_yaml = ROOT / ".local-stack" / f"clouds-{stack.openstack_port}.yaml"
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds_yaml))
-    cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=REQUEST_TIMEOUT_SECONDS))
+    cloud = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=REQUEST_TIMEOUT_SECONDS))
     workspace_id = uuid.uuid4().hex
 
     # WHEN the provisioning family's cloud boots a workspace's server from the catalog's names

@@ -70,15 +70,15 @@ def _started(deps: Dependencies, study_id: str, data: bytes) -> Started:
     """An upload of the study started through the drop-off, its one part in the bucket."""
     study = deps.studies.get(study_id)
     assert study is not None
-    started = deps.dropoff.start(Offer(study.upload_code, "theirs.csv", len(data)))
-    (part,) = deps.dropoff.sign_parts(started.upload.id, started.secret, [(1, sha_b64(data))])
+    started = deps.services.dropoff.start(Offer(study.upload_code, "theirs.csv", len(data)))
+    (part,) = deps.services.dropoff.sign_parts(started.upload.id, started.secret, [(1, sha_b64(data))])
     assert requests.put(part.url, data=data, headers=part.headers, timeout=30).status_code == 200
     return started
 
 
 def _upload(deps: Dependencies, other: StudyCast) -> str:
     started = _started(deps, other.study_id, b"their data")
-    deps.dropoff.complete(started.upload.id, started.secret, sha_hex(b"their data"))
+    deps.services.dropoff.complete(started.upload.id, started.secret, sha_hex(b"their data"))
     return started.upload.id
 
 

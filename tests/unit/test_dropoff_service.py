@@ -19,7 +19,6 @@ from chalicelib.errors import (
 from chalicelib.services.common.model import PageRequest
 from chalicelib.services.dropoff.dropoff import (
     Dropoff,
-    DropoffSettings,
     Offer,
     Started,
     composite_checksum,
@@ -27,16 +26,22 @@ from chalicelib.services.dropoff.dropoff import (
     sha256_base64,
 )
 from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
 from chalicelib.services.dropoff.upload_reconciler import UploadRound, reconcile_uploads
-from chalicelib.services.dropoff.uploads import TusUpload, UploadPolicy, notice_mail_id, record_finished
+from chalicelib.services.dropoff.uploads import TusUpload, notice_mail_id, record_finished
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.model import Study, new_upload_code
 from tests.support.fakes import FakeBroker, wire
 from tests.support.fakes_storage import InMemoryStorage, checksum
 
 MIB = 1024**2
-POLICY = UploadPolicy(denied_extensions=frozenset({"exe"}), max_bytes=100 * MIB)
-SETTINGS = DropoffSettings(part_bytes=5 * MIB, max_parts=10, session=timedelta(hours=1))
+POLICY = UploadPolicy(
+    denied_extensions=frozenset({"exe"}),
+    max_bytes=100 * MIB,
+    allowed_extensions=frozenset(),
+    refusals_audited_per_hour=100,
+)
+SETTINGS = DropoffSettings(part_bytes=5 * MIB, max_parts=10, session=timedelta(hours=1), part_url_seconds=900)
 
 
 class RecordingQueue:

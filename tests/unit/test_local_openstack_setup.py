@@ -97,7 +97,7 @@ def test_python_m_vre_app_openstack_serves_until_ctrl_c(tmp_path: Path, monkeypa
         banner = process.stdout.readline()
         assert banner.startswith(f"Local OpenStack on http://127.0.0.1:{port}")
         monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds_yaml))
-        cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=5.0))
+        cloud = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=5.0))
         assert cloud.broker_servers() == []
         cloud.close()
     finally:

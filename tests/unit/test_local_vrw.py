@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.auth.webhooks import parse_secrets, verify
+from chalicelib.config import Settings
 from chalicelib.services.workspaces.lifecycle import Workspace, WorkspaceSettings
 from chalicelib.services.workspaces.lifecycle import WorkspaceStatus as S
 from tests.conftest import VRW_SECRET
@@ -52,7 +53,7 @@ class Bench:
 
 
 def bench(knobs: VrwKnobs | None = None) -> Bench:
-    lab = Lab(WorkspaceSettings(vrw_enabled=True))
+    lab = Lab(WorkspaceSettings.from_settings(Settings(vrw_enabled=True)))
     broker, clock = Broker(), Clock()
     vrw = LocalVrw(
         "http://127.0.0.1:8000/", VRW_SECRET, lab.workspaces, knobs=knobs or VrwKnobs(), post=broker, clock=clock

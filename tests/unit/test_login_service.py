@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.services.accounts.identity import Identity, LoginError
 from chalicelib.services.accounts.login import (
     LoginSettings,
@@ -27,7 +28,7 @@ from chalicelib.services.common.model import new_id, utcnow
 from tests.support.fakes import FakeBroker, InMemoryReference, InMemoryResearchers
 
 FRONTEND = "https://vre.example"
-SETTINGS = LoginSettings(frontend_url=FRONTEND)
+SETTINGS = LoginSettings.from_settings(Settings(frontend_url=FRONTEND))
 ISSUER = "https://connect.surfconext.example"
 
 

@@ -35,6 +35,7 @@ CONFIG = OidcConfig(
     client_id="vre-broker-test",
     client_secret="client-secret-0123456789",
     redirect_uri="https://api.vre.test/auth/callback",
+    scopes="openid email profile",
 )
 NONCE = "nonce-0123456789"
 ACCESS_TOKEN = "access-token-0123456789"
@@ -181,7 +182,12 @@ def test_an_explicit_discovery_url_is_used(provider_http: responses.RequestsMock
     provider_http.get(elsewhere, json=discovery())
     provider = OidcProvider(
         OidcConfig(
-            issuer=ISSUER, client_id="c", client_secret="s", redirect_uri="https://r.test/cb", discovery_url=elsewhere
+            issuer=ISSUER,
+            client_id="c",
+            client_secret="s",
+            redirect_uri="https://r.test/cb",
+            scopes="openid",
+            discovery_url=elsewhere,
         ),
         session=requests.Session(),
     )
@@ -293,7 +299,9 @@ def test_the_token_request_authenticates_with_basic_and_sends_the_verifier(
 
 def test_basic_credentials_are_form_encoded_first(provider_http: responses.RequestsMock, key: SigningKey) -> None:
     # RFC 6749 section 2.3.1: a secret with ":" or "%" must survive the Basic header.
-    config = OidcConfig(issuer=ISSUER, client_id="vre broker", client_secret="p%ss:w+rd", redirect_uri="https://r.test")
+    config = OidcConfig(
+        issuer=ISSUER, client_id="vre broker", client_secret="p%ss:w+rd", redirect_uri="https://r.test", scopes="openid"
+    )
     serve(provider_http, key, token=token_response(key, id_token=id_token(key, aud="vre broker")))
 
     OidcProvider(config, session=requests.Session()).exchange(code="c", code_verifier="v", nonce=NONCE)

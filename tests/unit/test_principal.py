@@ -17,7 +17,9 @@ from chalicelib.services.accounts.login import end_session
 from chalicelib.services.accounts.model import Credential, CredentialKind, Researcher
 from tests.support.fakes import FakeBroker
 
-POLICY = TokenPolicy(key="unit-test-signing-key-0123456789abcdef", issuer="vre-broker", audience="vre-broker-api")
+POLICY = TokenPolicy(
+    key="unit-test-signing-key-0123456789abcdef", issuer="vre-broker", audience="vre-broker-api", ttl=timedelta(hours=1)
+)
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.services.common.model import PageRequest
 from chalicelib.services.messages import CheckMessage, ConvergeMessage, MailMessage
 from chalicelib.services.workspaces.cloud import CloudError, ServerStatus
@@ -53,7 +54,7 @@ def lab_page() -> PageRequest:
 
 
 def test_with_vrw_enabled_a_booted_workspace_waits_in_configuring_without_a_ready_mail() -> None:
-    lab = Lab(WorkspaceSettings(vrw_enabled=True))
+    lab = Lab(WorkspaceSettings.from_settings(Settings(vrw_enabled=True)))
     workspace = lab.request()
     lab.run()
     assert lab.status(workspace) is S.CONFIGURING
@@ -128,7 +129,7 @@ def test_retryable_failures_back_off_through_the_queue_then_succeed(lab: Lab) ->
 
 
 def test_failures_past_the_attempt_limit_end_in_failed_with_the_clouds_reason() -> None:
-    lab = Lab(WorkspaceSettings(max_attempts=3))
+    lab = Lab(WorkspaceSettings.from_settings(Settings(workspace_max_attempts=3)))
     workspace = lab.request()
     lab.cloud.fail_next(*[CloudError("OpenStack is out of capacity for vCPUs (quota exceeded).", retryable=True)] * 3)
     lab.run()
@@ -264,7 +265,7 @@ def test_a_message_for_an_unknown_workspace_or_an_old_check_is_dropped(lab: Lab)
 
 
 def test_thirty_percent_injected_faults_over_a_hundred_workspaces_leave_none_stuck() -> None:
-    lab = Lab(WorkspaceSettings(max_attempts=4))
+    lab = Lab(WorkspaceSettings.from_settings(Settings(workspace_max_attempts=4)))
     lab.cloud.fault_rate = 0.3
     lab.cloud.rng = random.Random(7).random
     study = lab.broker.studies.get(lab.study.id)
@@ -283,7 +284,7 @@ def test_thirty_percent_injected_faults_over_a_hundred_workspaces_leave_none_stu
 
 
 def test_backoff_grows_and_stays_within_what_sqs_can_delay() -> None:
-    settings = WorkspaceSettings()
+    settings = WorkspaceSettings.from_settings(Settings())
     assert [settings.backoff(n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
     assert settings.backoff(30) == 900
 

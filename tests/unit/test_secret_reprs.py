@@ -70,8 +70,10 @@ def test_domain_values_that_hold_a_secret_hide_it() -> None:
             token_id="t-1",
             secret=SECRET,
         ),
-        OidcConfig(issuer="https://idp", client_id="vre", client_secret=SECRET, redirect_uri="https://api/cb"),
-        TokenPolicy(key=SECRET, issuer="vre-broker", audience="vre-broker-api"),
+        OidcConfig(
+            issuer="https://idp", client_id="vre", client_secret=SECRET, redirect_uri="https://api/cb", scopes="openid"
+        ),
+        TokenPolicy(key=SECRET, issuer="vre-broker", audience="vre-broker-api", ttl=timedelta(hours=1)),
         Principal(
             researcher_id="r-1", kind=CredentialKind.API_TOKEN, credential_key="k", token_id="t", secret_hash=SECRET
         ),

@@ -9,6 +9,7 @@ from typing import get_args
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.errors import ConflictError
 from chalicelib.models.workspace_records import to_workspace, workspace_record
 from chalicelib.services.messages import WorkspaceMailEvent
@@ -28,7 +29,7 @@ from chalicelib.services.workspaces.notices import workspace_message
 from chalicelib.services.workspaces.transitions import IllegalTransition, note, transition
 from chalicelib.services.workspaces.vrw import EDGES
 
-SETTINGS = WorkspaceSettings()
+SETTINGS = WorkspaceSettings.from_settings(Settings())
 BEFORE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 NOW = BEFORE + timedelta(minutes=5)
 MACHINE = Machine("small", "ubuntu-2404", "default", 50, "img", "flv", "net", 2, 4, False, Decimal("1.50"), "ubuntu")

@@ -11,6 +11,7 @@ from chalicelib.config import load_settings
 from chalicelib.errors import AuthenticationError, NotFoundError, ValidationError
 from chalicelib.services.common.model import AuditOutcome, PageRequest, new_id
 from chalicelib.services.dropoff.model import UploadStatus
+from chalicelib.services.dropoff.settings import UploadPolicy
 from chalicelib.services.dropoff.upload_rules import human_size
 from chalicelib.services.dropoff.uploads import (
     FILE_NAME,
@@ -18,7 +19,6 @@ from chalicelib.services.dropoff.uploads import (
     SENDER_NAME,
     UPLOAD_CODE,
     TusUpload,
-    UploadPolicy,
     UploadRefusedError,
     admit,
     check_file_name,
@@ -35,7 +35,9 @@ from chalicelib.services.studies.model import Role, Study, new_upload_code
 from tests.support.fakes import FakeBroker, InMemoryStudies, wire
 
 DENIED = frozenset({"exe", "com", "bat", "lnk", "sh"})
-POLICY = UploadPolicy(denied_extensions=DENIED, max_bytes=1000)
+POLICY = UploadPolicy(
+    denied_extensions=DENIED, max_bytes=1000, allowed_extensions=frozenset(), refusals_audited_per_hour=100
+)
 
 
 class RecordingQueue:

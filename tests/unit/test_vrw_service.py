@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.services.common.model import PageRequest, new_id
 from chalicelib.services.workspaces.cloud import CloudError
@@ -26,7 +27,7 @@ ACCESS = Access("https://10.0.0.1.vrw.local/", "10.0.0.1", "ubuntu")
 
 @pytest.fixture
 def lab() -> Lab:
-    return Lab(WorkspaceSettings(vrw_enabled=True))
+    return Lab(WorkspaceSettings.from_settings(Settings(vrw_enabled=True)))
 
 
 def report(
@@ -339,7 +340,7 @@ class InterruptedWorkspaces(InMemoryWorkspaces):
 
 
 def test_a_workspace_written_meanwhile_is_read_again_and_the_event_applied() -> None:
-    lab = Lab(WorkspaceSettings(vrw_enabled=True))
+    lab = Lab(WorkspaceSettings.from_settings(Settings(vrw_enabled=True)))
     lab.workspaces = InterruptedWorkspaces(lab.broker.studies)
     lab.workspaces.interruptions = 0
     workspace = configuring(lab)
@@ -353,7 +354,7 @@ def test_a_workspace_written_meanwhile_is_read_again_and_the_event_applied() -> 
 
 
 def test_a_workspace_that_keeps_changing_is_a_409_to_deliver_again() -> None:
-    lab = Lab(WorkspaceSettings(vrw_enabled=True))
+    lab = Lab(WorkspaceSettings.from_settings(Settings(vrw_enabled=True)))
     lab.workspaces = InterruptedWorkspaces(lab.broker.studies)
     lab.workspaces.interruptions = 0
     workspace = configuring(lab)

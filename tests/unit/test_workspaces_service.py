@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.errors import (
     ConflictError,
     NotFoundError,
@@ -23,7 +24,7 @@ from chalicelib.services.studies.model import Role
 from chalicelib.services.workspaces import workspaces as service
 from chalicelib.services.workspaces.catalog import read, resolve, validate_item
 from chalicelib.services.workspaces.catalog_items import CatalogKind
-from chalicelib.services.workspaces.lifecycle import Action, Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.lifecycle import Action, WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.workspaces.reconciler import reconcile
 from tests.unit.workspace_lab import Lab
 
@@ -98,7 +99,7 @@ def test_a_stranger_does_not_learn_the_study_exists(lab: Lab) -> None:
 
 
 def test_quota_on_workspaces_and_on_vcpus(lab: Lab) -> None:
-    lab.settings = WorkspaceSettings(quota=Quota(max_workspaces=2, max_vcpus=10))
+    lab.settings = WorkspaceSettings.from_settings(Settings(workspace_quota_workspaces=2, workspace_quota_vcpus=10))
     lab.request(profile="large")  # 8 vCPUs
     with pytest.raises(QuotaExceededError):
         lab.request(profile="medium")  # 8 + 4 > 10
@@ -118,7 +119,7 @@ def test_a_study_override_beats_the_default_quota(lab: Lab) -> None:
 
 
 def test_twenty_parallel_requests_against_a_quota_of_five_admit_five(lab: Lab) -> None:
-    lab.settings = WorkspaceSettings(quota=Quota(max_workspaces=5, max_vcpus=1000))
+    lab.settings = WorkspaceSettings.from_settings(Settings(workspace_quota_workspaces=5, workspace_quota_vcpus=1000))
     barrier = threading.Barrier(20)
     outcomes: list[str] = []
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from chalicelib.config import Settings
 from chalicelib.services.accounts.model import Researcher
 from chalicelib.services.messages import MailMessage
 from chalicelib.services.studies.model import Role, Study
@@ -40,7 +41,7 @@ class Lab:
         self.queue = RecordingProvisioningQueue()
         self.mail = RecordingMail()
         self.cloud = FakeCloud(boot_polls=boot_polls)
-        self.settings = settings or WorkspaceSettings()
+        self.settings = settings or WorkspaceSettings.from_settings(Settings())
         self.owner = self.broker.researcher("owner")
         self.study = self.broker.study(self.owner)
         self.contributor = self.broker.researcher("carla")

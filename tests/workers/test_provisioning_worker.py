@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from chalice.app import SQSEvent
 
+from chalicelib.config import Settings
 from chalicelib.logs import bound_request_id, current_request_id
 from chalicelib.providers.openstack import OpenStackCloud, OpenStackConfig
 from chalicelib.services.messages import ProvisioningMessage, encode
 from chalicelib.services.workspaces import workspaces as service
 from chalicelib.services.workspaces.cloud import CloudError, CloudServer, ServerSpec
-from chalicelib.services.workspaces.lifecycle import Quota, WorkspaceSettings, WorkspaceStatus
+from chalicelib.services.workspaces.lifecycle import WorkspaceSettings, WorkspaceStatus
 from chalicelib.services.workspaces.provisioning import Family, handle_message
 from chalicelib.services.workspaces.reconciler import reconcile
 from chalicelib.wiring import Dependencies
@@ -57,7 +58,11 @@ class Wired:
 
 def test_a_batch_drops_what_can_never_succeed_and_reports_what_failed(deps: Dependencies, cast: StudyCast) -> None:
     family = Family(
-        deps.workspaces, FakeCloud(), RecordingProvisioningQueue(), RecordingMailQueue(), WorkspaceSettings()
+        deps.workspaces,
+        FakeCloud(),
+        RecordingProvisioningQueue(),
+        RecordingMailQueue(),
+        WorkspaceSettings.from_settings(Settings()),
     )
     workspace = service.request_workspace(
         deps.access.load(cast.contributor.id, "none#none", cast.study_id),
@@ -117,8 +122,10 @@ def test_thirty_percent_faults_over_a_hundred_requests_leave_every_workspace_set
 ) -> None:
     openstack, time = faulty_openstack
     queue, mail = RecordingProvisioningQueue(), RecordingMailQueue()
-    settings = WorkspaceSettings(quota=Quota(1000, 100_000), max_attempts=4)
-    cloud = OpenStackCloud(OpenStackConfig(timeout_seconds=5))
+    settings = WorkspaceSettings.from_settings(
+        Settings(workspace_quota_workspaces=1000, workspace_quota_vcpus=100_000, workspace_max_attempts=4)
+    )
+    cloud = OpenStackCloud(OpenStackConfig(cloud="hpc", timeout_seconds=5))
     family = Family(deps.workspaces, cloud, queue, mail, settings)
     access = deps.access.load(cast.contributor.id, "none#none", cast.study_id)
     requested = [
@@ -182,7 +189,9 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_duplicates_n
     deps: Dependencies, cast: StudyCast
 ) -> None:
     cloud, queue = FakeCloud(), RecordingProvisioningQueue()
-    settings = WorkspaceSettings(quota=Quota(1000, 100_000), first_check=timedelta(0))
+    settings = WorkspaceSettings.from_settings(
+        Settings(workspace_quota_workspaces=1000, workspace_quota_vcpus=100_000, workspace_first_check_seconds=0)
+    )
     family = Family(deps.workspaces, cloud, queue, RecordingMailQueue(), settings)
     access = deps.access.load(cast.contributor.id, "none#none", cast.study_id)
     made = [
@@ -237,7 +246,9 @@ def test_the_checks_a_step_queues_keep_the_request_id_of_the_message_that_began_
 ) -> None:
     # GIVEN a workspace requested in an API request with id api-request-0001
     queue = RecordingProvisioningQueue()
-    family = Family(deps.workspaces, FakeCloud(), queue, RecordingMailQueue(), WorkspaceSettings())
+    family = Family(
+        deps.workspaces, FakeCloud(), queue, RecordingMailQueue(), WorkspaceSettings.from_settings(Settings())
+    )
     with bound_request_id("api-request-0001"):
         service.request_workspace(
             deps.access.load(cast.contributor.id, "none#none", cast.study_id),
@@ -266,7 +277,9 @@ def test_provisioning_outcomes_are_counted_by_action(
 ) -> None:
     # GIVEN a workspace whose create is refused by the cloud once, then works
     cloud, queue = FakeCloud(), RecordingProvisioningQueue()
-    settings = WorkspaceSettings(first_check=timedelta(0), check_interval=timedelta(0))
+    settings = WorkspaceSettings.from_settings(
+        Settings(workspace_first_check_seconds=0, workspace_check_interval_seconds=0)
+    )
     family = Family(deps.workspaces, cloud, queue, RecordingMailQueue(), settings)
     service.request_workspace(
         deps.access.load(cast.contributor.id, "none#none", cast.study_id),

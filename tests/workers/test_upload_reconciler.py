@@ -50,8 +50,8 @@ def test_a_tusd_upload_whose_post_finish_was_lost_is_recorded_from_storage(
     s3_client().put_object(Bucket=BUCKET, Key=f"{tusd_id}.info", Body=b"{}")
 
     # WHEN the reconciler runs, twice
-    run_reconciler(deps)
-    run_reconciler(deps)
+    run_reconciler(deps.services)
+    run_reconciler(deps.services)
 
     # THEN the upload is received, from storage, and its notice queued under its one mail id
     stored = deps.uploads.get(tusd_id)
@@ -70,7 +70,7 @@ def test_a_tusd_upload_whose_post_finish_was_lost_is_recorded_from_storage(
 def test_an_upload_still_in_flight_is_left_alone(client: Client, deps: Dependencies, cast: StudyCast) -> None:
     tusd_id = post_hook(client, pre_create(code_of(deps, cast), "scan.csv"))[1]["ChangeFileInfo"]["ID"]
 
-    run_reconciler(deps)
+    run_reconciler(deps.services)
 
     stored = deps.uploads.get(tusd_id)
     assert stored is not None
@@ -95,7 +95,7 @@ def test_a_complete_cut_off_after_s3_joined_the_parts_is_recorded(
     )
 
     # WHEN the reconciler runs
-    run_reconciler(deps)
+    run_reconciler(deps.services)
 
     # THEN it is received, with S3's checksum of its parts
     stored = deps.uploads.get(key)
@@ -111,7 +111,7 @@ def test_an_expired_drop_off_upload_is_aborted(client: Client, deps: Dependencie
     assert record is not None
     deps.uploads.save(replace(record, expires_at=utcnow() - timedelta(minutes=1)))
 
-    run_reconciler(deps)
+    run_reconciler(deps.services)
 
     stored = deps.uploads.get(key)
     assert stored is not None
@@ -127,7 +127,7 @@ def test_a_deleted_studys_files_go_after_the_retention(client: Client, deps: Dep
     assert call(client, "DELETE", f"/studies/{cast.study_id}", headers=cast.owner.headers)[0] == 204
 
     # WHEN the reconciler runs within the retention, THEN the files stay, marked
-    run_reconciler(deps)
+    run_reconciler(deps.services)
     listed = s3_client().list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
     assert len(listed) == 1
     marker = s3_client().head_object(Bucket=BUCKET, Key=f"_deleted/{cast.study_id}")
@@ -135,7 +135,7 @@ def test_a_deleted_studys_files_go_after_the_retention(client: Client, deps: Dep
 
     # WHEN it runs after the retention (none, on this stage), THEN every version is gone, the marker too
     wiring.install(replace(deps, settings=msgspec.structs.replace(deps.settings, deleted_study_retention_days=0)))
-    run_reconciler(wiring.dependencies())
+    run_reconciler(wiring.dependencies().services)
     versions = s3_client().list_object_versions(Bucket=BUCKET, Prefix=prefix)
     assert versions.get("Versions", []) == []
     assert versions.get("DeleteMarkers", []) == []

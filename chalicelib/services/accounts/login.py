@@ -20,13 +20,15 @@ import hashlib
 import hmac
 import json
 import logging
+import posixpath
 import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlsplit
 
 from chalicelib.auth.principal import credential_key, hash_secret
 from chalicelib.auth.tokens import LEEWAY_SECONDS as SESSION_LEEWAY_SECONDS
@@ -38,6 +40,9 @@ from chalicelib.services.accounts.ports import CredentialRepository, ResearcherR
 from chalicelib.services.common.model import PageRequest, new_id, utcnow
 from chalicelib.services.studies.ports import ReferenceRepository
 from chalicelib.services.studies.reference import UNIVERSITIES
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 Clock = Callable[[], datetime]
 # A path inside the frontend: one leading slash, no scheme, no host, no backslashes or controls.
@@ -56,15 +61,35 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class LoginSettings:
+    """The login's rules as the stage sets them (every default in `chalicelib.config.Settings`)."""
+
     frontend_url: str
-    pending_ttl: timedelta = timedelta(minutes=10)
-    code_ttl: timedelta = timedelta(seconds=60)
+    pending_ttl: timedelta
+    code_ttl: timedelta
     # The login cookie: the path of the callback's folder (`/auth`, `/api/auth` behind API Gateway's stage),
     # and Secure everywhere but the local stage (plain HTTP on 127.0.0.1).
-    cookie_path: str = "/auth"
-    cookie_secure: bool = True
+    cookie_path: str
+    cookie_secure: bool
     # Issuers whose emails count as verified without the `email_verified` claim (providers that never send it).
-    trusted_email_issuers: frozenset[str] = frozenset()
+    trusted_email_issuers: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginSettings:
+        return cls(
+            frontend_url=settings.frontend_url,
+            pending_ttl=timedelta(seconds=settings.pending_login_ttl_seconds),
+            code_ttl=timedelta(seconds=settings.login_code_ttl_seconds),
+            cookie_path=login_cookie_path(settings.oidc_redirect_uri),
+            cookie_secure=settings.stage != "local",
+            trusted_email_issuers=settings.trusted_email_issuers,
+        )
+
+
+def login_cookie_path(redirect_uri: str | None) -> str:
+    """The folder of the callback as the browser sees it: `/api/auth` behind API Gateway's stage, else `/auth`."""
+    path = urlsplit(redirect_uri).path if redirect_uri else ""
+    folder = posixpath.dirname(path)
+    return folder if folder.startswith("/") else "/auth"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from chalicelib.errors import (
 from chalicelib.services.common.model import AuditEntry, AuditOutcome, new_id, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.dropoff.settings import DropoffSettings, UploadPolicy
 from chalicelib.services.dropoff.storage import NoSuchMultipartError, ObjectStorage, PartsChangedError, StoredPart
 from chalicelib.services.dropoff.upload_rules import HEX, URL_SAFE, human_size
 from chalicelib.services.dropoff.uploads import (
@@ -44,7 +45,6 @@ from chalicelib.services.dropoff.uploads import (
     UPLOAD_CODE,
     UPLOADER,
     TusUpload,
-    UploadPolicy,
     UploadRefusedError,
     accepted_audit,
     admitted_upload,
@@ -63,17 +63,6 @@ S3_MAX_PART = 5 * 1024**3  # S3's own limit on a multipart upload's part
 OBJECT_NAME = "file"
 _MIB = 1024**2
 _MISSING_SHOWN = 20
-
-
-@dataclass(frozen=True, slots=True)
-class DropoffSettings:
-    """How parts are cut and how long things last (settings `UPLOAD_PART_BYTES`, `UPLOAD_MAX_PARTS`,
-    `UPLOAD_SESSION_HOURS`, `UPLOAD_PART_URL_SECONDS`)."""
-
-    part_bytes: int = 16 * _MIB
-    max_parts: int = 1000
-    session: timedelta = timedelta(hours=24)
-    part_url_seconds: int = 900
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from chalicelib.services.accounts.emails import plain_address
 from chalicelib.services.common.model import AuditEntry, AuditOutcome, Page, PageRequest, new_id, utcnow
 from chalicelib.services.dropoff.model import Upload, UploadStatus
 from chalicelib.services.dropoff.ports import UploadRepository
+from chalicelib.services.dropoff.settings import UploadPolicy
 from chalicelib.services.dropoff.upload_rules import (
     EMAIL_MAX,
     FILE_TYPE_MAX,
@@ -77,18 +78,6 @@ SENDER_EMAIL = "sender_email"
 # Who the audit log names for what comes in through an upload link: the uploader has no account.
 UPLOADER = "upload-link"
 CODE_NOT_VALID = "This upload link is not valid (any more); ask the study's researchers for a new one."
-
-
-@dataclass(frozen=True, slots=True)
-class UploadPolicy:
-    """What the drop-off accepts: settings `DISALLOWED_EXTENSIONS` and `UPLOAD_MAX_BYTES`; and how many refusals
-    a study's audit log records per hour (`UPLOAD_REFUSALS_AUDITED_PER_HOUR`)."""
-
-    denied_extensions: frozenset[str]
-    max_bytes: int
-    # When not empty, the only extensions accepted (`ALLOWED_EXTENSIONS`); it wins over the deny-list.
-    allowed_extensions: frozenset[str] = frozenset()
-    refusals_audited_per_hour: int = 100
 
 
 @dataclass(frozen=True, slots=True)

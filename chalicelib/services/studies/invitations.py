@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.auth.principal import hash_secret
 from chalicelib.errors import (
@@ -35,16 +36,26 @@ from chalicelib.services.studies.access import Granted, Permission, require
 from chalicelib.services.studies.model import Invitation, InvitationStatus, MailStatus, Membership, Role, StudyAccess
 from chalicelib.services.studies.ports import InvitationRepository, StudyRepository
 
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+
 Clock = Callable[[], datetime]
 _INVALID = "This invitation link is not valid: it was used, revoked, replaced by a newer one, or it expired."
 
 
 @dataclass(frozen=True, slots=True)
 class InvitationSettings:
-    ttl: timedelta = timedelta(days=14)
-    per_study_per_hour: int = 20
-    per_inviter_per_day: int = 50
-    message_max: int = 2000
+    """How long a link lasts, how many may be sent, how long a message may be (defaults in `Settings`)."""
+
+    ttl: timedelta
+    per_study_per_hour: int
+    per_inviter_per_day: int
+    message_max: int
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> InvitationSettings:
+        ttl = timedelta(days=s.invitation_ttl_days)
+        return cls(ttl, s.invitations_per_study_per_hour, s.invitations_per_inviter_per_day, s.invitation_message_max)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from chalicelib.errors import ConflictError
 from chalicelib.services.common.model import new_id
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 
 class WorkspaceStatus(StrEnum):
@@ -250,38 +254,57 @@ class IdempotencyReplay(Exception):
         self.fingerprint = fingerprint
 
 
+# How long the transitional states no setting names may last before the workspace is FAILED.
+DEADLINES: Mapping[WorkspaceStatus, timedelta] = {
+    S.REQUESTED: timedelta(minutes=30),
+    S.CONFIGURING: timedelta(minutes=60),
+    S.STARTING: timedelta(minutes=10),
+    S.STOPPING: timedelta(minutes=10),
+    S.REBOOTING: timedelta(minutes=10),
+    S.DELETING: timedelta(minutes=15),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class WorkspaceSettings:
     """The workspace rules a stage sets (see `chalicelib.config.Settings`)."""
 
-    quota: Quota = Quota(max_workspaces=5, max_vcpus=32)
-    lifetime: timedelta = timedelta(days=90)
-    max_lifetime: timedelta = timedelta(days=365)
-    currency: str = "EUR"
-    vrw_enabled: bool = False
-    # How long each transitional state may last before the workspace is FAILED.
-    deadlines: Mapping[WorkspaceStatus, timedelta] = field(
-        default_factory=lambda: {
-            S.REQUESTED: timedelta(minutes=30),
-            S.PROVISIONING: timedelta(minutes=30),
-            S.CONFIGURING: timedelta(minutes=60),
-            S.STARTING: timedelta(minutes=10),
-            S.STOPPING: timedelta(minutes=10),
-            S.REBOOTING: timedelta(minutes=10),
-            S.DELETING: timedelta(minutes=15),
-        }
-    )
-    first_check: timedelta = timedelta(seconds=45)
-    check_interval: timedelta = timedelta(seconds=30)
+    quota: Quota
+    lifetime: timedelta
+    max_lifetime: timedelta
+    currency: str
+    vrw_enabled: bool
+    # How long each transitional state may last before the workspace is FAILED (`DEADLINES`, with PROVISIONING's
+    # from `WORKSPACE_PROVISION_DEADLINE_MINUTES`).
+    deadlines: Mapping[WorkspaceStatus, timedelta]
+    first_check: timedelta
+    check_interval: timedelta
     # A failing cloud call is retried this many times, with backoff, before the workspace FAILS.
-    max_attempts: int = 5
+    max_attempts: int
+    delete_grace: timedelta
+    delete_orphans: bool
     # Who may create the server while it holds the lease (shorter than the queue's visibility timeout).
     lease: timedelta = timedelta(minutes=2)
     # A transitional workspace that has not moved for this long gets a fresh message from the reconciler.
     nudge_after: timedelta = timedelta(minutes=10)
     reminder_days: tuple[int, ...] = (14, 3)
-    delete_grace: timedelta = timedelta(days=7)
-    delete_orphans: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkspaceSettings:
+        s = settings
+        return cls(
+            quota=Quota(s.workspace_quota_workspaces, s.workspace_quota_vcpus),
+            lifetime=timedelta(days=s.workspace_lifetime_days),
+            max_lifetime=timedelta(days=s.workspace_max_lifetime_days),
+            currency=s.currency,
+            vrw_enabled=s.vrw_enabled,
+            deadlines={**DEADLINES, S.PROVISIONING: timedelta(minutes=s.workspace_provision_deadline_minutes)},
+            first_check=timedelta(seconds=s.workspace_first_check_seconds),
+            check_interval=timedelta(seconds=s.workspace_check_interval_seconds),
+            max_attempts=s.workspace_max_attempts,
+            delete_grace=timedelta(days=s.workspace_delete_grace_days),
+            delete_orphans=s.reconcile_delete_orphans,
+        )
 
     def deadline(self, status: WorkspaceStatus, moment: datetime) -> datetime | None:
         span = self.deadlines.get(status)
