@@ -3,8 +3,6 @@ and the change is what `GET /catalog` then says."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.local_stack import logged_in, running_stack
-from tests.support.stack import ROOT, RunningStack
+from tests.support.stack import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -24,26 +22,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def ops(stack: RunningStack, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "vre_app", *args],
-        cwd=ROOT,
-        env=stack.environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture
 def admin_token(stack: RunningStack) -> str:
     """A researcher made platform admin with the ops CLI, as docs/operations.md tells research IT."""
     token = stack.token(f"it.{uuid.uuid4().hex[:8]}@example.org", "Research IT")
     researcher_id = stack.call("GET", "/me", token).json()["id"]
-    ops(stack, "grant-admin", "--researcher-id", researcher_id)
+    stack.cli("grant-admin", "--researcher-id", researcher_id)
     assert stack.call("GET", "/me", token).json()["is_admin"] is True
     return token
 

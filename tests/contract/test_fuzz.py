@@ -19,8 +19,6 @@ import math
 import os
 import random
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,7 +37,7 @@ from chalicelib.auth.tokens import TokenPolicy, issue_session_token
 from chalicelib.auth.webhooks import parse_secrets, sign
 from chalicelib.config import load_settings
 from tests.contract.fuzzing import Ledger, ObjectPool, aim, observe
-from tests.support.stack import ROOT, RunningStack, local_stack
+from tests.support.stack import RunningStack, local_stack
 from vre_app.local.environment import LocalPorts, stage_variables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
@@ -170,7 +168,7 @@ def fuzz_target(fuzz_stack: RunningStack) -> FuzzTarget:
     stack = fuzz_stack
     email = f"fuzz.{uuid.uuid4().hex[:8]}@example.org"
     token = stack.token(email, "Fuzz Owner")
-    _cli(stack, "grant-admin", "--email", email)
+    stack.cli("grant-admin", "--email", email)
     me = stack.call("GET", "/me", token).json()
     created = stack.call("POST", "/studies", token, json={"name": "Fuzzed study"})
     assert created.status_code == 201, created.text
@@ -190,20 +188,6 @@ def fuzz_target(fuzz_stack: RunningStack) -> FuzzTarget:
     assert settings.vrw_webhook_secret, "the local stage names VRW's webhook secret"
     vrw = VrwSigningSession(settings.vrw_webhook_secret)
     return FuzzTarget(stack, policy, me["id"], pool, Ledger(), random.Random(FUZZ_SEED), settings.tusd_hook_secret, vrw)
-
-
-def _cli(stack: RunningStack, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "vre_app", *args],
-        cwd=ROOT,
-        env=stack.environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def _member(stack: RunningStack, token: str, study_id: str, role: str) -> str:

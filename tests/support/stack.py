@@ -137,10 +137,10 @@ class RunningStack:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def token(self, email: str, name: str) -> str:
-        """A session token minted by the ops CLI, as the README tells a developer to."""
+    def cli(self, *args: str) -> str:
+        """`python -m vre_app <args>` (the ops CLI) against this stack; its output, stripped. Fails on an error."""
         done = subprocess.run(
-            [sys.executable, "-m", "vre_app", "token", "--email", email, "--name", name],
+            [sys.executable, "-m", "vre_app", *args],
             cwd=ROOT,
             env=self.environ,
             capture_output=True,
@@ -151,19 +151,13 @@ class RunningStack:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
+    def token(self, email: str, name: str) -> str:
+        """A session token minted by the ops CLI, as the README tells a developer to."""
+        return self.cli("token", "--email", email, "--name", name)
+
     def mail_to(self, email: str) -> list[dict[str, Any]]:
         """What SES (moto) accepted for `email`, oldest first, as `python -m vre_app mail --json` lists it."""
-        done = subprocess.run(
-            [sys.executable, "-m", "vre_app", "mail", "--json", "--to", email],
-            cwd=ROOT,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        mails: list[dict[str, Any]] = json.loads(done.stdout)
+        mails: list[dict[str, Any]] = json.loads(self.cli("mail", "--json", "--to", email))
         return mails
 
     def wait_for_mail(self, email: str, *, subject: str = "") -> dict[str, Any]:

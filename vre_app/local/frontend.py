@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from vre_app.local.environment import PROJECT_ROOT
+from vre_app.local.serving import Serving
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,7 @@ class LocalFrontend:
         if upload_base_url:
             config["upload_base_url"] = upload_base_url
         self.config = config
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving[_Server] = Serving()
 
     def __enter__(self) -> LocalFrontend:
         self.start()
@@ -147,18 +146,10 @@ class LocalFrontend:
 
     def start(self) -> None:
         """Bind the port (`OSError` if it is taken) and start serving."""
-        self._server = _Server((self.host, self.port), self.dist, json.dumps(self.config).encode())
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-frontend", daemon=True)
-        self._thread.start()
+        server = _Server((self.host, self.port), self.dist, json.dumps(self.config).encode())
+        self.port = self._serving.start(server, "local-frontend").server_address[1]
         log.debug("web console serving %s on %s", self.dist, self.url)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving and release the port; safe to call more than once."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout)
+        self._serving.stop(timeout)

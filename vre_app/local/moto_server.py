@@ -7,8 +7,9 @@ leaves `start()` waiting for ever; this one binds in the caller's thread and fai
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
+
+from vre_app.local.serving import Serving
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -22,8 +23,7 @@ class MotoServer:
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving[BaseWSGIServer] = Serving()
 
     @property
     def url(self) -> str:
@@ -46,17 +46,10 @@ class MotoServer:
         # once per fresh part. Nothing here restores from Glacier: keys stay as they are.
         state_manager.set_transition("s3::keyrestore", {"progression": "manual", "times": 2**62})
         application = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(self.host, self.port, application, threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
-        self._thread.start()
+        server = make_server(self.host, self.port, application, threaded=True, request_handler=MotoRequestHandler)
+        self._serving.start(server, "moto-server")
         log.debug("moto serving on %s", self.url)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving and release the port; safe to call more than once."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout)
+        self._serving.stop(timeout)

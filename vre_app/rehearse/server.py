@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
+from vre_app.local.serving import Serving
 from vre_app.rehearse.gaps import MotoGaps
 
 if TYPE_CHECKING:
@@ -18,15 +18,15 @@ class PatchedMoto:
     """moto in server mode on 127.0.0.1 and a port the OS picks, served from a daemon thread until `stop()`."""
 
     def __init__(self) -> None:
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving[BaseWSGIServer] = Serving()
         self.gaps: MotoGaps | None = None
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        server = self._serving.server
+        if server is None:
             raise RuntimeError("moto is not serving")
-        return f"http://{HOST}:{self._server.server_port}"
+        return f"http://{HOST}:{server.server_port}"
 
     def start(self) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -36,15 +36,8 @@ class PatchedMoto:
         # moto notes each alarm its CloudFormation skips (AWS-only by design, see vre_app.infra.AWS_ONLY).
         logging.getLogger("moto").setLevel(logging.ERROR)
         self.gaps = MotoGaps(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(HOST, 0, self.gaps, threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="rehearsal-moto", daemon=True)
-        self._thread.start()
+        server = make_server(HOST, 0, self.gaps, threaded=True, request_handler=MotoRequestHandler)
+        self._serving.start(server, "rehearsal-moto")
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(5.0)
+        self._serving.stop()

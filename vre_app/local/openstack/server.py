@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from vre_app.local.openstack import glance, keystone, neutron, nova
 from vre_app.local.openstack.api import ApiError, ApiRequest, ApiResponse, UnauthorizedError
 from vre_app.local.openstack.state import Catalog, CloudState, Knobs, KnobsError
+from vre_app.local.serving import Serving
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,7 @@ class LocalOpenStack:
         self.port = port
         self.sleep = sleep
         self.state = CloudState(catalog=catalog, knobs=knobs, seed=seed, clock=clock)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving[_Server] = Serving()
 
     def __enter__(self) -> LocalOpenStack:
         self.start()
@@ -267,21 +267,12 @@ class LocalOpenStack:
 
     def start(self) -> None:
         """Bind the port (`OSError` if it is taken) and start serving."""
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-openstack", daemon=True)
-        self._thread.start()
+        self.port = self._serving.start(_Server((self.host, self.port), self), "local-openstack").server_address[1]
         log.debug("local OpenStack serving on %s", self.url)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving and release the port; safe to call more than once."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout)
+        self._serving.stop(timeout)
 
     def set_knobs(self, **values: Any) -> Knobs:
         """Change some knobs (`KnobsError` for values it cannot take)."""
